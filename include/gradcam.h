@@ -1,0 +1,221 @@
+/*
+ * gradcam.h — Grad-CAM explanations for CNN image classifiers, in C11.
+ *
+ * A worked example (error handling shortened):
+ *
+ *     gc_error err;
+ *     gc_model *model;
+ *     if (gc_model_load("resnet18.pth", &model, &err) != GC_OK) {
+ *         fprintf(stderr, "%s\n", err.msg);
+ *         return 1;
+ *     }
+ *     gc_image photo;
+ *     gc_image_load("shark.jpeg", &photo, &err);
+ *
+ *     gc_preprocess pre = gc_preprocess_imagenet();      // 224x224, ImageNet mean/std
+ *     float *x = malloc(sizeof(float) * 3 * pre.size * pre.size);
+ *     gc_image_to_tensor(&photo, &pre, x, &err);         // NCHW, N = 1
+ *
+ *     gc_session *s;                                     // one per thread
+ *     gc_session_new(model, &s, &err);
+ *     gc_request req = { .layer = "layer4", .class_index = GC_CLASS_TOP1,
+ *                        .method = GC_METHOD_GRADCAM };
+ *     gc_result res;
+ *     gc_explain(s, x, 1, pre.size, pre.size, &req, &res, &err);
+ *     // res.cam holds ReLU(sum_k alpha_k A^k) at the layer's resolution,
+ *     // res.logits the classifier's output, res.class_index the class used.
+ *
+ *     gc_result_free(&res); gc_session_free(s); gc_model_free(model);
+ *
+ * Conventions: every function that can fail returns a gc_status and fills a
+ * caller-owned gc_error with a one-line message naming what went wrong and
+ * where. The library never prints and never exits. It keeps no global
+ * mutable state: a gc_model is read-only once loaded and may be shared by
+ * threads, each with its own gc_session.
+ */
+#ifndef GRADCAM_H
+#define GRADCAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Errors ------------------------------------------------------------ */
+
+typedef enum gc_status {
+    GC_OK = 0,
+    GC_ERR_USAGE,       /* the caller asked for something impossible      */
+    GC_ERR_IO,          /* a file could not be opened, read or written    */
+    GC_ERR_FORMAT,      /* a file is malformed, truncated or hostile      */
+    GC_ERR_UNSUPPORTED, /* well-formed, but not something we handle       */
+    GC_ERR_LIMIT,       /* a configured resource limit would be exceeded  */
+    GC_ERR_NOMEM,       /* an allocation failed                           */
+    GC_ERR_NETWORK,     /* a download failed                              */
+    GC_ERR_INTERNAL     /* a bug in gradcam                               */
+} gc_status;
+
+typedef struct gc_error {
+    gc_status status;
+    char msg[512];
+} gc_error;
+
+const char *gc_status_name(gc_status s);
+const char *gc_version(void);
+
+/* ---- Arrays (.npy) ----------------------------------------------------- */
+
+#define GC_MAX_DIMS 8
+
+/* A dense, C-ordered float32 array. */
+typedef struct gc_array {
+    int ndim;
+    int64_t shape[GC_MAX_DIMS];
+    float *data;
+} gc_array;
+
+int64_t gc_array_numel(const gc_array *a);
+/* Reads a little-endian float32 or float64 .npy (float64 converted). */
+gc_status gc_npy_read(const char *path, gc_array *out, gc_error *err);
+gc_status gc_npy_write(const char *path, const float *data, int ndim,
+                       const int64_t *shape, gc_error *err);
+void gc_array_free(gc_array *a);
+
+/* ---- Images ------------------------------------------------------------ */
+
+/* 8-bit RGB, interleaved, rows top to bottom, no padding. */
+typedef struct gc_image {
+    int width, height;
+    unsigned char *pixels; /* width * height * 3 bytes */
+} gc_image;
+
+/* JPEG or PNG by content (not by extension). Grey is expanded to RGB, alpha
+ * is dropped (as OpenCV's imread does), 16-bit PNG is scaled to 8 bits. */
+gc_status gc_image_load(const char *path, gc_image *out, gc_error *err);
+gc_status gc_image_write_png(const char *path, const gc_image *img, gc_error *err);
+gc_status gc_image_alloc(gc_image *img, int width, int height, gc_error *err);
+void gc_image_free(gc_image *img);
+
+/* Bilinear resize of 8-bit RGB that reproduces OpenCV's
+ * cv2.resize(src, (dw, dh), interpolation=INTER_LINEAR) bit for bit. */
+gc_status gc_image_resize_cv(const gc_image *src, int dw, int dh, gc_image *dst,
+                             gc_error *err);
+
+/* Bilinear resize of a single-channel float map (half-pixel centres, clamped
+ * borders, as cv2.resize does on float32). */
+void gc_resize_bilinear_f32(const float *src, int sw, int sh, float *dst, int dw,
+                            int dh);
+
+typedef enum gc_preprocess_mode {
+    GC_PREPROCESS_STRETCH, /* the seed: cv2.resize to size x size          */
+    GC_PREPROCESS_CROP     /* torchvision: Resize(size*256/224) + CenterCrop */
+} gc_preprocess_mode;
+
+typedef struct gc_preprocess {
+    int size; /* square input side, e.g. 224 */
+    float mean[3], std[3];
+    gc_preprocess_mode mode;
+} gc_preprocess;
+
+gc_preprocess gc_preprocess_imagenet(void);
+/* Writes 3 * size * size floats, channel-major (one NCHW image). */
+gc_status gc_image_to_tensor(const gc_image *img, const gc_preprocess *p, float *out,
+                             gc_error *err);
+
+/* ---- Rendering --------------------------------------------------------- */
+
+/* Matplotlib's "jet" colour map for v in [0, 1]. */
+void gc_colormap_jet(float v, unsigned char rgb[3]);
+/* heat is width*height floats in [0, 1] at the photo's size. */
+gc_status gc_render_overlay(const gc_image *photo, const float *heat, gc_image *out,
+                            gc_error *err);
+/* The seed's figure: photo | jet heatmap | photo masked where heat > threshold,
+ * with a title line. Written as PNG. */
+gc_status gc_render_figure(const char *path, const gc_image *photo, const float *heat,
+                           const char *title, float threshold, gc_error *err);
+
+/* ---- Models ------------------------------------------------------------ */
+
+typedef struct gc_model gc_model;
+
+/* Loads a torchvision state_dict (.pth, zip or legacy format). */
+gc_status gc_model_load(const char *path, gc_model **out, gc_error *err);
+void gc_model_free(gc_model *m);
+
+int gc_model_num_classes(const gc_model *m);
+const char *gc_model_arch(const gc_model *m); /* e.g. "resnet18" */
+/* Layers a user may pick, in execution order. Shapes are for a given input
+ * size (batch dimension excluded): out_shape = {C, H, W} or {C}. */
+int gc_model_num_layers(const gc_model *m);
+const char *gc_model_layer_name(const gc_model *m, int i);
+gc_status gc_model_layer_shape(const gc_model *m, int i, int in_h, int in_w,
+                               int out_shape[3], int *out_ndim, gc_error *err);
+/* The layer used when none is given (the last spatial one). */
+const char *gc_model_default_layer(const gc_model *m);
+
+/* ---- Explanations ------------------------------------------------------ */
+
+#define GC_CLASS_TOP1 (-1)
+
+typedef enum gc_method {
+    GC_METHOD_GRADCAM = 0
+} gc_method;
+
+const char *gc_method_name(gc_method m);
+gc_status gc_method_parse(const char *name, gc_method *out, gc_error *err);
+
+typedef struct gc_request {
+    const char *layer;  /* NULL: the model's default layer */
+    int class_index;    /* GC_CLASS_TOP1: each image's own top-1 class */
+    gc_method method;
+} gc_request;
+
+typedef struct gc_result {
+    int n, classes;        /* batch size and number of classes           */
+    int cam_h, cam_w;      /* the layer's spatial size                   */
+    float *logits;         /* n * classes                                */
+    float *cam;            /* n * cam_h * cam_w, after ReLU, unnormalised */
+    int *class_index;      /* n: the class explained for each image      */
+    double forward_ms, backward_ms;
+} gc_result;
+
+typedef struct gc_session gc_session;
+
+gc_status gc_session_new(const gc_model *m, gc_session **out, gc_error *err);
+void gc_session_free(gc_session *s);
+
+/* x is n x 3 x h x w, normalised. Computes logits for all images and the
+ * requested map for each. */
+gc_status gc_explain(gc_session *s, const float *x, int n, int h, int w,
+                     const gc_request *req, gc_result *out, gc_error *err);
+/* Logits only (no backward). out_logits has n * num_classes floats. */
+gc_status gc_predict(gc_session *s, const float *x, int n, int h, int w,
+                     float *out_logits, gc_error *err);
+void gc_result_free(gc_result *r);
+
+/* Softmax of one row of logits into probs (same length). */
+void gc_softmax(const float *logits, int n, float *probs);
+
+/* ---- Class names ------------------------------------------------------- */
+
+/* The 1000 ImageNet class names in torchvision's order ("tench", ...). */
+const char *gc_imagenet_class_name(int index);
+/* Index of an ImageNet class by exact name, or -1. */
+int gc_imagenet_class_index(const char *name);
+
+/* ---- Pretrained weights ------------------------------------------------ */
+
+/* Finds torchvision's published ImageNet weights for arch ("resnet18" ...
+ * "resnet152") in cache_dir, downloading them from base_url (NULL: the
+ * official host) when absent, and verifying the SHA-256 prefix that is part
+ * of the file name. Writes the checkpoint's path to path_out. */
+gc_status gc_pretrained_fetch(const char *arch, const char *cache_dir,
+                              const char *base_url, char *path_out, size_t cap,
+                              gc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GRADCAM_H */
