@@ -1,0 +1,49 @@
+/* cli.h — what the subcommands of the gradcam tool share: a small argument
+ * parser, model opening (a file, or pretrained weights by name) and
+ * reporting errors. Only the CLI prints; the library returns messages. */
+#ifndef GC_CLI_H
+#define GC_CLI_H
+
+#include "gradcam.h"
+
+#include <stdio.h>
+
+/* Exit codes, documented in the README. */
+enum { EXIT_OK = 0, EXIT_BAD_INPUT = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
+
+int cli_exit_code(gc_status st);
+/* Prints "gradcam: <msg>" to stderr and returns the matching exit code. */
+int cli_report(const gc_error *err);
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Options of every subcommand; unset strings are NULL. */
+#define CLI_MAX_POSITIONAL 4096
+typedef struct cli_args {
+    const char *model, *layer, *class_name, *method, *out, *input_npy, *preprocess;
+    int top;
+    int help;
+    const char *positional[CLI_MAX_POSITIONAL];
+    int npositional;
+} cli_args;
+
+/* Parses argv[first..]; "--opt value" and "--opt=value" both work. */
+int cli_parse(const char *cmd, int argc, char **argv, int first, cli_args *a);
+
+/* Opens --model: a checkpoint path, or an architecture name such as
+ * "resnet18" whose pretrained weights are fetched into the user's cache. */
+int cli_open_model(const cli_args *a, gc_model **model);
+
+/* The name of class i of this model ("tiger shark", or "class 7"). */
+const char *cli_class_name(const gc_model *m, int i, char *buf, size_t cap);
+/* Parses --class: an index or an exact class name. */
+int cli_parse_class(const gc_model *m, const char *text, int *out);
+
+/* Indices of the k largest of v[0..n), largest first. */
+void cli_top_k(const float *v, int n, int k, int *idx);
+
+int cmd_explain(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_layers(int argc, char **argv);
+
+#endif

@@ -1,0 +1,167 @@
+/* cmd_explain.c — `gradcam explain`: classify, back-propagate the class
+ * score to a layer, and write the maps (and, for images, the figures). */
+#include "cli/inputs.h"
+#include "cli/outputs.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char help[] =
+    "usage: gradcam explain --model M [options] IMAGE...\n"
+    "       gradcam explain --model M --input-npy X.npy [options]\n"
+    "\n"
+    "  --model M        torchvision state_dict (.pth), or resnet18 ... resnet152\n"
+    "  --layer L        module name as PyTorch spells it (default: the model's last\n"
+    "                   stage, e.g. layer4); 'gradcam layers' lists them\n"
+    "  --class C        class index or exact name (default: each image's top-1)\n"
+    "  --method LIST    comma-separated CAM methods (default: gradcam)\n"
+    "  --out DIR        output directory (default: ./gradcam-out)\n"
+    "  --preprocess P   stretch (default: resize to 224x224, as the seed) or crop\n"
+    "                   (torchvision: resize 256 + centre crop 224)\n"
+    "  --input-npy X    a float32 [N,3,H,W] batch, already normalised\n"
+    "\n"
+    "Per input STEM it writes STEM.METHOD.cam.npy (raw map, after ReLU, at the\n"
+    "layer's resolution) and STEM.logits.npy; for images also STEM.figure.png,\n"
+    "STEM.overlay.png and STEM.json.\n";
+
+#define MAX_METHODS 16
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int parse_methods(const char *list, gc_method *out, int *count)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", list ? list : "gradcam");
+    *count = 0;
+    for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        gc_error err = {0};
+        if (*count == MAX_METHODS)
+            return cli_usage_error("explain", "too many methods");
+        if (gc_method_parse(tok, &out[*count], &err))
+            return cli_report(&err);
+        (*count)++;
+    }
+    if (*count == 0)
+        return cli_usage_error("explain", "--method is empty");
+    return EXIT_OK;
+}
+
+typedef struct job {
+    const cli_args *a;
+    gc_model *m;
+    gc_session *s;
+    gc_request req;
+    gc_method methods[MAX_METHODS];
+    int nmethods;
+    const char *out;
+} job;
+
+static int explain_npy(job *j)
+{
+    gc_array x;
+    int rc = cli_load_npy_batch(j->a->input_npy, &x);
+    if (rc)
+        return rc;
+    char stem[1024];
+    cli_stem(j->a->input_npy, stem, sizeof stem);
+    for (int k = 0; k < j->nmethods && !rc; k++) {
+        gc_error err = {0};
+        gc_result r;
+        j->req.method = j->methods[k];
+        if (gc_explain(j->s, x.data, (int)x.shape[0], (int)x.shape[2], (int)x.shape[3], &j->req,
+                       &r, &err)) {
+            rc = cli_report(&err);
+            break;
+        }
+        rc = cli_write_arrays(j->out, stem, gc_method_name(j->methods[k]), &r);
+        gc_result_free(&r);
+    }
+    gc_array_free(&x);
+    return rc;
+}
+
+static int explain_image(job *j, const char *path, const gc_preprocess *pre)
+{
+    double t0 = now_ms();
+    gc_image photo;
+    float *x;
+    int rc = cli_load_image_tensor(path, pre, &photo, &x);
+    if (rc)
+        return rc;
+    double load_ms = now_ms() - t0;
+    char stem[1024];
+    cli_stem(path, stem, sizeof stem);
+    for (int k = 0; k < j->nmethods && !rc; k++) {
+        gc_error err = {0};
+        gc_result r;
+        j->req.method = j->methods[k];
+        if (gc_explain(j->s, x, 1, pre->size, pre->size, &j->req, &r, &err)) {
+            rc = cli_report(&err);
+            break;
+        }
+        const char *method = gc_method_name(j->methods[k]);
+        rc = cli_write_arrays(j->out, stem, method, &r);
+        if (!rc) {
+            cli_visual v = {
+                .dir = j->out, .stem = stem, .image_path = path, .model_path = j->a->model,
+                .layer = j->req.layer ? j->req.layer : gc_model_default_layer(j->m),
+                .method = method, .model = j->m, .photo = &photo, .result = &r,
+                .load_ms = load_ms,
+            };
+            rc = cli_write_visuals(&v);
+        }
+        if (!rc) {
+            char buf[32];
+            printf("%s: %s (class %d) -> %s/%s.figure.png\n", path,
+                   cli_class_name(j->m, r.class_index[0], buf, sizeof buf), r.class_index[0],
+                   j->out, stem);
+        }
+        gc_result_free(&r);
+    }
+    free(x);
+    gc_image_free(&photo);
+    return rc;
+}
+
+int cmd_explain(int argc, char **argv)
+{
+    cli_args a;
+    int rc = cli_parse("explain", argc, argv, 2, &a);
+    if (rc || a.help) {
+        if (a.help)
+            fputs(help, stdout);
+        return rc;
+    }
+    if (!a.input_npy && a.npositional == 0)
+        return cli_usage_error("explain", "no input given (IMAGE... or --input-npy X.npy)");
+    job j = {.a = &a, .out = a.out ? a.out : "gradcam-out"};
+    j.req.layer = a.layer;
+    j.req.class_index = GC_CLASS_TOP1;
+    gc_preprocess pre;
+    if ((rc = parse_methods(a.method, j.methods, &j.nmethods)) ||
+        (rc = cli_preprocess_from_args(&a, &pre)) || (rc = cli_open_model(&a, &j.m)))
+        return rc;
+    gc_error err = {0};
+    if (a.class_name && (rc = cli_parse_class(j.m, a.class_name, &j.req.class_index)))
+        goto out;
+    if ((rc = cli_make_dir(j.out)))
+        goto out;
+    if (gc_session_new(j.m, &j.s, &err)) {
+        rc = cli_report(&err);
+        goto out;
+    }
+    if (a.input_npy)
+        rc = explain_npy(&j);
+    for (int i = 0; i < a.npositional && !rc; i++)
+        rc = explain_image(&j, a.positional[i], &pre);
+out:
+    gc_session_free(j.s);
+    gc_model_free(j.m);
+    return rc;
+}

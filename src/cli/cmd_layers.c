@@ -1,0 +1,42 @@
+/* cmd_layers.c — `gradcam layers`: every layer name with its output shape,
+ * so a user can pick one for --layer. */
+#include "cli/cli.h"
+
+#include <string.h>
+
+static const char help[] =
+    "usage: gradcam layers --model M\n"
+    "Lists every layer of the model in execution order with its output shape\n"
+    "(channels x height x width) for a 224x224 input. Any listed name works as\n"
+    "--layer; the default layer is marked with '*'.\n";
+
+int cmd_layers(int argc, char **argv)
+{
+    cli_args a;
+    int rc = cli_parse("layers", argc, argv, 2, &a);
+    if (rc || a.help) {
+        if (a.help)
+            fputs(help, stdout);
+        return rc;
+    }
+    gc_model *m;
+    if ((rc = cli_open_model(&a, &m)))
+        return rc;
+    printf("# %s, %d classes; shapes for a 224x224 input\n", gc_model_arch(m),
+           gc_model_num_classes(m));
+    for (int i = 0; i < gc_model_num_layers(m); i++) {
+        const char *name = gc_model_layer_name(m, i);
+        int shape[3], ndim;
+        gc_error err = {0};
+        int mark = strcmp(name, gc_model_default_layer(m)) == 0;
+        if (gc_model_layer_shape(m, i, 224, 224, shape, &ndim, &err) != GC_OK)
+            printf("%-28s  (not usable: %s)\n", name, err.msg);
+        else if (ndim == 3)
+            printf("%-28s %c %d x %d x %d\n", name, mark ? '*' : ' ', shape[0], shape[1],
+                   shape[2]);
+        else
+            printf("%-28s %c %d\n", name, mark ? '*' : ' ', shape[0]);
+    }
+    gc_model_free(m);
+    return EXIT_OK;
+}

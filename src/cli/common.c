@@ -1,0 +1,173 @@
+/* common.c — argument parsing, error reporting and model opening shared by
+ * the subcommands. */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int cli_exit_code(gc_status st)
+{
+    switch (st) {
+    case GC_OK: return EXIT_OK;
+    case GC_ERR_USAGE: return EXIT_USAGE;
+    case GC_ERR_INTERNAL: return EXIT_INTERNAL;
+    default: return EXIT_BAD_INPUT;
+    }
+}
+
+int cli_report(const gc_error *err)
+{
+    fprintf(stderr, "gradcam: %s\n", err->msg[0] ? err->msg : gc_status_name(err->status));
+    return cli_exit_code(err->status);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "gradcam %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (try 'gradcam %s --help')\n", cmd);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+static const struct {
+    const char *name;
+    size_t offset;
+} string_options[] = {
+    {"model", offsetof(cli_args, model)},           {"layer", offsetof(cli_args, layer)},
+    {"class", offsetof(cli_args, class_name)},      {"method", offsetof(cli_args, method)},
+    {"out", offsetof(cli_args, out)},               {"input-npy", offsetof(cli_args, input_npy)},
+    {"preprocess", offsetof(cli_args, preprocess)},
+};
+
+int cli_parse(const char *cmd, int argc, char **argv, int first, cli_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->top = 5;
+    for (int i = first; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            a->help = 1;
+            continue;
+        }
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+            if (a->npositional == CLI_MAX_POSITIONAL)
+                return cli_usage_error(cmd, "too many inputs (at most %d)", CLI_MAX_POSITIONAL);
+            a->positional[a->npositional++] = arg;
+            continue;
+        }
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const char *value = eq ? eq + 1 : NULL;
+        int known = 0;
+        for (size_t k = 0; k < sizeof string_options / sizeof *string_options; k++) {
+            if (strlen(string_options[k].name) != len || strncmp(name, string_options[k].name, len))
+                continue;
+            if (!value) {
+                if (i + 1 >= argc)
+                    return cli_usage_error(cmd, "--%s needs a value", string_options[k].name);
+                value = argv[++i];
+            }
+            *(const char **)((char *)a + string_options[k].offset) = value;
+            known = 1;
+        }
+        if (!known && len == 3 && strncmp(name, "top", 3) == 0) {
+            if (!value) {
+                if (i + 1 >= argc)
+                    return cli_usage_error(cmd, "--top needs a value");
+                value = argv[++i];
+            }
+            char *end;
+            long k = strtol(value, &end, 10);
+            if (*end || k < 1 || k > 100000)
+                return cli_usage_error(cmd, "--top needs a positive number, not '%s'", value);
+            a->top = (int)k;
+            known = 1;
+        }
+        if (!known)
+            return cli_usage_error(cmd, "unknown option '%s'", arg);
+    }
+    return EXIT_OK;
+}
+
+/* $GRADCAM_CACHE, else $XDG_CACHE_HOME/gradcam, else ~/.cache/gradcam. */
+static void cache_dir(char *buf, size_t cap)
+{
+    const char *env = getenv("GRADCAM_CACHE");
+    if (env && *env) {
+        snprintf(buf, cap, "%s", env);
+        return;
+    }
+    env = getenv("XDG_CACHE_HOME");
+    if (env && *env) {
+        snprintf(buf, cap, "%s/gradcam", env);
+        return;
+    }
+    env = getenv("HOME");
+    snprintf(buf, cap, "%s/.cache/gradcam", env && *env ? env : ".");
+}
+
+int cli_open_model(const cli_args *a, gc_model **model)
+{
+    gc_error err = {0};
+    if (!a->model) {
+        fprintf(stderr, "gradcam: no model given (use --model FILE.pth or --model resnet18)\n");
+        return EXIT_USAGE;
+    }
+    const char *path = a->model;
+    char fetched[4096];
+    struct stat st;
+    if (stat(path, &st) != 0 && strncmp(path, "resnet", 6) == 0 && !strchr(path, '/') &&
+        !strchr(path, '.')) {
+        char dir[4096];
+        cache_dir(dir, sizeof dir);
+        if (gc_pretrained_fetch(path, dir, getenv("GRADCAM_DOWNLOAD_URL"), fetched,
+                                sizeof fetched, &err))
+            return cli_report(&err);
+        path = fetched;
+    }
+    if (gc_model_load(path, model, &err))
+        return cli_report(&err);
+    return EXIT_OK;
+}
+
+const char *cli_class_name(const gc_model *m, int i, char *buf, size_t cap)
+{
+    if (gc_model_num_classes(m) == 1000) {
+        const char *name = gc_imagenet_class_name(i);
+        if (name)
+            return name;
+    }
+    snprintf(buf, cap, "class %d", i);
+    return buf;
+}
+
+int cli_parse_class(const gc_model *m, const char *text, int *out)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (*text && !*end) {
+        *out = (int)v;
+        if (v < 0 || v >= gc_model_num_classes(m)) {
+            fprintf(stderr, "gradcam: class %ld is out of range (the model has %d classes: 0-%d)\n",
+                    v, gc_model_num_classes(m), gc_model_num_classes(m) - 1);
+            return EXIT_USAGE;
+        }
+        return EXIT_OK;
+    }
+    for (int i = 0; i < gc_model_num_classes(m); i++) {
+        char buf[32];
+        if (strcmp(cli_class_name(m, i, buf, sizeof buf), text) == 0) {
+            *out = i;
+            return EXIT_OK;
+        }
+    }
+    fprintf(stderr, "gradcam: no class named '%s' (give an index 0-%d or an exact name)\n", text,
+            gc_model_num_classes(m) - 1);
+    return EXIT_USAGE;
+}

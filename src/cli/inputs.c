@@ -1,0 +1,66 @@
+/* inputs.c — turning command-line inputs into normalised tensors: image
+ * files through the model's preprocessing, or a ready-made .npy batch. */
+#include "cli/inputs.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int cli_preprocess_from_args(const cli_args *a, gc_preprocess *p)
+{
+    *p = gc_preprocess_imagenet();
+    if (!a->preprocess || strcmp(a->preprocess, "stretch") == 0)
+        return EXIT_OK;
+    if (strcmp(a->preprocess, "crop") == 0) {
+        p->mode = GC_PREPROCESS_CROP;
+        return EXIT_OK;
+    }
+    fprintf(stderr, "gradcam: --preprocess is 'stretch' or 'crop', not '%s'\n", a->preprocess);
+    return EXIT_USAGE;
+}
+
+int cli_load_image_tensor(const char *path, const gc_preprocess *p, gc_image *photo,
+                          float **x)
+{
+    gc_error err = {0};
+    *x = NULL;
+    if (gc_image_load(path, photo, &err))
+        return cli_report(&err);
+    *x = malloc(sizeof(float) * 3 * (size_t)p->size * p->size);
+    if (!*x) {
+        gc_image_free(photo);
+        fprintf(stderr, "gradcam: out of memory\n");
+        return EXIT_BAD_INPUT;
+    }
+    if (gc_image_to_tensor(photo, p, *x, &err)) {
+        free(*x);
+        *x = NULL;
+        gc_image_free(photo);
+        return cli_report(&err);
+    }
+    return EXIT_OK;
+}
+
+int cli_load_npy_batch(const char *path, gc_array *x)
+{
+    gc_error err = {0};
+    if (gc_npy_read(path, x, &err))
+        return cli_report(&err);
+    if (x->ndim != 4 || x->shape[1] != 3 || x->shape[0] < 1 || x->shape[2] < 1 ||
+        x->shape[3] < 1 || x->shape[0] > 100000 || x->shape[2] > 100000 ||
+        x->shape[3] > 100000) {
+        fprintf(stderr, "gradcam: %s: expected a float32 array [N,3,H,W]\n", path);
+        gc_array_free(x);
+        return EXIT_BAD_INPUT;
+    }
+    return EXIT_OK;
+}
+
+void cli_stem(const char *path, char *buf, size_t cap)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    snprintf(buf, cap, "%s", base);
+    char *dot = strrchr(buf, '.');
+    if (dot && dot != buf)
+        *dot = '\0';
+}

@@ -1,0 +1,16 @@
+/* inputs.h — reading what the user points the tool at. */
+#ifndef GC_CLI_INPUTS_H
+#define GC_CLI_INPUTS_H
+
+#include "cli/cli.h"
+
+int cli_preprocess_from_args(const cli_args *a, gc_preprocess *p);
+/* Loads an image and its normalised 1x3xSxS tensor (caller frees both). */
+int cli_load_image_tensor(const char *path, const gc_preprocess *p, gc_image *photo,
+                          float **x);
+/* Loads a float32 [N,3,H,W] batch. */
+int cli_load_npy_batch(const char *path, gc_array *x);
+/* "dir/shark.jpeg" -> "shark". */
+void cli_stem(const char *path, char *buf, size_t cap);
+
+#endif

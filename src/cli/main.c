@@ -1,0 +1,43 @@
+/* main.c — the gradcam command: dispatch to a subcommand, --help, --version. */
+#include "cli/cli.h"
+
+#include <string.h>
+
+static const char usage[] =
+    "gradcam — see what an image classifier looks at (Grad-CAM)\n"
+    "\n"
+    "usage:\n"
+    "  gradcam explain --model M [--layer L] [--class C] [--method gradcam]\n"
+    "                  [--out DIR] [--preprocess stretch|crop] IMAGE...\n"
+    "  gradcam explain --model M --input-npy X.npy [--layer L] [--class C] [--out DIR]\n"
+    "  gradcam predict --model M [--top K] IMAGE...\n"
+    "  gradcam layers  --model M\n"
+    "  gradcam --help | --version\n"
+    "\n"
+    "M is a torchvision state_dict (.pth) or a name (resnet18 ... resnet152) whose\n"
+    "ImageNet weights are downloaded once into ~/.cache/gradcam.\n"
+    "'gradcam COMMAND --help' describes each command.\n"
+    "\n"
+    "exit codes: 0 success, 1 bad input, 2 usage error, 3 internal error\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("gradcam %s\n", gc_version());
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "explain") == 0)
+        return cmd_explain(argc, argv);
+    if (strcmp(argv[1], "predict") == 0)
+        return cmd_predict(argc, argv);
+    if (strcmp(argv[1], "layers") == 0)
+        return cmd_layers(argc, argv);
+    fprintf(stderr, "gradcam: unknown command '%s' (commands: explain, predict, layers)\n",
+            argv[1]);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,173 @@
+/* outputs.c — writing what `gradcam explain` produces. */
+#include "cli/outputs.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int cli_make_dir(const char *dir)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) {
+        fprintf(stderr, "gradcam: output directory name too long\n");
+        return EXIT_USAGE;
+    }
+    for (char *p = buf + 1;; p++) {
+        int end = *p == '\0';
+        if (*p == '/' || end) {
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+                fprintf(stderr, "gradcam: cannot create output directory %s: %s\n", buf,
+                        strerror(errno));
+                return EXIT_BAD_INPUT;
+            }
+            if (end)
+                break;
+            *p = '/';
+        }
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK) != 0) {
+        fprintf(stderr, "gradcam: output directory %s is not a writable directory\n", dir);
+        return EXIT_BAD_INPUT;
+    }
+    return EXIT_OK;
+}
+
+int cli_write_arrays(const char *dir, const char *stem, const char *method,
+                     const gc_result *r)
+{
+    char path[4096];
+    gc_error err = {0};
+    int64_t cam_shape[3] = {r->n, r->cam_h, r->cam_w};
+    int64_t logit_shape[2] = {r->n, r->classes};
+    snprintf(path, sizeof path, "%s/%s.%s.cam.npy", dir, stem, method);
+    if (gc_npy_write(path, r->cam, 3, cam_shape, &err))
+        return cli_report(&err);
+    snprintf(path, sizeof path, "%s/%s.logits.npy", dir, stem);
+    if (gc_npy_write(path, r->logits, 2, logit_shape, &err))
+        return cli_report(&err);
+    return EXIT_OK;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* The map at the photo's size, divided by its maximum (the seed's
+ * normalisation); an all-zero map stays zero instead of dividing by 0. */
+static float *photo_heat(const gc_result *r, const gc_image *photo)
+{
+    size_t count = (size_t)photo->width * photo->height;
+    float *heat = malloc(sizeof(float) * count);
+    if (!heat)
+        return NULL;
+    gc_resize_bilinear_f32(r->cam, r->cam_w, r->cam_h, heat, photo->width, photo->height);
+    float mx = 0.0f;
+    for (size_t i = 0; i < count; i++)
+        mx = heat[i] > mx ? heat[i] : mx;
+    for (size_t i = 0; i < count; i++)
+        heat[i] = mx > 0.0f ? heat[i] / mx : 0.0f;
+    return heat;
+}
+
+static int write_json(const cli_visual *v, const float *probs, double render_ms)
+{
+    const gc_result *r = v->result;
+    int classes = r->classes, k = classes < 5 ? classes : 5, idx[5];
+    cli_top_k(probs, classes, k, idx);
+    char buf[32], path[4096];
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "image", v->image_path);
+    cJSON_AddNumberToObject(root, "width", v->photo->width);
+    cJSON_AddNumberToObject(root, "height", v->photo->height);
+    cJSON_AddStringToObject(root, "model", v->model_path);
+    cJSON_AddStringToObject(root, "arch", gc_model_arch(v->model));
+    cJSON_AddStringToObject(root, "layer", v->layer);
+    cJSON_AddStringToObject(root, "method", v->method);
+    cJSON *cls = cJSON_AddObjectToObject(root, "class");
+    cJSON_AddNumberToObject(cls, "index", r->class_index[0]);
+    cJSON_AddStringToObject(cls, "name", cli_class_name(v->model, r->class_index[0], buf, sizeof buf));
+    cJSON_AddNumberToObject(cls, "probability", probs[r->class_index[0]]);
+    cJSON *top = cJSON_AddArrayToObject(root, "top5");
+    for (int j = 0; j < k; j++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "index", idx[j]);
+        cJSON_AddStringToObject(e, "name", cli_class_name(v->model, idx[j], buf, sizeof buf));
+        cJSON_AddNumberToObject(e, "probability", probs[idx[j]]);
+        cJSON_AddItemToArray(top, e);
+    }
+    cJSON *shape = cJSON_AddArrayToObject(root, "cam_shape");
+    cJSON_AddItemToArray(shape, cJSON_CreateNumber(r->cam_h));
+    cJSON_AddItemToArray(shape, cJSON_CreateNumber(r->cam_w));
+    cJSON *t = cJSON_AddObjectToObject(root, "timings_ms");
+    cJSON_AddNumberToObject(t, "load_image", v->load_ms);
+    cJSON_AddNumberToObject(t, "forward", r->forward_ms);
+    cJSON_AddNumberToObject(t, "backward_and_map", r->backward_ms);
+    cJSON_AddNumberToObject(t, "render", render_ms);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text) {
+        fprintf(stderr, "gradcam: out of memory writing JSON\n");
+        return EXIT_BAD_INPUT;
+    }
+    char tmp[4200];
+    snprintf(path, sizeof path, "%s/%s.json", v->dir, v->stem);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    ok = (f && fclose(f) == 0) && ok;
+    free(text);
+    if (!ok || rename(tmp, path) != 0) {
+        fprintf(stderr, "gradcam: cannot write %s: %s\n", path, strerror(errno));
+        remove(tmp);
+        return EXIT_BAD_INPUT;
+    }
+    return EXIT_OK;
+}
+
+int cli_write_visuals(const cli_visual *v)
+{
+    double t0 = now_ms();
+    const gc_result *r = v->result;
+    gc_error err = {0};
+    int rc = EXIT_OK;
+    float *probs = malloc(sizeof(float) * r->classes);
+    float *heat = photo_heat(r, v->photo);
+    gc_image overlay = {0};
+    if (!probs || !heat) {
+        fprintf(stderr, "gradcam: out of memory\n");
+        rc = EXIT_BAD_INPUT;
+        goto out;
+    }
+    gc_softmax(r->logits, r->classes, probs);
+    char title[256], buf[32], path[4096];
+    int c = r->class_index[0];
+    snprintf(title, sizeof title, "%s (p=%.3f) — %s at %s", cli_class_name(v->model, c, buf, sizeof buf),
+             probs[c], v->method, v->layer);
+    snprintf(path, sizeof path, "%s/%s.figure.png", v->dir, v->stem);
+    if (gc_render_figure(path, v->photo, heat, title, 0.6f, &err)) {
+        rc = cli_report(&err);
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/%s.overlay.png", v->dir, v->stem);
+    if (gc_render_overlay(v->photo, heat, &overlay, &err) ||
+        gc_image_write_png(path, &overlay, &err)) {
+        rc = cli_report(&err);
+        goto out;
+    }
+    rc = write_json(v, probs, now_ms() - t0);
+out:
+    gc_image_free(&overlay);
+    free(heat);
+    free(probs);
+    return rc;
+}

@@ -1,0 +1,67 @@
+/* model.c — loading a model file into a graph, and what a user may ask of
+ * it (classes, layers and their shapes). The format is decided by content
+ * in the loaders; this file only dispatches and owns the result. */
+#include "core/error.h"
+#include "core/model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+gc_status gc_model_load(const char *path, gc_model **out, gc_error *err)
+{
+    *out = NULL;
+    gc_model *m = gc_calloc(1, sizeof *m, err);
+    if (!m)
+        return GC_ERR_NOMEM;
+    gc_status st = gc_pth_load(path, &m->weights, err);
+    if (st == GC_OK)
+        st = gc_resnet_build(m, path, err);
+    if (st) {
+        gc_model_free(m);
+        return st;
+    }
+    *out = m;
+    return GC_OK;
+}
+
+void gc_model_free(gc_model *m)
+{
+    if (!m)
+        return;
+    gc_graph_free(&m->graph);
+    gc_sd_free(&m->weights);
+    free(m->derived);
+    free(m);
+}
+
+int gc_model_num_classes(const gc_model *m) { return m->num_classes; }
+const char *gc_model_arch(const gc_model *m) { return m->arch; }
+int gc_model_num_layers(const gc_model *m) { return m->graph.nlayers; }
+const char *gc_model_default_layer(const gc_model *m) { return m->default_layer; }
+
+const char *gc_model_layer_name(const gc_model *m, int i)
+{
+    return (i >= 0 && i < m->graph.nlayers) ? m->graph.layers[i].name : NULL;
+}
+
+gc_status gc_model_layer_shape(const gc_model *m, int i, int in_h, int in_w,
+                               int out_shape[3], int *out_ndim, gc_error *err)
+{
+    if (i < 0 || i >= m->graph.nlayers)
+        return gc_fail(err, GC_ERR_USAGE, "layer index %d out of range", i);
+    const gc_layer *l = &m->graph.layers[i];
+    if (l->node < 0)
+        return gc_fail(err, GC_ERR_USAGE, "layer '%s' cannot be used: %s", l->name,
+                       l->refusal);
+    gc_shape *shapes = gc_calloc((size_t)m->graph.count, sizeof *shapes, err);
+    if (!shapes)
+        return GC_ERR_NOMEM;
+    gc_status st = gc_graph_shapes(&m->graph, in_h, in_w, shapes, err);
+    if (st == GC_OK) {
+        const gc_shape *sh = &shapes[l->node];
+        out_shape[0] = sh->c, out_shape[1] = sh->h, out_shape[2] = sh->w;
+        *out_ndim = sh->spatial ? 3 : 1;
+    }
+    free(shapes);
+    return st;
+}

@@ -1,0 +1,23 @@
+/* model.h — what a loaded model is inside: its weights, its graph and the
+ * facts a user needs to run it (classes, input size, normalisation). Read
+ * only after loading, so threads may share one. */
+#ifndef GC_CORE_MODEL_H
+#define GC_CORE_MODEL_H
+
+#include "core/graph.h"
+#include "loaders/state_dict.h"
+
+struct gc_model {
+    gc_state_dict weights; /* tensors the graph borrows from            */
+    float *derived;        /* folded BatchNorm scale/shift, also borrowed */
+    gc_graph graph;
+    char arch[96];
+    int num_classes;
+    char default_layer[96];
+};
+
+/* Builds a torchvision ResNet graph from a state_dict's names and shapes,
+ * taking ownership of sd. path only labels messages. */
+gc_status gc_resnet_build(gc_model *m, const char *path, gc_error *err);
+
+#endif

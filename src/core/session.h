@@ -1,0 +1,36 @@
+/* session.h — executing a model's graph: the per-thread buffers planned once
+ * per input shape, the forward pass, and the backward pass from the logits
+ * to one chosen node. A session is what makes a shared, read-only model
+ * usable from several threads at once. */
+#ifndef GC_CORE_SESSION_H
+#define GC_CORE_SESSION_H
+
+#include "core/model.h"
+
+#include <stdint.h>
+
+struct gc_session {
+    const gc_model *m;
+    int n, h, w;            /* the shape the buffers are planned for     */
+    gc_shape *shapes;       /* per node                                  */
+    float **act, **grad;    /* per node, n * c * h * w floats each       */
+    int32_t **argmax;       /* per max-pool node                         */
+    char *reach;            /* per node: depends on the backward target  */
+    float *arena;           /* one block behind act and grad             */
+    int32_t *arena_idx;     /* one block behind argmax                   */
+    float *col;             /* im2col workspace                          */
+};
+
+/* (Re)plans buffers for a batch of n images of h x w; a no-op when the shape
+ * is unchanged, so steady-state calls allocate nothing. */
+gc_status gc_session_plan(gc_session *s, int n, int h, int w, gc_error *err);
+/* Runs the whole graph on x (n x c x h x w, as planned). */
+void gc_session_forward(gc_session *s, const float *x);
+/* Gradient of sum_i dlogits[i] . logits[i] with respect to every node from
+ * the output back to target (inclusive), leaving it in s->grad[target].
+ * Nodes that do not depend on target are skipped entirely. */
+void gc_session_backward(gc_session *s, int target, const float *dlogits);
+
+static inline size_t gc_shape_numel(const gc_shape *sh) { return (size_t)sh->c * sh->h * sh->w; }
+
+#endif

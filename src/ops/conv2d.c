@@ -1,0 +1,138 @@
+/* conv2d.c — 2-D convolution as im2col + one BLAS GEMM per image and group,
+ * and its gradient with respect to the input as GEMM + col2im.
+ *
+ * A 1x1 stride-1 unpadded convolution skips im2col: the input plane already
+ * is the column matrix. Deliberately not here: weight gradients, Winograd or
+ * other fast algorithms (they belong beside this file, chosen by the graph). */
+#include "ops/ops.h"
+
+#include <cblas.h>
+#include <string.h>
+
+int gc_window_out(int in, int k, int stride, int pad_begin, int pad_end, int dilation,
+                  int ceil_mode)
+{
+    int span = in + pad_begin + pad_end - dilation * (k - 1) - 1;
+    if (span < 0)
+        return 0;
+    int out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+    /* In ceil mode the last window must start inside the input or the
+     * begin padding, never wholly in the end padding. */
+    if (ceil_mode && (out - 1) * stride >= in + pad_begin)
+        out--;
+    return out;
+}
+
+static int is_pointwise(const gc_window *s)
+{
+    return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->ph == 0 &&
+           s->pw == 0 && s->ho == s->h && s->wo == s->w;
+}
+
+size_t conv2d_workspace(const gc_window *s)
+{
+    if (is_pointwise(s))
+        return 0;
+    return (size_t)(s->c / s->groups) * s->kh * s->kw * s->ho * s->wo;
+}
+
+/* col[(c*kh + i)*kw + j][oy*wo + ox] = in[c][oy*sh - ph + i*dh][ox*sw - pw + j*dw] */
+static void im2col(float *col, const float *in, int c, const gc_window *s)
+{
+    const int hw_out = s->ho * s->wo;
+    for (int ch = 0; ch < c; ch++) {
+        const float *plane = in + (size_t)ch * s->h * s->w;
+        for (int i = 0; i < s->kh; i++) {
+            for (int j = 0; j < s->kw; j++) {
+                float *row = col + ((size_t)(ch * s->kh + i) * s->kw + j) * hw_out;
+                for (int oy = 0; oy < s->ho; oy++) {
+                    int y = oy * s->sh - s->ph + i * s->dh;
+                    float *dst = row + (size_t)oy * s->wo;
+                    if (y < 0 || y >= s->h) {
+                        memset(dst, 0, sizeof(float) * s->wo);
+                        continue;
+                    }
+                    const float *src = plane + (size_t)y * s->w;
+                    for (int ox = 0; ox < s->wo; ox++) {
+                        int x = ox * s->sw - s->pw + j * s->dw;
+                        dst[ox] = (x >= 0 && x < s->w) ? src[x] : 0.0f;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* The adjoint of im2col: scatter-add columns back into the input plane. */
+static void col2im_add(float *in, const float *col, int c, const gc_window *s)
+{
+    const int hw_out = s->ho * s->wo;
+    for (int ch = 0; ch < c; ch++) {
+        float *plane = in + (size_t)ch * s->h * s->w;
+        for (int i = 0; i < s->kh; i++) {
+            for (int j = 0; j < s->kw; j++) {
+                const float *row = col + ((size_t)(ch * s->kh + i) * s->kw + j) * hw_out;
+                for (int oy = 0; oy < s->ho; oy++) {
+                    int y = oy * s->sh - s->ph + i * s->dh;
+                    if (y < 0 || y >= s->h)
+                        continue;
+                    float *dst = plane + (size_t)y * s->w;
+                    const float *src = row + (size_t)oy * s->wo;
+                    for (int ox = 0; ox < s->wo; ox++) {
+                        int x = ox * s->sw - s->pw + j * s->dw;
+                        if (x >= 0 && x < s->w)
+                            dst[x] += src[ox];
+                    }
+                }
+            }
+        }
+    }
+}
+
+void conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
+                    const gc_window *s, float *col)
+{
+    const int g = s->groups, cg = s->c / g, og = s->oc / g;
+    const int k = cg * s->kh * s->kw, hw_in = s->h * s->w, hw_out = s->ho * s->wo;
+    const int pointwise = is_pointwise(s);
+    for (int n = 0; n < s->n; n++) {
+        for (int gi = 0; gi < g; gi++) {
+            const float *x = in + ((size_t)n * s->c + (size_t)gi * cg) * hw_in;
+            float *y = out + ((size_t)n * s->oc + (size_t)gi * og) * hw_out;
+            const float *b = x;
+            if (!pointwise) {
+                im2col(col, x, cg, s);
+                b = col;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, og, hw_out, k, 1.0f,
+                        weight + (size_t)gi * og * k, k, b, hw_out, 0.0f, y, hw_out);
+            if (bias)
+                for (int o = 0; o < og; o++) {
+                    float bo = bias[gi * og + o];
+                    float *row = y + (size_t)o * hw_out;
+                    for (int p = 0; p < hw_out; p++)
+                        row[p] += bo;
+                }
+        }
+    }
+}
+
+void conv2d_backward_input(float *din, const float *dout, const float *weight,
+                           const gc_window *s, float *col)
+{
+    const int g = s->groups, cg = s->c / g, og = s->oc / g;
+    const int k = cg * s->kh * s->kw, hw_in = s->h * s->w, hw_out = s->ho * s->wo;
+    const int pointwise = is_pointwise(s);
+    for (int n = 0; n < s->n; n++) {
+        for (int gi = 0; gi < g; gi++) {
+            float *dx = din + ((size_t)n * s->c + (size_t)gi * cg) * hw_in;
+            const float *dy = dout + ((size_t)n * s->oc + (size_t)gi * og) * hw_out;
+            const float *wg = weight + (size_t)gi * og * k;
+            /* dcol = W^T dY; a pointwise conv accumulates straight into dx. */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, hw_out, og, 1.0f, wg, k,
+                        dy, hw_out, pointwise ? 1.0f : 0.0f, pointwise ? dx : col, hw_out);
+            if (!pointwise)
+                col2im_add(dx, col, cg, s);
+        }
+    }
+}

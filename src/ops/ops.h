@@ -1,0 +1,70 @@
+/* ops.h — the layer kernels, each a pair of plain functions over flat NCHW
+ * float arrays: <op>_forward(out, in, ...) and <op>_backward_input(din, dout,
+ * ...). Backward functions ACCUMULATE into din (din += ...), because a tensor
+ * feeding several consumers (a residual branch) sums their gradients; the
+ * caller zeroes din once. There are no weight gradients anywhere: Grad-CAM
+ * only needs gradients with respect to activations. */
+#ifndef GC_OPS_H
+#define GC_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Geometry of a 2-D convolution or pooling window. ph/pw are the top/left
+ * padding; the bottom/right padding is whatever makes ho/wo come out, which
+ * covers symmetric, asymmetric and ceil-mode padding alike. */
+typedef struct gc_window {
+    int n, c, h, w;   /* input: batch, channels, height, width */
+    int oc, ho, wo;   /* output channels (convolution only), height, width */
+    int kh, kw, sh, sw, ph, pw, dh, dw;
+    int groups;       /* convolution only */
+} gc_window;
+
+/* Output extent along one axis, floor or ceil mode (PyTorch's rule: in ceil
+ * mode the last window must start inside the input or left padding). */
+int gc_window_out(int in, int k, int stride, int pad_begin, int pad_end, int dilation,
+                  int ceil_mode);
+
+/* Floats of im2col workspace that conv2d_* need for window s. */
+size_t conv2d_workspace(const gc_window *s);
+
+/* out[n, oc, ho, wo] = sum w[oc, c/groups, kh, kw] * in[...] + bias[oc].
+ * bias may be NULL. col is a workspace of conv2d_workspace(s) floats. */
+void conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
+                    const gc_window *s, float *col);
+void conv2d_backward_input(float *din, const float *dout, const float *weight,
+                           const gc_window *s, float *col);
+
+/* y = x * scale[c] + shift[c]: eval-mode BatchNorm with its statistics
+ * folded into one affine map per channel. */
+void affine_forward(float *out, const float *in, const float *scale, const float *shift,
+                    int n, int c, int hw);
+void affine_backward_input(float *din, const float *dout, const float *scale, int n,
+                           int c, int hw);
+
+void relu_forward(float *out, const float *in, size_t count);
+/* Uses the forward OUTPUT: d/dx is 1 where out > 0, as PyTorch defines it. */
+void relu_backward_input(float *din, const float *dout, const float *out, size_t count);
+
+void add_forward(float *out, const float *a, const float *b, size_t count);
+/* Both inputs receive dout; callers accumulate it into each. */
+void add_backward_input(float *din, const float *dout, size_t count);
+
+/* Max pooling; argmax records, per output, the flat index of the winning
+ * input in its channel plane (the first maximum, as PyTorch does), or -1 for
+ * a window that lies entirely in padding. */
+void maxpool_forward(float *out, int32_t *argmax, const float *in, const gc_window *s);
+void maxpool_backward_input(float *din, const float *dout, const int32_t *argmax,
+                            const gc_window *s);
+
+/* out[n, c] = mean over h, w of in[n, c, h, w]. */
+void global_avgpool_forward(float *out, const float *in, int n, int c, int hw);
+void global_avgpool_backward_input(float *din, const float *dout, int n, int c, int hw);
+
+/* out[n, o] = sum_i in[n, i] * w[o, i] + bias[o] (PyTorch's Linear layout). */
+void linear_forward(float *out, const float *in, const float *weight, const float *bias,
+                    int n, int in_features, int out_features);
+void linear_backward_input(float *din, const float *dout, const float *weight, int n,
+                           int in_features, int out_features);
+
+#endif

@@ -1,0 +1,214 @@
+/* test_ops.c — each kernel against a direct, loop-by-loop reading of its
+ * definition, and each backward against its forward: for a linear op L,
+ * <L x, dy> must equal <x, L^T dy> (the adjoint identity), which is exactly
+ * what backward_input computes. Random shapes cover strides, padding,
+ * dilation, groups and asymmetric windows. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "ops/ops.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned rng_state = 12345;
+static float frand(void)
+{
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return (float)((rng_state >> 8) & 0xFFFF) / 32768.0f - 1.0f;
+}
+
+static float *randv(size_t n)
+{
+    float *v = malloc(sizeof(float) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        v[i] = frand();
+    return v;
+}
+
+static double dot(const float *a, const float *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
+/* The definition of convolution, one output at a time. */
+static void conv_direct(float *out, const float *in, const float *w, const float *bias,
+                        const gc_window *s)
+{
+    int cg = s->c / s->groups, og = s->oc / s->groups;
+    for (int n = 0; n < s->n; n++)
+        for (int o = 0; o < s->oc; o++)
+            for (int oy = 0; oy < s->ho; oy++)
+                for (int ox = 0; ox < s->wo; ox++) {
+                    double acc = bias ? bias[o] : 0.0;
+                    int g = o / og;
+                    for (int c = 0; c < cg; c++)
+                        for (int i = 0; i < s->kh; i++)
+                            for (int j = 0; j < s->kw; j++) {
+                                int y = oy * s->sh - s->ph + i * s->dh;
+                                int x = ox * s->sw - s->pw + j * s->dw;
+                                if (y < 0 || y >= s->h || x < 0 || x >= s->w)
+                                    continue;
+                                acc += (double)w[((o * cg + c) * s->kh + i) * s->kw + j] *
+                                       in[((n * s->c + g * cg + c) * s->h + y) * s->w + x];
+                            }
+                    out[((n * s->oc + o) * s->ho + oy) * s->wo + ox] = (float)acc;
+                }
+}
+
+static void check_conv(gc_window s, int pad_end_h, int pad_end_w)
+{
+    s.ho = gc_window_out(s.h, s.kh, s.sh, s.ph, pad_end_h, s.dh, 0);
+    s.wo = gc_window_out(s.w, s.kw, s.sw, s.pw, pad_end_w, s.dw, 0);
+    size_t nin = (size_t)s.n * s.c * s.h * s.w, nout = (size_t)s.n * s.oc * s.ho * s.wo;
+    size_t nw = (size_t)s.oc * (s.c / s.groups) * s.kh * s.kw;
+    float *x = randv(nin), *w = randv(nw), *b = randv(s.oc), *dy = randv(nout);
+    float *y = calloc(nout, sizeof(float)), *ref = calloc(nout, sizeof(float));
+    float *dx = calloc(nin, sizeof(float));
+    float *col = malloc(sizeof(float) * (conv2d_workspace(&s) + 1));
+    conv2d_forward(y, x, w, b, &s, col);
+    conv_direct(ref, x, w, b, &s);
+    for (size_t i = 0; i < nout; i++)
+        assert_true(fabsf(y[i] - ref[i]) <= 1e-4f * (1.0f + fabsf(ref[i])));
+    /* Adjoint identity on the bias-free map. */
+    conv2d_forward(y, x, w, NULL, &s, col);
+    conv2d_backward_input(dx, dy, w, &s, col);
+    double lhs = dot(y, dy, nout), rhs = dot(x, dx, nin);
+    assert_true(fabs(lhs - rhs) <= 1e-4 * (1.0 + fabs(lhs)));
+    /* Backward accumulates: a second call doubles the result. */
+    float *dx2 = malloc(sizeof(float) * nin);
+    memcpy(dx2, dx, sizeof(float) * nin);
+    conv2d_backward_input(dx2, dy, w, &s, col);
+    for (size_t i = 0; i < nin; i++)
+        assert_true(fabsf(dx2[i] - 2 * dx[i]) <= 1e-4f * (1.0f + fabsf(dx[i])));
+    free(x), free(w), free(b), free(dy), free(y), free(ref), free(dx), free(dx2), free(col);
+}
+
+static void test_conv_shapes(void **state)
+{
+    (void)state;
+    /* n, c, h, w, oc, ho, wo, kh, kw, sh, sw, ph, pw, dh, dw, groups */
+    check_conv((gc_window){2, 3, 11, 9, 4, 0, 0, 7, 7, 2, 2, 3, 3, 1, 1, 1}, 3, 3);
+    check_conv((gc_window){1, 4, 8, 8, 6, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 2}, 1, 1);
+    check_conv((gc_window){1, 6, 7, 10, 6, 0, 0, 3, 3, 2, 1, 1, 1, 1, 1, 6}, 1, 1);
+    check_conv((gc_window){2, 5, 9, 9, 3, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1}, 0, 0);
+    check_conv((gc_window){1, 5, 9, 9, 3, 0, 0, 1, 1, 2, 2, 0, 0, 1, 1, 1}, 0, 0);
+    check_conv((gc_window){1, 2, 12, 13, 3, 0, 0, 3, 2, 2, 3, 0, 1, 2, 1, 1}, 2, 0);
+    check_conv((gc_window){1, 3, 5, 6, 2, 0, 0, 3, 3, 1, 1, 2, 0, 1, 1, 1}, 0, 2);
+}
+
+static void test_window_out(void **state)
+{
+    (void)state;
+    assert_int_equal(gc_window_out(224, 7, 2, 3, 3, 1, 0), 112);
+    assert_int_equal(gc_window_out(112, 3, 2, 1, 1, 1, 0), 56);
+    assert_int_equal(gc_window_out(193, 3, 2, 1, 1, 1, 0), 97);
+    /* ceil mode: 6 -> (6-3+1)/2 rounded up + 1 = 3, floor gives 2 */
+    assert_int_equal(gc_window_out(6, 3, 2, 0, 0, 1, 1), 3);
+    assert_int_equal(gc_window_out(6, 3, 2, 0, 0, 1, 0), 2);
+    /* ceil mode never starts a window in the end padding */
+    assert_int_equal(gc_window_out(5, 2, 2, 0, 1, 1, 1), 3);
+    assert_int_equal(gc_window_out(2, 3, 1, 0, 0, 1, 0), 0);
+}
+
+static void test_maxpool(void **state)
+{
+    (void)state;
+    gc_window s = {2, 3, 9, 8, 3, 0, 0, 3, 3, 2, 2, 1, 1, 1, 1, 1};
+    s.ho = gc_window_out(s.h, 3, 2, 1, 1, 1, 0);
+    s.wo = gc_window_out(s.w, 3, 2, 1, 1, 1, 0);
+    size_t nin = (size_t)s.n * s.c * s.h * s.w, nout = (size_t)s.n * s.c * s.ho * s.wo;
+    float *x = randv(nin), *y = malloc(sizeof(float) * nout), *dy = randv(nout);
+    float *dx = calloc(nin, sizeof(float)), *expect = calloc(nin, sizeof(float));
+    int32_t *am = malloc(sizeof(int32_t) * nout);
+    maxpool_forward(y, am, x, &s);
+    for (int p = 0; p < s.n * s.c; p++)
+        for (int oy = 0; oy < s.ho; oy++)
+            for (int ox = 0; ox < s.wo; ox++) {
+                float best = -INFINITY;
+                int where = -1;
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++) {
+                        int yy = oy * 2 - 1 + i, xx = ox * 2 - 1 + j;
+                        if (yy < 0 || yy >= s.h || xx < 0 || xx >= s.w)
+                            continue;
+                        float v = x[(p * s.h + yy) * s.w + xx];
+                        if (where < 0 || v > best)
+                            best = v, where = yy * s.w + xx;
+                    }
+                size_t q = ((size_t)p * s.ho + oy) * s.wo + ox;
+                assert_true(y[q] == best);
+                expect[(size_t)p * s.h * s.w + where] += dy[q];
+            }
+    maxpool_backward_input(dx, dy, am, &s);
+    for (size_t i = 0; i < nin; i++)
+        assert_true(fabsf(dx[i] - expect[i]) <= 1e-6f);
+    free(x), free(y), free(dy), free(dx), free(expect), free(am);
+}
+
+static void test_linear_and_pool(void **state)
+{
+    (void)state;
+    int n = 3, in = 7, out = 5, c = 4, hw = 6;
+    float *x = randv((size_t)n * in), *w = randv((size_t)out * in), *b = randv(out);
+    float *y = malloc(sizeof(float) * n * out), *dy = randv((size_t)n * out);
+    float *dx = calloc((size_t)n * in, sizeof(float));
+    linear_forward(y, x, w, b, n, in, out);
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < out; o++) {
+            double s = b[o];
+            for (int k = 0; k < in; k++)
+                s += (double)x[i * in + k] * w[o * in + k];
+            assert_true(fabs(y[i * out + o] - s) < 1e-5);
+        }
+    linear_forward(y, x, w, NULL, n, in, out);
+    linear_backward_input(dx, dy, w, n, in, out);
+    assert_true(fabs(dot(y, dy, (size_t)n * out) - dot(x, dx, (size_t)n * in)) < 1e-4);
+
+    float *a = randv((size_t)n * c * hw), *g = malloc(sizeof(float) * n * c);
+    float *dg = randv((size_t)n * c), *da = calloc((size_t)n * c * hw, sizeof(float));
+    global_avgpool_forward(g, a, n, c, hw);
+    global_avgpool_backward_input(da, dg, n, c, hw);
+    assert_true(fabs(dot(g, dg, (size_t)n * c) - dot(a, da, (size_t)n * c * hw)) < 1e-5);
+    free(x), free(w), free(b), free(y), free(dy), free(dx), free(a), free(g), free(dg), free(da);
+}
+
+static void test_elementwise(void **state)
+{
+    (void)state;
+    float x[6] = {-1.0f, 0.0f, 2.0f, -3.0f, 4.0f, 0.5f}, y[6], dy[6] = {1, 2, 3, 4, 5, 6};
+    float dx[6] = {0};
+    relu_forward(y, x, 6);
+    relu_backward_input(dx, dy, y, 6);
+    float ey[6] = {0, 0, 2, 0, 4, 0.5f}, edx[6] = {0, 0, 3, 0, 5, 6};
+    for (int i = 0; i < 6; i++) {
+        assert_true(y[i] == ey[i]);
+        assert_true(dx[i] == edx[i]);
+    }
+    /* affine: 2 images x 3 channels x 1 position */
+    float scale[3] = {2, -1, 0.5f}, shift[3] = {1, 0, -1}, out[6], d[6] = {0};
+    affine_forward(out, x, scale, shift, 2, 3, 1);
+    float eo[6] = {-1, 0, 0, -5, -4, -0.75f};
+    for (int i = 0; i < 6; i++)
+        assert_true(fabsf(out[i] - eo[i]) < 1e-6f);
+    affine_backward_input(d, dy, scale, 2, 3, 1);
+    float ed[6] = {2, -2, 1.5f, 8, -5, 3};
+    for (int i = 0; i < 6; i++)
+        assert_true(fabsf(d[i] - ed[i]) < 1e-6f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_window_out),   cmocka_unit_test(test_conv_shapes),
+        cmocka_unit_test(test_maxpool),      cmocka_unit_test(test_linear_and_pool),
+        cmocka_unit_test(test_elementwise),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
