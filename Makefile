@@ -1,0 +1,32 @@
+# Convenience entry points; the build itself is CMake.
+#   make demo   install what is missing, build, explain the sample scenes
+#   make test   install what is missing, build, run the whole test suite
+#               (plain build, then again under AddressSanitizer + UBSan)
+JOBS ?= $(shell nproc)
+
+.PHONY: deps test-deps build build-asan demo test clean
+
+deps:
+	scripts/install-deps.sh
+
+test-deps:
+	scripts/install-deps.sh --test
+
+build: deps
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+	cmake --build build -j$(JOBS)
+
+build-asan: test-deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGC_SANITIZE=ON
+	cmake --build build-asan -j$(JOBS)
+
+demo: build
+	./build/gradcam explain --model models/shapes.pth --out demo-out examples/scenes/*.png
+	@echo "figures written to demo-out/"
+
+test: test-deps build build-asan
+	ctest --test-dir build --output-on-failure
+	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure
+
+clean:
+	rm -rf build build-asan demo-out

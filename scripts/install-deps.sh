@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages gradcam needs. Only missing packages are
+# installed, so on a machine that has them this works offline.
+#   scripts/install-deps.sh          build + run (the demo)
+#   scripts/install-deps.sh --test   also what the test suite needs
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config libopenblas-dev libjpeg62-turbo-dev
+  libpng-dev libcairo2-dev fonts-dejavu-core libzip-dev libcjson-dev
+  libcurl4-openssl-dev libssl-dev)
+test_pkgs=(libcmocka-dev python3 python3-numpy python3-torch python3-torchvision
+  python3-opencv python3-pil clang libclang-rt-14-dev valgrind)
+
+pkgs=("${build_pkgs[@]}")
+[ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
