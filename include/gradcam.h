@@ -155,6 +155,17 @@ gc_status gc_model_layer_shape(const gc_model *m, int i, int in_h, int in_w,
 /* The layer used when none is given (the last spatial one). */
 const char *gc_model_default_layer(const gc_model *m);
 
+/* A model may come with a description beside it: NAME.json next to
+ * NAME.pth, holding {"name", "classes": [...], "input_size", "mean": [3],
+ * "std": [3], "default_layer", "preprocess": "stretch"|"crop"}; every field
+ * is optional. These accessors answer from it, falling back to ImageNet's
+ * conventions. */
+/* Class i's name: from the description, the ImageNet names for a
+ * 1000-class model, or NULL. */
+const char *gc_model_class_name(const gc_model *m, int i);
+/* The input size, normalisation and resizing the model expects. */
+gc_preprocess gc_model_preprocess(const gc_model *m);
+
 /* ---- Explanations ------------------------------------------------------ */
 
 #define GC_CLASS_TOP1 (-1)

@@ -145,9 +145,11 @@ int cmd_explain(int argc, char **argv)
     j.req.class_index = GC_CLASS_TOP1;
     gc_preprocess pre;
     if ((rc = parse_methods(a.method, j.methods, &j.nmethods)) ||
-        (rc = cli_preprocess_from_args(&a, &pre)) || (rc = cli_open_model(&a, &j.m)))
+        (rc = cli_open_model(&a, &j.m)))
         return rc;
     gc_error err = {0};
+    if ((rc = cli_preprocess_from_args(&a, j.m, &pre)))
+        goto out;
     if (a.class_name && (rc = cli_parse_class(j.m, a.class_name, &j.req.class_index)))
         goto out;
     if ((rc = cli_make_dir(j.out)))

@@ -35,17 +35,19 @@ int cmd_predict(int argc, char **argv)
     }
     if (a.npositional == 0)
         return cli_usage_error("predict", "no images given");
-    gc_preprocess pre;
-    if ((rc = cli_preprocess_from_args(&a, &pre)))
-        return rc;
     gc_model *m;
     if ((rc = cli_open_model(&a, &m)))
         return rc;
+    gc_preprocess pre;
     gc_error err = {0};
     gc_session *s = NULL;
+    float *logits = NULL, *probs = NULL;
+    int *idx = NULL;
+    if ((rc = cli_preprocess_from_args(&a, m, &pre)))
+        goto out;
     int classes = gc_model_num_classes(m), k = a.top < classes ? a.top : classes;
-    float *logits = malloc(sizeof(float) * classes), *probs = malloc(sizeof(float) * classes);
-    int *idx = malloc(sizeof(int) * k);
+    logits = malloc(sizeof(float) * classes), probs = malloc(sizeof(float) * classes);
+    idx = malloc(sizeof(int) * k);
     if (!logits || !probs || !idx || gc_session_new(m, &s, &err)) {
         rc = err.status ? cli_report(&err) : EXIT_BAD_INPUT;
         goto out;

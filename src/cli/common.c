@@ -138,11 +138,9 @@ int cli_open_model(const cli_args *a, gc_model **model)
 
 const char *cli_class_name(const gc_model *m, int i, char *buf, size_t cap)
 {
-    if (gc_model_num_classes(m) == 1000) {
-        const char *name = gc_imagenet_class_name(i);
-        if (name)
-            return name;
-    }
+    const char *name = gc_model_class_name(m, i);
+    if (name)
+        return name;
     snprintf(buf, cap, "class %d", i);
     return buf;
 }

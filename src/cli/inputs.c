@@ -5,11 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cli_preprocess_from_args(const cli_args *a, gc_preprocess *p)
+int cli_preprocess_from_args(const cli_args *a, const gc_model *m, gc_preprocess *p)
 {
-    *p = gc_preprocess_imagenet();
-    if (!a->preprocess || strcmp(a->preprocess, "stretch") == 0)
+    *p = gc_model_preprocess(m);
+    if (!a->preprocess)
         return EXIT_OK;
+    if (strcmp(a->preprocess, "stretch") == 0) {
+        p->mode = GC_PREPROCESS_STRETCH;
+        return EXIT_OK;
+    }
     if (strcmp(a->preprocess, "crop") == 0) {
         p->mode = GC_PREPROCESS_CROP;
         return EXIT_OK;

@@ -4,7 +4,8 @@
 
 #include "cli/cli.h"
 
-int cli_preprocess_from_args(const cli_args *a, gc_preprocess *p);
+/* The model's own preprocessing, overridden by --preprocess. */
+int cli_preprocess_from_args(const cli_args *a, const gc_model *m, gc_preprocess *p);
 /* Loads an image and its normalised 1x3xSxS tensor (caller frees both). */
 int cli_load_image_tensor(const char *path, const gc_preprocess *p, gc_image *photo,
                           float **x);

@@ -16,6 +16,8 @@ gc_status gc_model_load(const char *path, gc_model **out, gc_error *err)
     gc_status st = gc_pth_load(path, &m->weights, err);
     if (st == GC_OK)
         st = gc_resnet_build(m, path, err);
+    if (st == GC_OK)
+        st = gc_description_load(m, path, err);
     if (st) {
         gc_model_free(m);
         return st;
@@ -31,6 +33,10 @@ void gc_model_free(gc_model *m)
     gc_graph_free(&m->graph);
     gc_sd_free(&m->weights);
     free(m->derived);
+    if (m->class_names)
+        for (int i = 0; i < m->num_classes; i++)
+            free(m->class_names[i]);
+    free(m->class_names);
     free(m);
 }
 
@@ -38,6 +44,16 @@ int gc_model_num_classes(const gc_model *m) { return m->num_classes; }
 const char *gc_model_arch(const gc_model *m) { return m->arch; }
 int gc_model_num_layers(const gc_model *m) { return m->graph.nlayers; }
 const char *gc_model_default_layer(const gc_model *m) { return m->default_layer; }
+gc_preprocess gc_model_preprocess(const gc_model *m) { return m->pre; }
+
+const char *gc_model_class_name(const gc_model *m, int i)
+{
+    if (i < 0 || i >= m->num_classes)
+        return NULL;
+    if (m->class_names)
+        return m->class_names[i];
+    return m->num_classes == 1000 ? gc_imagenet_class_name(i) : NULL;
+}
 
 const char *gc_model_layer_name(const gc_model *m, int i)
 {

@@ -14,7 +14,13 @@ struct gc_model {
     char arch[96];
     int num_classes;
     char default_layer[96];
+    char **class_names;    /* num_classes names from the description, or NULL */
+    gc_preprocess pre;
 };
+
+/* Reads the description that may sit beside model_path (NAME.json next to
+ * NAME.pth); absent is fine, malformed is an error naming the field. */
+gc_status gc_description_load(gc_model *m, const char *model_path, gc_error *err);
 
 /* Builds a torchvision ResNet graph from a state_dict's names and shapes,
  * taking ownership of sd. path only labels messages. */
