@@ -30,7 +30,7 @@ int cmd_layers(int argc, char **argv)
         gc_error err = {0};
         int mark = strcmp(name, gc_model_default_layer(m)) == 0;
         if (gc_model_layer_shape(m, i, 224, 224, shape, &ndim, &err) != GC_OK)
-            printf("%-28s  (not usable: %s)\n", name, err.msg);
+            printf("%-28s   (not usable: 'gradcam explain --layer %s' says why)\n", name, name);
         else if (ndim == 3)
             printf("%-28s %c %d x %d x %d\n", name, mark ? '*' : ' ', shape[0], shape[1],
                    shape[2]);

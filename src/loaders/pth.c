@@ -225,7 +225,7 @@ static gc_status persistent_load(void *ctx, const pk_value *pid, void **user, gc
     }
     if (!(s.key = strdup(key)))
         return gc_fail(err, GC_ERR_NOMEM, "%s: out of memory", p->label);
-    size_t index;
+    size_t index = 0;
     gc_status st = add_storage(p, &s, &index);
     if (st) {
         free(s.key);
@@ -441,7 +441,7 @@ static gc_status make_tensor(pth *p, const pk_value *v, const char *key, size_t 
                        p->label, (unsigned long long)GC_PTH_MAX_OUTPUT);
     *total += bytes;
     storage *s = &p->st[tv.storage];
-    const uint8_t *data;
+    const uint8_t *data = NULL;
     if ((st = storage_data(p, s, &data)))
         return st;
 
