@@ -26,7 +26,8 @@ demo: build
 
 test: test-deps build build-asan
 	ctest --test-dir build --output-on-failure
-	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  ctest --test-dir build-asan --output-on-failure
 
 clean:
 	rm -rf build build-asan demo-out

@@ -8,4 +8,4 @@ set_tests_properties(image_npy_numpy_reads PROPERTIES FIXTURES_REQUIRED gc_npy_w
 
 # Under GC_SANITIZE, ignore fontconfig's own one-off leaks (cairo text).
 set_tests_properties(test_render PROPERTIES ENVIRONMENT
-  "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/fixtures/image/lsan_fontconfig.supp")
+  "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/lsan.supp:print_suppressions=0")
