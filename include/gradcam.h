@@ -18,8 +18,7 @@
  *
  *     gc_session *s;                                     // one per thread
  *     gc_session_new(model, &s, &err);
- *     gc_request req = { .layer = "layer4", .class_index = GC_CLASS_TOP1,
- *                        .method = GC_METHOD_GRADCAM };
+ *     gc_request req = { .layer = "layer4", .class_index = GC_CLASS_TOP1 };
  *     gc_result res;
  *     gc_explain(s, x, 1, pre.size, pre.size, &req, &res, &err);
  *     // res.cam holds ReLU(sum_k alpha_k A^k) at the layer's resolution,
@@ -170,26 +169,53 @@ gc_preprocess gc_model_preprocess(const gc_model *m);
 
 #define GC_CLASS_TOP1 (-1)
 
+/* The CAM family. All but the guided ones produce one map per image at the
+ * layer's resolution; the guided ones produce an image-sized [3, H, W]
+ * gradient picture. README.md defines each and says what it costs. */
 typedef enum gc_method {
-    GC_METHOD_GRADCAM = 0
+    GC_METHOD_GRADCAM = 0,          /* ReLU(sum_k mean(dA_k) A_k)             */
+    GC_METHOD_HIRESCAM,             /* ReLU(sum_k A_k * dA_k)                 */
+    GC_METHOD_GRADCAM_ELEMENTWISE,  /* sum_k ReLU(A_k * dA_k)                 */
+    GC_METHOD_XGRADCAM,             /* weights sum(A dA) / sum(A)             */
+    GC_METHOD_GRADCAM_PLUSPLUS,     /* closed-form alpha, exponential score   */
+    GC_METHOD_LAYERCAM,             /* ReLU(sum_k ReLU(dA_k) A_k)             */
+    GC_METHOD_EIGENCAM,             /* first principal component of A         */
+    GC_METHOD_EIGENGRADCAM,         /* first principal component of A * dA    */
+    GC_METHOD_SCORECAM,             /* weights: class probability of masked input */
+    GC_METHOD_ABLATIONCAM,          /* weights: score drop when channel is zeroed */
+    GC_METHOD_RANDOM,               /* random channel weights: a baseline     */
+    GC_METHOD_GUIDED_BACKPROP,      /* input gradient through guided ReLUs    */
+    GC_METHOD_GUIDED_GRADCAM,       /* guided backprop x upsampled Grad-CAM   */
+    GC_METHOD_COUNT
 } gc_method;
 
 const char *gc_method_name(gc_method m);
 gc_status gc_method_parse(const char *name, gc_method *out, gc_error *err);
+/* Whether the method's output is an image-sized gradient picture. */
+int gc_method_is_image(gc_method m);
 
 typedef struct gc_request {
-    const char *layer;  /* NULL: the model's default layer */
-    int class_index;    /* GC_CLASS_TOP1: each image's own top-1 class */
-    gc_method method;
+    const char *layer;          /* NULL: the model's default layer          */
+    int class_index;            /* GC_CLASS_TOP1: each image's own top-1    */
+    const gc_method *methods;   /* which maps to compute, from one forward  */
+    int nmethods;               /* 0: Grad-CAM alone                        */
+    int counterfactual;         /* explain -y_c: what speaks against c      */
+    unsigned seed;              /* for GC_METHOD_RANDOM                     */
 } gc_request;
 
 typedef struct gc_result {
-    int n, classes;        /* batch size and number of classes           */
-    int cam_h, cam_w;      /* the layer's spatial size                   */
-    float *logits;         /* n * classes                                */
-    float *cam;            /* n * cam_h * cam_w, after ReLU, unnormalised */
-    int *class_index;      /* n: the class explained for each image      */
-    double forward_ms, backward_ms;
+    int n, classes;             /* batch size and number of classes         */
+    int cam_h, cam_w;           /* the layer's spatial size                 */
+    int in_h, in_w;             /* the input's size                         */
+    float *logits;              /* n * classes                              */
+    int *class_index;           /* n: the class explained for each image    */
+    int nmethods;
+    gc_method methods[GC_METHOD_COUNT];
+    /* Per requested method, in request order: maps of n * cam_h * cam_w
+     * (after ReLU, unnormalised), or for image methods n * 3 * in_h * in_w. */
+    float *maps[GC_METHOD_COUNT];
+    float *cam;                 /* maps[0], for single-method callers       */
+    double forward_ms, backward_ms, methods_ms;
 } gc_result;
 
 typedef struct gc_session gc_session;
@@ -197,8 +223,9 @@ typedef struct gc_session gc_session;
 gc_status gc_session_new(const gc_model *m, gc_session **out, gc_error *err);
 void gc_session_free(gc_session *s);
 
-/* x is n x 3 x h x w, normalised. Computes logits for all images and the
- * requested map for each. */
+/* x is n x 3 x h x w, normalised. One forward pass gives the logits; one
+ * backward pass to the layer serves every gradient method; Score-CAM and
+ * Ablation-CAM run extra forward passes, batched. */
 gc_status gc_explain(gc_session *s, const float *x, int n, int h, int w,
                      const gc_request *req, gc_result *out, gc_error *err);
 /* Logits only (no backward). out_logits has n * num_classes floats. */

@@ -23,6 +23,7 @@ typedef struct cli_args {
     const char *model, *layer, *class_name, *method, *out, *input_npy, *preprocess;
     int top;
     int help;
+    int counterfactual;
     const char *positional[CLI_MAX_POSITIONAL];
     int npositional;
 } cli_args;

@@ -15,17 +15,22 @@ static const char help[] =
     "  --layer L        module name as PyTorch spells it (default: the model's last\n"
     "                   stage, e.g. layer4); 'gradcam layers' lists them\n"
     "  --class C        class index or exact name (default: each image's top-1)\n"
-    "  --method LIST    comma-separated CAM methods (default: gradcam)\n"
+    "  --method LIST    comma-separated methods (default: gradcam): gradcam,\n"
+    "                   hirescam, gradcamelementwise, xgradcam, gradcam++,\n"
+    "                   layercam, eigencam, eigengradcam, scorecam, ablationcam,\n"
+    "                   random, guidedbackprop, guidedgradcam\n"
+    "  --counterfactual explain what speaks against the class (negated gradients)\n"
     "  --out DIR        output directory (default: ./gradcam-out)\n"
     "  --preprocess P   stretch (default: resize to 224x224, as the seed) or crop\n"
     "                   (torchvision: resize 256 + centre crop 224)\n"
     "  --input-npy X    a float32 [N,3,H,W] batch, already normalised\n"
     "\n"
     "Per input STEM it writes STEM.METHOD.cam.npy (raw map, after ReLU, at the\n"
-    "layer's resolution) and STEM.logits.npy; for images also STEM.figure.png,\n"
-    "STEM.overlay.png and STEM.json.\n";
+    "layer's resolution; guided methods: STEM.METHOD.npy, [N,3,H,W]) and\n"
+    "STEM.logits.npy; for images also STEM.METHOD.figure.png,\n"
+    "STEM.METHOD.overlay.png (guided methods: STEM.METHOD.png) and STEM.json.\n";
 
-#define MAX_METHODS 16
+#define MAX_METHODS GC_METHOD_COUNT
 
 static double now_ms(void)
 {
@@ -58,7 +63,6 @@ typedef struct job {
     gc_session *s;
     gc_request req;
     gc_method methods[MAX_METHODS];
-    int nmethods;
     const char *out;
 } job;
 
@@ -70,16 +74,13 @@ static int explain_npy(job *j)
         return rc;
     char stem[1024];
     cli_stem(j->a->input_npy, stem, sizeof stem);
-    for (int k = 0; k < j->nmethods && !rc; k++) {
-        gc_error err = {0};
-        gc_result r;
-        j->req.method = j->methods[k];
-        if (gc_explain(j->s, x.data, (int)x.shape[0], (int)x.shape[2], (int)x.shape[3], &j->req,
-                       &r, &err)) {
-            rc = cli_report(&err);
-            break;
-        }
-        rc = cli_write_arrays(j->out, stem, gc_method_name(j->methods[k]), &r);
+    gc_error err = {0};
+    gc_result r;
+    if (gc_explain(j->s, x.data, (int)x.shape[0], (int)x.shape[2], (int)x.shape[3], &j->req, &r,
+                   &err)) {
+        rc = cli_report(&err);
+    } else {
+        rc = cli_write_arrays(j->out, stem, &r);
         gc_result_free(&r);
     }
     gc_array_free(&x);
@@ -97,33 +98,30 @@ static int explain_image(job *j, const char *path, const gc_preprocess *pre)
     double load_ms = now_ms() - t0;
     char stem[1024];
     cli_stem(path, stem, sizeof stem);
-    for (int k = 0; k < j->nmethods && !rc; k++) {
-        gc_error err = {0};
-        gc_result r;
-        j->req.method = j->methods[k];
-        if (gc_explain(j->s, x, 1, pre->size, pre->size, &j->req, &r, &err)) {
-            rc = cli_report(&err);
-            break;
-        }
-        const char *method = gc_method_name(j->methods[k]);
-        rc = cli_write_arrays(j->out, stem, method, &r);
-        if (!rc) {
-            cli_visual v = {
-                .dir = j->out, .stem = stem, .image_path = path, .model_path = j->a->model,
-                .layer = j->req.layer ? j->req.layer : gc_model_default_layer(j->m),
-                .method = method, .model = j->m, .photo = &photo, .result = &r,
-                .load_ms = load_ms,
-            };
-            rc = cli_write_visuals(&v);
-        }
-        if (!rc) {
-            char buf[32];
-            printf("%s: %s (class %d) -> %s/%s.figure.png\n", path,
-                   cli_class_name(j->m, r.class_index[0], buf, sizeof buf), r.class_index[0],
-                   j->out, stem);
-        }
-        gc_result_free(&r);
+    gc_error err = {0};
+    gc_result r;
+    if (gc_explain(j->s, x, 1, pre->size, pre->size, &j->req, &r, &err)) {
+        rc = cli_report(&err);
+        goto out;
     }
+    rc = cli_write_arrays(j->out, stem, &r);
+    if (!rc) {
+        cli_visual v = {
+            .dir = j->out, .stem = stem, .image_path = path, .model_path = j->a->model,
+            .layer = j->req.layer ? j->req.layer : gc_model_default_layer(j->m),
+            .model = j->m, .photo = &photo, .pre = pre, .result = &r,
+            .counterfactual = j->req.counterfactual, .load_ms = load_ms,
+        };
+        rc = cli_write_visuals(&v);
+    }
+    if (!rc) {
+        char buf[32];
+        printf("%s: %s (class %d) -> %s/%s.*\n", path,
+               cli_class_name(j->m, r.class_index[0], buf, sizeof buf), r.class_index[0], j->out,
+               stem);
+    }
+    gc_result_free(&r);
+out:
     free(x);
     gc_image_free(&photo);
     return rc;
@@ -143,8 +141,11 @@ int cmd_explain(int argc, char **argv)
     job j = {.a = &a, .out = a.out ? a.out : "gradcam-out"};
     j.req.layer = a.layer;
     j.req.class_index = GC_CLASS_TOP1;
+    j.req.methods = j.methods;
+    j.req.counterfactual = a.counterfactual;
+    j.req.seed = 1;
     gc_preprocess pre;
-    if ((rc = parse_methods(a.method, j.methods, &j.nmethods)) ||
+    if ((rc = parse_methods(a.method, j.methods, &j.req.nmethods)) ||
         (rc = cli_open_model(&a, &j.m)))
         return rc;
     gc_error err = {0};

@@ -55,6 +55,10 @@ int cli_parse(const char *cmd, int argc, char **argv, int first, cli_args *a)
             a->help = 1;
             continue;
         }
+        if (strcmp(arg, "--counterfactual") == 0) {
+            a->counterfactual = 1;
+            continue;
+        }
         if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
             if (a->npositional == CLI_MAX_POSITIONAL)
                 return cli_usage_error(cmd, "too many inputs (at most %d)", CLI_MAX_POSITIONAL);

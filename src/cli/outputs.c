@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,16 +40,20 @@ int cli_make_dir(const char *dir)
     return EXIT_OK;
 }
 
-int cli_write_arrays(const char *dir, const char *stem, const char *method,
-                     const gc_result *r)
+int cli_write_arrays(const char *dir, const char *stem, const gc_result *r)
 {
     char path[4096];
     gc_error err = {0};
     int64_t cam_shape[3] = {r->n, r->cam_h, r->cam_w};
+    int64_t image_shape[4] = {r->n, 3, r->in_h, r->in_w};
     int64_t logit_shape[2] = {r->n, r->classes};
-    snprintf(path, sizeof path, "%s/%s.%s.cam.npy", dir, stem, method);
-    if (gc_npy_write(path, r->cam, 3, cam_shape, &err))
-        return cli_report(&err);
+    for (int k = 0; k < r->nmethods; k++) {
+        int image = gc_method_is_image(r->methods[k]);
+        snprintf(path, sizeof path, "%s/%s.%s%s", dir, stem, gc_method_name(r->methods[k]),
+                 image ? ".npy" : ".cam.npy");
+        if (gc_npy_write(path, r->maps[k], image ? 4 : 3, image ? image_shape : cam_shape, &err))
+            return cli_report(&err);
+    }
     snprintf(path, sizeof path, "%s/%s.logits.npy", dir, stem);
     if (gc_npy_write(path, r->logits, 2, logit_shape, &err))
         return cli_report(&err);
@@ -64,13 +69,13 @@ static double now_ms(void)
 
 /* The map at the photo's size, divided by its maximum (the seed's
  * normalisation); an all-zero map stays zero instead of dividing by 0. */
-static float *photo_heat(const gc_result *r, const gc_image *photo)
+static float *photo_heat(const gc_result *r, const float *map, const gc_image *photo)
 {
     size_t count = (size_t)photo->width * photo->height;
     float *heat = malloc(sizeof(float) * count);
     if (!heat)
         return NULL;
-    gc_resize_bilinear_f32(r->cam, r->cam_w, r->cam_h, heat, photo->width, photo->height);
+    gc_resize_bilinear_f32(map, r->cam_w, r->cam_h, heat, photo->width, photo->height);
     float mx = 0.0f;
     for (size_t i = 0; i < count; i++)
         mx = heat[i] > mx ? heat[i] : mx;
@@ -92,7 +97,10 @@ static int write_json(const cli_visual *v, const float *probs, double render_ms)
     cJSON_AddStringToObject(root, "model", v->model_path);
     cJSON_AddStringToObject(root, "arch", gc_model_arch(v->model));
     cJSON_AddStringToObject(root, "layer", v->layer);
-    cJSON_AddStringToObject(root, "method", v->method);
+    cJSON *methods = cJSON_AddArrayToObject(root, "methods");
+    for (int k = 0; k < r->nmethods; k++)
+        cJSON_AddItemToArray(methods, cJSON_CreateString(gc_method_name(r->methods[k])));
+    cJSON_AddBoolToObject(root, "counterfactual", v->counterfactual);
     cJSON *cls = cJSON_AddObjectToObject(root, "class");
     cJSON_AddNumberToObject(cls, "index", r->class_index[0]);
     cJSON_AddStringToObject(cls, "name", cli_class_name(v->model, r->class_index[0], buf, sizeof buf));
@@ -111,7 +119,8 @@ static int write_json(const cli_visual *v, const float *probs, double render_ms)
     cJSON *t = cJSON_AddObjectToObject(root, "timings_ms");
     cJSON_AddNumberToObject(t, "load_image", v->load_ms);
     cJSON_AddNumberToObject(t, "forward", r->forward_ms);
-    cJSON_AddNumberToObject(t, "backward_and_map", r->backward_ms);
+    cJSON_AddNumberToObject(t, "backward", r->backward_ms);
+    cJSON_AddNumberToObject(t, "methods", r->methods_ms);
     cJSON_AddNumberToObject(t, "render", render_ms);
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
@@ -134,40 +143,84 @@ static int write_json(const cli_visual *v, const float *probs, double render_ms)
     return EXIT_OK;
 }
 
-int cli_write_visuals(const cli_visual *v)
+/* A gradient picture as an image, the usual way: centred, scaled to unit
+ * standard deviation, then mapped to 0.5 +- 0.1 per deviation. */
+static int write_gradient_image(const char *path, const float *g, int w, int h)
 {
-    double t0 = now_ms();
-    const gc_result *r = v->result;
     gc_error err = {0};
-    int rc = EXIT_OK;
-    float *probs = malloc(sizeof(float) * r->classes);
-    float *heat = photo_heat(r, v->photo);
-    gc_image overlay = {0};
-    if (!probs || !heat) {
-        fprintf(stderr, "gradcam: out of memory\n");
-        rc = EXIT_BAD_INPUT;
-        goto out;
+    gc_image img;
+    if (gc_image_alloc(&img, w, h, &err))
+        return cli_report(&err);
+    size_t plane = (size_t)w * h, count = 3 * plane;
+    double mean = 0.0, var = 0.0;
+    for (size_t i = 0; i < count; i++)
+        mean += g[i];
+    mean /= count;
+    for (size_t i = 0; i < count; i++)
+        var += (g[i] - mean) * (g[i] - mean);
+    double sd = sqrt(var / count) + 1e-5;
+    for (int ch = 0; ch < 3; ch++)
+        for (size_t p = 0; p < plane; p++) {
+            double v = ((g[ch * plane + p] - mean) / sd) * 0.1 + 0.5;
+            v = v < 0.0 ? 0.0 : v > 1.0 ? 1.0 : v;
+            img.pixels[p * 3 + ch] = (unsigned char)lrint(v * 255.0);
+        }
+    int rc = gc_image_write_png(path, &img, &err) ? cli_report(&err) : EXIT_OK;
+    gc_image_free(&img);
+    return rc;
+}
+
+static int write_method_visuals(const cli_visual *v, int k, const float *probs)
+{
+    const gc_result *r = v->result;
+    const char *method = gc_method_name(r->methods[k]);
+    char path[4096];
+    if (gc_method_is_image(r->methods[k])) {
+        snprintf(path, sizeof path, "%s/%s.%s.png", v->dir, v->stem, method);
+        return write_gradient_image(path, r->maps[k], r->in_w, r->in_h);
     }
-    gc_softmax(r->logits, r->classes, probs);
-    char title[256], buf[32], path[4096];
+    gc_error err = {0};
+    gc_image overlay = {0};
+    int rc = EXIT_OK;
+    float *heat = photo_heat(r, r->maps[k], v->photo);
+    if (!heat) {
+        fprintf(stderr, "gradcam: out of memory\n");
+        return EXIT_BAD_INPUT;
+    }
+    char title[256], buf[32];
     int c = r->class_index[0];
-    snprintf(title, sizeof title, "%s (p=%.3f) — %s at %s", cli_class_name(v->model, c, buf, sizeof buf),
-             probs[c], v->method, v->layer);
-    snprintf(path, sizeof path, "%s/%s.figure.png", v->dir, v->stem);
+    snprintf(title, sizeof title, "%s%s (p=%.3f) — %s at %s", v->counterfactual ? "against " : "",
+             cli_class_name(v->model, c, buf, sizeof buf), probs[c], method, v->layer);
+    snprintf(path, sizeof path, "%s/%s.%s.figure.png", v->dir, v->stem, method);
     if (gc_render_figure(path, v->photo, heat, title, 0.6f, &err)) {
         rc = cli_report(&err);
         goto out;
     }
-    snprintf(path, sizeof path, "%s/%s.overlay.png", v->dir, v->stem);
+    snprintf(path, sizeof path, "%s/%s.%s.overlay.png", v->dir, v->stem, method);
     if (gc_render_overlay(v->photo, heat, &overlay, &err) ||
-        gc_image_write_png(path, &overlay, &err)) {
+        gc_image_write_png(path, &overlay, &err))
         rc = cli_report(&err);
-        goto out;
-    }
-    rc = write_json(v, probs, now_ms() - t0);
 out:
     gc_image_free(&overlay);
     free(heat);
+    return rc;
+}
+
+int cli_write_visuals(const cli_visual *v)
+{
+    double t0 = now_ms();
+    const gc_result *r = v->result;
+    int rc = EXIT_OK;
+    float *probs = malloc(sizeof(float) * r->classes);
+    if (!probs) {
+        fprintf(stderr, "gradcam: out of memory\n");
+        return EXIT_BAD_INPUT;
+    }
+    gc_softmax(r->logits, r->classes, probs);
+    for (int k = 0; k < r->nmethods && !rc; k++)
+        rc = write_method_visuals(v, k, probs);
+    if (!rc)
+        rc = write_json(v, probs, now_ms() - t0);
     free(probs);
     return rc;
 }

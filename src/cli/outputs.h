@@ -7,19 +7,22 @@
 
 /* mkdir -p */
 int cli_make_dir(const char *dir);
-/* DIR/STEM.METHOD.cam.npy [n,h,w] and DIR/STEM.logits.npy [n,classes]. */
-int cli_write_arrays(const char *dir, const char *stem, const char *method,
-                     const gc_result *r);
+/* For each method DIR/STEM.METHOD.cam.npy [n,h,w] (image methods:
+ * DIR/STEM.METHOD.npy [n,3,H,W]), and DIR/STEM.logits.npy [n,classes]. */
+int cli_write_arrays(const char *dir, const char *stem, const gc_result *r);
 
 typedef struct cli_visual {
-    const char *dir, *stem, *image_path, *model_path, *layer, *method;
+    const char *dir, *stem, *image_path, *model_path, *layer;
     const gc_model *model;
     const gc_image *photo;
+    const gc_preprocess *pre;
     const gc_result *result; /* one image */
+    int counterfactual;
     double load_ms;
 } cli_visual;
 
-/* Figure and overlay PNGs and the JSON summary for one image. */
+/* Per method a figure and an overlay PNG (image methods: one PNG of the
+ * gradient picture), and one JSON summary for the image. */
 int cli_write_visuals(const cli_visual *v);
 
 #endif

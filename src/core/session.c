@@ -15,11 +15,13 @@ static void release(gc_session *s)
     free(s->argmax);
     free(s->reach);
     free(s->arena);
+    free(s->grad_arena);
     free(s->arena_idx);
     free(s->col);
     s->shapes = NULL, s->act = s->grad = NULL, s->argmax = NULL, s->reach = NULL;
-    s->arena = s->col = NULL, s->arena_idx = NULL;
+    s->arena = s->grad_arena = s->col = NULL, s->arena_idx = NULL;
     s->n = s->h = s->w = 0;
+    s->floats = 0;
 }
 
 gc_status gc_session_new(const gc_model *m, gc_session **out, gc_error *err)
@@ -40,6 +42,7 @@ void gc_session_free(gc_session *s)
     if (!s)
         return;
     release(s);
+    gc_session_free(s->sub);
     free(s);
 }
 
@@ -87,33 +90,67 @@ gc_status gc_session_plan(gc_session *s, int n, int h, int w, gc_error *err)
     s->grad = s->act ? gc_calloc((size_t)count, sizeof *s->grad, err) : NULL;
     s->argmax = s->grad ? gc_calloc((size_t)count, sizeof *s->argmax, err) : NULL;
     s->reach = s->argmax ? gc_calloc((size_t)count, 1, err) : NULL;
-    s->arena = s->reach ? malloc(sizeof(float) * (2 * floats + 1)) : NULL;
+    s->arena = s->reach ? malloc(sizeof(float) * (floats + 1)) : NULL;
     s->arena_idx = s->arena ? malloc(sizeof(int32_t) * (idx + 1)) : NULL;
     s->col = s->arena_idx ? malloc(sizeof(float) * (col + 1)) : NULL;
     if (!s->col) {
         release(s);
         return gc_fail(err, GC_ERR_NOMEM,
                        "out of memory planning %d image(s) of %dx%d (%zu MB of activations)",
-                       n, h, w, 2 * floats * sizeof(float) >> 20);
+                       n, h, w, floats * sizeof(float) >> 20);
     }
     float *p = s->arena;
     int32_t *q = s->arena_idx;
     for (int i = 0; i < count; i++) {
         size_t len = (size_t)n * gc_shape_numel(&s->shapes[i]);
         s->act[i] = p, p += len;
-        s->grad[i] = p, p += len;
         if (g->nodes[i].op == GC_OP_MAXPOOL)
             s->argmax[i] = q, q += len;
     }
     s->n = n, s->h = h, s->w = w;
+    s->floats = floats;
     return GC_OK;
+}
+
+/* Gradient buffers double the memory, and forward-only sessions (predict,
+ * Score-CAM's batches) never need them. */
+static gc_status ensure_grads(gc_session *s, gc_error *err)
+{
+    if (s->grad_arena)
+        return GC_OK;
+    s->grad_arena = malloc(sizeof(float) * (s->floats + 1));
+    if (!s->grad_arena)
+        return gc_fail(err, GC_ERR_NOMEM, "out of memory for gradients (%zu MB)",
+                       s->floats * sizeof(float) >> 20);
+    float *p = s->grad_arena;
+    for (int i = 0; i < s->m->graph.count; i++) {
+        s->grad[i] = p;
+        p += (size_t)s->n * gc_shape_numel(&s->shapes[i]);
+    }
+    return GC_OK;
+}
+
+gc_status gc_session_child(gc_session *s, int n, int h, int w, gc_session **child,
+                           gc_error *err)
+{
+    gc_status st;
+    if (!s->sub && (st = gc_session_new(s->m, &s->sub, err)))
+        return st;
+    *child = s->sub;
+    return gc_session_plan(s->sub, n, h, w, err);
 }
 
 void gc_session_forward(gc_session *s, const float *x)
 {
+    memcpy(s->act[0], x, sizeof(float) * s->n * gc_shape_numel(&s->shapes[0]));
+    gc_session_forward_after(s, 0);
+}
+
+void gc_session_forward_after(gc_session *s, int after)
+{
     const gc_graph *g = &s->m->graph;
     const int n = s->n;
-    for (int i = 0; i < g->count; i++) {
+    for (int i = after + 1; i < g->count; i++) {
         const gc_node *nd = &g->nodes[i];
         const gc_shape *o = &s->shapes[i];
         const gc_shape *a = nd->in[0] >= 0 ? &s->shapes[nd->in[0]] : NULL;
@@ -121,8 +158,7 @@ void gc_session_forward(gc_session *s, const float *x)
         const float *in0 = nd->in[0] >= 0 ? s->act[nd->in[0]] : NULL;
         size_t count = (size_t)n * gc_shape_numel(o);
         switch (nd->op) {
-        case GC_OP_INPUT:
-            memcpy(y, x, sizeof(float) * count);
+        case GC_OP_INPUT: /* set by the caller */
             break;
         case GC_OP_CONV: {
             gc_window win = window_of(nd, a, o, n);
@@ -154,7 +190,7 @@ void gc_session_forward(gc_session *s, const float *x)
 }
 
 /* Pushes node i's gradient into those of its inputs that need one. */
-static void backward_node(gc_session *s, int i)
+static void backward_node(gc_session *s, int i, int guided)
 {
     const gc_node *nd = &s->m->graph.nodes[i];
     const gc_shape *o = &s->shapes[i];
@@ -178,7 +214,9 @@ static void backward_node(gc_session *s, int i)
             affine_backward_input(dx, dy, nd->weight, n, o->c, o->h * o->w);
         return;
     case GC_OP_RELU:
-        if (dx)
+        if (dx && guided)
+            relu_backward_input_guided(dx, dy, s->act[i], count);
+        else if (dx)
             relu_backward_input(dx, dy, s->act[i], count);
         return;
     case GC_OP_ADD:
@@ -204,8 +242,12 @@ static void backward_node(gc_session *s, int i)
     }
 }
 
-void gc_session_backward(gc_session *s, int target, const float *dlogits)
+gc_status gc_session_backward(gc_session *s, int target, const float *dlogits, int guided,
+                              gc_error *err)
 {
+    gc_status st = ensure_grads(s, err);
+    if (st)
+        return st;
     const gc_graph *g = &s->m->graph;
     const int out = gc_graph_output(g);
     for (int i = 0; i < g->count; i++) {
@@ -218,5 +260,6 @@ void gc_session_backward(gc_session *s, int target, const float *dlogits)
     memcpy(s->grad[out], dlogits, sizeof(float) * s->n * gc_shape_numel(&s->shapes[out]));
     for (int i = out; i > target; i--)
         if (s->reach[i])
-            backward_node(s, i);
+            backward_node(s, i, guided);
+    return GC_OK;
 }

@@ -16,9 +16,12 @@ struct gc_session {
     float **act, **grad;    /* per node, n * c * h * w floats each       */
     int32_t **argmax;       /* per max-pool node                         */
     char *reach;            /* per node: depends on the backward target  */
-    float *arena;           /* one block behind act and grad             */
+    float *arena;           /* one block behind act                      */
+    float *grad_arena;      /* behind grad: allocated on first backward  */
+    size_t floats;          /* the size of each arena                    */
     int32_t *arena_idx;     /* one block behind argmax                   */
     float *col;             /* im2col workspace                          */
+    struct gc_session *sub; /* batched extra passes (Score-/Ablation-CAM) */
 };
 
 /* (Re)plans buffers for a batch of n images of h x w; a no-op when the shape
@@ -26,10 +29,19 @@ struct gc_session {
 gc_status gc_session_plan(gc_session *s, int n, int h, int w, gc_error *err);
 /* Runs the whole graph on x (n x c x h x w, as planned). */
 void gc_session_forward(gc_session *s, const float *x);
+/* Re-runs only the nodes after `after`, whose activations (and those of
+ * every earlier node still used later) the caller has set. */
+void gc_session_forward_after(gc_session *s, int after);
 /* Gradient of sum_i dlogits[i] . logits[i] with respect to every node from
  * the output back to target (inclusive), leaving it in s->grad[target].
- * Nodes that do not depend on target are skipped entirely. */
-void gc_session_backward(gc_session *s, int target, const float *dlogits);
+ * Nodes that do not depend on target are skipped entirely. guided makes
+ * every ReLU pass only positive gradients (guided backpropagation). */
+gc_status gc_session_backward(gc_session *s, int target, const float *dlogits, int guided,
+                              gc_error *err);
+/* The child session used for batched extra passes, planned for n images
+ * of h x w. */
+gc_status gc_session_child(gc_session *s, int n, int h, int w, gc_session **child,
+                           gc_error *err);
 
 static inline size_t gc_shape_numel(const gc_shape *sh) { return (size_t)sh->c * sh->h * sh->w; }
 

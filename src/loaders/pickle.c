@@ -163,7 +163,7 @@ static uint64_t le(const uint8_t *p, int n)
 
 static gc_status read_uint(vm *m, int n, uint64_t *x)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     gc_status st = take(m, (size_t)n, &p);
     if (st == GC_OK)
         *x = le(p, n);
@@ -293,7 +293,7 @@ static gc_status push_int(vm *m, int64_t x)
 
 static gc_status push_bytes(vm *m, pk_kind kind, uint64_t n)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     if (n > m->len - m->pos)
         return truncated(m);
     gc_status st = take(m, (size_t)n, &p);
@@ -314,7 +314,7 @@ static gc_status push_bytes(vm *m, pk_kind kind, uint64_t n)
 static gc_status push_long1(vm *m)
 {
     uint64_t n;
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     gc_status st = read_uint(m, 1, &n);
     if (st || (st = take(m, (size_t)n, &p)))
         return st;
@@ -336,7 +336,7 @@ static gc_status push_long1(vm *m)
 
 static gc_status push_float(vm *m)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     gc_status st = take(m, 8, &p);
     if (st)
         return st;
@@ -441,7 +441,7 @@ static gc_status op_global(vm *m)
 
 static gc_status op_stack_global(vm *m)
 {
-    pk_value *mod, *name;
+    pk_value *mod = NULL, *name = NULL;
     gc_status st;
     if ((st = pop(m, &name)) || (st = pop(m, &mod)))
         return st;
@@ -453,7 +453,7 @@ static gc_status op_stack_global(vm *m)
 /* REDUCE and NEWOBJ: nothing is called; allowed callables become nodes. */
 static gc_status op_reduce(vm *m, int newobj)
 {
-    pk_value *fn, *args;
+    pk_value *fn = NULL, *args = NULL;
     gc_status st;
     if ((st = pop(m, &args)) || (st = pop(m, &fn)))
         return st;
@@ -487,7 +487,7 @@ static gc_status op_reduce(vm *m, int newobj)
  * interpreter; anything else is refused. */
 static gc_status op_build(vm *m)
 {
-    pk_value *state, *obj;
+    pk_value *state = NULL, *obj = NULL;
     gc_status st;
     if ((st = pop(m, &state)))
         return st;
@@ -505,7 +505,7 @@ static gc_status op_build(vm *m)
 
 static gc_status op_persid(vm *m)
 {
-    pk_value *pid;
+    pk_value *pid = NULL;
     gc_status st = pop(m, &pid);
     if (st)
         return st;
@@ -525,7 +525,7 @@ static gc_status op_persid(vm *m)
 static gc_status step(vm *m, pk_value **result, int *done)
 {
     uint64_t x;
-    size_t base;
+    size_t base = 0;
     pk_value *a;
     gc_status st;
 

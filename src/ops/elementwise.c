@@ -41,6 +41,14 @@ void relu_backward_input(float *din, const float *dout, const float *out, size_t
             din[i] += dout[i];
 }
 
+void relu_backward_input_guided(float *din, const float *dout, const float *out,
+                                size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (out[i] > 0.0f && dout[i] > 0.0f)
+            din[i] += dout[i];
+}
+
 void add_forward(float *out, const float *a, const float *b, size_t count)
 {
     for (size_t i = 0; i < count; i++)

@@ -45,6 +45,10 @@ void affine_backward_input(float *din, const float *dout, const float *scale, in
 void relu_forward(float *out, const float *in, size_t count);
 /* Uses the forward OUTPUT: d/dx is 1 where out > 0, as PyTorch defines it. */
 void relu_backward_input(float *din, const float *dout, const float *out, size_t count);
+/* Guided backpropagation's ReLU: only positive gradients at positive
+ * outputs pass (Springenberg et al. 2015). */
+void relu_backward_input_guided(float *din, const float *dout, const float *out,
+                                size_t count);
 
 void add_forward(float *out, const float *a, const float *b, size_t count);
 /* Both inputs receive dout; callers accumulate it into each. */

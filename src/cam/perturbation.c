@@ -1,0 +1,116 @@
+/* perturbation.c — the methods that weigh channels by re-running the
+ * network: Score-CAM masks the input with each channel, Ablation-CAM
+ * removes each channel at the layer. Both run in a child session, BATCH
+ * channels at a time, so the cost is c / BATCH batched passes per image. */
+#include "cam/methods.h"
+#include "core/error.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH 16
+
+gc_status weights_scorecam(double *w, gc_session *s, const float *x, int node,
+                           const int *classes, gc_error *err)
+{
+    const gc_shape *a = &s->shapes[node];
+    const int n = s->n, c = a->c, hw = a->h * a->w, H = s->h, W = s->w;
+    const int classes_n = s->m->num_classes, batch = c < BATCH ? c : BATCH;
+    const size_t plane = (size_t)H * W;
+    gc_session *sub;
+    gc_status st = gc_session_child(s, batch, H, W, &sub, err);
+    if (st)
+        return st;
+    float *mask = malloc(sizeof(float) * plane);
+    float *probs = malloc(sizeof(float) * classes_n);
+    char *constant = malloc((size_t)batch);
+    if (!mask || !probs || !constant) {
+        free(mask), free(probs), free(constant);
+        return gc_fail(err, GC_ERR_NOMEM, "out of memory for Score-CAM");
+    }
+    const int out = gc_graph_output(&s->m->graph);
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * 3 * plane;
+        const float *ai = s->act[node] + (size_t)i * c * hw;
+        for (int k0 = 0; k0 < c; k0 += batch) {
+            float *in = sub->act[0];
+            for (int b = 0; b < batch; b++) {
+                int k = k0 + b;
+                float *slot = in + (size_t)b * 3 * plane;
+                constant[b] = 1;
+                if (k < c) {
+                    gc_resize_bilinear_f32(ai + (size_t)k * hw, a->w, a->h, mask, W, H);
+                    float lo = mask[0], hi = mask[0];
+                    for (size_t p = 1; p < plane; p++)
+                        lo = mask[p] < lo ? mask[p] : lo, hi = mask[p] > hi ? mask[p] : hi;
+                    constant[b] = !(hi > lo);
+                    if (!constant[b]) {
+                        float scale = 1.0f / (hi - lo);
+                        for (int ch = 0; ch < 3; ch++)
+                            for (size_t p = 0; p < plane; p++)
+                                slot[ch * plane + p] = xi[ch * plane + p] * ((mask[p] - lo) * scale);
+                        continue;
+                    }
+                }
+                memset(slot, 0, sizeof(float) * 3 * plane);
+            }
+            gc_session_forward_after(sub, 0);
+            for (int b = 0; b < batch && k0 + b < c; b++) {
+                gc_softmax(sub->act[out] + (size_t)b * classes_n, classes_n, probs);
+                w[(size_t)i * c + k0 + b] = constant[b] ? 0.0 : probs[classes[i]];
+            }
+        }
+    }
+    free(mask), free(probs), free(constant);
+    return GC_OK;
+}
+
+gc_status weights_ablationcam(double *w, gc_session *s, int node, const int *classes,
+                              gc_error *err)
+{
+    const gc_graph *g = &s->m->graph;
+    const gc_shape *a = &s->shapes[node];
+    const int n = s->n, c = a->c, hw = a->h * a->w, batch = c < BATCH ? c : BATCH;
+    const int classes_n = s->m->num_classes, out = gc_graph_output(g);
+    gc_session *sub;
+    gc_status st = gc_session_child(s, batch, s->h, s->w, &sub, err);
+    if (st)
+        return st;
+    /* Nodes up to the layer whose outputs the rest of the network reads
+     * (a residual branch that skips the layer, say) are copied per image. */
+    char *frontier = calloc((size_t)g->count, 1);
+    if (!frontier)
+        return gc_fail(err, GC_ERR_NOMEM, "out of memory for Ablation-CAM");
+    for (int i = node + 1; i < g->count; i++)
+        for (int j = 0; j < 2; j++)
+            if (g->nodes[i].in[j] >= 0 && g->nodes[i].in[j] < node)
+                frontier[g->nodes[i].in[j]] = 1;
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < node; j++) {
+            if (!frontier[j])
+                continue;
+            size_t len = gc_shape_numel(&s->shapes[j]);
+            for (int b = 0; b < batch; b++)
+                memcpy(sub->act[j] + b * len, s->act[j] + i * len, sizeof(float) * len);
+        }
+        const float *ai = s->act[node] + (size_t)i * c * hw;
+        const double y = s->act[out][(size_t)i * classes_n + classes[i]];
+        for (int k0 = 0; k0 < c; k0 += batch) {
+            for (int b = 0; b < batch; b++) {
+                float *slot = sub->act[node] + (size_t)b * c * hw;
+                memcpy(slot, ai, sizeof(float) * c * hw);
+                if (k0 + b < c)
+                    memset(slot + (size_t)(k0 + b) * hw, 0, sizeof(float) * hw);
+            }
+            gc_session_forward_after(sub, node);
+            for (int b = 0; b < batch && k0 + b < c; b++) {
+                double yk = sub->act[out][(size_t)b * classes_n + classes[i]];
+                /* A zero score has no relative drop; no channel gets credit. */
+                w[(size_t)i * c + k0 + b] = y != 0.0 ? (y - yk) / y : 0.0;
+            }
+        }
+    }
+    free(frontier);
+    return GC_OK;
+}
