@@ -179,9 +179,8 @@ def model_from_state_dict(sd):
     for s in range(1, 5):
         idx = {int(k.split(".")[1]) for k in sd if k.startswith("layer%d." % s)}
         layers.append(max(idx) + 1)
-    widths = [sd["layer%d.0.conv1.weight" % s].shape[0] if not bottleneck
-              else sd["layer%d.0.conv1.weight" % s].shape[0]
-              for s in range(1, 5)]
+    # conv1 of a stage's first block has `planes` outputs in both blocks.
+    widths = [sd["layer%d.0.conv1.weight" % s].shape[0] for s in range(1, 5)]
     num_classes = sd["fc.weight"].shape[0]
     model = NarrowResNet(block, layers, widths, num_classes)
     model.load_state_dict(sd)

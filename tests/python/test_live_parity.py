@@ -46,15 +46,18 @@ def imagenet_name(index):
 
 
 def zero_map_margin(raw, stem):
-    """All-zero top-1 maps must be clearly negative before the ReLU, or an
-    exact-zero comparison would be unfair to a float32 engine."""
+    """Sanity of the test itself: most top-1 maps are non-zero (an all-zero
+    map compares little), and the all-zero ones are clearly negative before
+    the ReLU, or an exact-zero comparison would be unfair to float32."""
+    total = sum(r.shape[0] for r in raw.values())
     margins = [-r[i].max().item() / r[i].abs().max().item()
                for r in raw.values() for i in range(r.shape[0])
                if r[i].max().item() <= 0]
     if not margins:
-        return True, "%s zero maps" % stem, "none"
-    return min(margins) > 1e-4, "%s zero maps" % stem, \
-        "%d, smallest pre-ReLU margin %.1e" % (len(margins), min(margins))
+        return True, "%s zero maps" % stem, "none of %d" % total
+    return min(margins) > 1e-4 and len(margins) <= total // 2, \
+        "%s zero maps" % stem, "%d of %d, smallest pre-ReLU margin %.1e" % (
+            len(margins), total, min(margins))
 
 
 def pick_explicit_class(model, x, layers, avoid):
@@ -95,7 +98,7 @@ def main():
                               probe_sizes=((224, 224), (193, 257)),
                               probes_per_size=6)
     inputs = {"x3_193x257": oracle.random_inputs((3, 3, 193, 257), SEED + 1),
-              "x1_224x224": oracle.random_inputs((1, 3, 224, 224), SEED + 2)}
+              "x1_224x224": oracle.random_inputs((1, 3, 224, 224), SEED + 6)}
     naive, clone = oracle.cross_check(model, inputs["x1_224x224"])
     report(True, "oracle alias cross-check", "naive hook off by %.3f, "
            "clone-in-hook %.1e" % (naive, clone))
