@@ -184,6 +184,8 @@ typedef enum gc_method {
     GC_METHOD_SCORECAM,             /* weights: class probability of masked input */
     GC_METHOD_ABLATIONCAM,          /* weights: score drop when channel is zeroed */
     GC_METHOD_RANDOM,               /* random channel weights: a baseline     */
+    GC_METHOD_FULLGRAD,             /* input-gradient x input + bias gradients */
+    GC_METHOD_FEM,                  /* channel means x channel hot spots      */
     GC_METHOD_GUIDED_BACKPROP,      /* input gradient through guided ReLUs    */
     GC_METHOD_GUIDED_GRADCAM,       /* guided backprop x upsampled Grad-CAM   */
     GC_METHOD_COUNT
@@ -196,26 +198,39 @@ int gc_method_is_image(gc_method m);
 
 typedef struct gc_request {
     const char *layer;          /* NULL: the model's default layer          */
+    const char *const *layers;  /* or several layers (nlayers > 0): each    */
+    int nlayers;                /* map normalised, upsampled, averaged      */
     int class_index;            /* GC_CLASS_TOP1: each image's own top-1    */
+    int rank;                   /* with GC_CLASS_TOP1: explain each image's
+                                   rank-th most likely class (0 = top-1)    */
     const gc_method *methods;   /* which maps to compute, from one forward  */
     int nmethods;               /* 0: Grad-CAM alone                        */
     int counterfactual;         /* explain -y_c: what speaks against c      */
+    int eigen_smooth;           /* first principal component of the
+                                   weighted activations instead of the sum  */
+    int aug_smooth;             /* average over horizontal flip x brightness
+                                   0.9 / 1.0 / 1.1, mapped back             */
     unsigned seed;              /* for GC_METHOD_RANDOM                     */
 } gc_request;
 
 typedef struct gc_result {
     int n, classes;             /* batch size and number of classes         */
-    int cam_h, cam_w;           /* the layer's spatial size                 */
     int in_h, in_w;             /* the input's size                         */
+    int cam_h, cam_w;           /* the size of maps[0]                      */
     float *logits;              /* n * classes                              */
     int *class_index;           /* n: the class explained for each image    */
     int nmethods;
     gc_method methods[GC_METHOD_COUNT];
-    /* Per requested method, in request order: maps of n * cam_h * cam_w
-     * (after ReLU, unnormalised), or for image methods n * 3 * in_h * in_w. */
+    /* Per requested method, in request order: n * map_c * map_h * map_w
+     * floats. Layer maps are at the layer's resolution, after ReLU, before
+     * any normalisation (map_c = 1). Several layers give one combined map
+     * at the input's resolution, normalised to [0, 1]; so does FullGrad.
+     * Guided methods give a gradient picture (map_c = 3, input size). */
     float *maps[GC_METHOD_COUNT];
+    int map_c[GC_METHOD_COUNT], map_h[GC_METHOD_COUNT], map_w[GC_METHOD_COUNT];
     float *cam;                 /* maps[0], for single-method callers       */
-    double forward_ms, backward_ms, methods_ms;
+    double forward_ms;          /* the forward pass                         */
+    double methods_ms;          /* backward passes, extra passes, maps      */
 } gc_result;
 
 typedef struct gc_session gc_session;
@@ -225,7 +240,9 @@ void gc_session_free(gc_session *s);
 
 /* x is n x 3 x h x w, normalised. One forward pass gives the logits; one
  * backward pass to the layer serves every gradient method; Score-CAM and
- * Ablation-CAM run extra forward passes, batched. */
+ * Ablation-CAM run extra forward passes, batched. The session remembers its
+ * last forward pass: explaining the same x again (another class, layer or
+ * method) does not run it again. */
 gc_status gc_explain(gc_session *s, const float *x, int n, int h, int w,
                      const gc_request *req, gc_result *out, gc_error *err);
 /* Logits only (no backward). out_logits has n * num_classes floats. */

@@ -1,14 +1,17 @@
 /* explain.c — the public entry points that run a session: prediction, and
- * an explanation = forward, pick the class, backward to the chosen layer,
- * combine activations and gradients with the chosen method. */
+ * an explanation = forward, pick each image's class, backward to each
+ * chosen layer, turn A and G into maps with each chosen method; optionally
+ * averaged over test-time augmentations and combined across layers. */
 #include "cam/methods.h"
 #include "core/error.h"
-#include "core/session.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define MAX_LAYERS 16
+#define NUM_AUGMENTATIONS 6
 
 static double now_ms(void)
 {
@@ -18,9 +21,9 @@ static double now_ms(void)
 }
 
 static const char *const method_names[GC_METHOD_COUNT] = {
-    "gradcam",  "hirescam",     "gradcamelementwise", "xgradcam",  "gradcam++",
-    "layercam", "eigencam",     "eigengradcam",       "scorecam",  "ablationcam",
-    "random",   "guidedbackprop", "guidedgradcam",
+    "gradcam",     "hirescam", "gradcamelementwise", "xgradcam", "gradcam++",
+    "layercam",    "eigencam", "eigengradcam",       "scorecam", "ablationcam",
+    "random",      "fullgrad", "fem",                "guidedbackprop", "guidedgradcam",
 };
 
 const char *gc_method_name(gc_method m)
@@ -33,6 +36,12 @@ int gc_method_is_image(gc_method m)
     return m == GC_METHOD_GUIDED_BACKPROP || m == GC_METHOD_GUIDED_GRADCAM;
 }
 
+/* Methods whose output lives at the input's resolution, whatever the layer. */
+static int input_resolution(gc_method m)
+{
+    return gc_method_is_image(m) || m == GC_METHOD_FULLGRAD;
+}
+
 gc_status gc_method_parse(const char *name, gc_method *out, gc_error *err)
 {
     for (int i = 0; i < GC_METHOD_COUNT; i++)
@@ -43,7 +52,7 @@ gc_status gc_method_parse(const char *name, gc_method *out, gc_error *err)
     return gc_fail(err, GC_ERR_USAGE,
                    "unknown method '%s' (known: gradcam, hirescam, gradcamelementwise, "
                    "xgradcam, gradcam++, layercam, eigencam, eigengradcam, scorecam, "
-                   "ablationcam, random, guidedbackprop, guidedgradcam)",
+                   "ablationcam, random, fullgrad, fem, guidedbackprop, guidedgradcam)",
                    name);
 }
 
@@ -69,126 +78,96 @@ static gc_status check_input(gc_session *s, const float *x, int n, int h, int w,
     return gc_session_plan(s, n, h, w, err);
 }
 
+/* Forward x unless the session's activations already are x's. */
+static void forward_cached(gc_session *s, const float *x)
+{
+    size_t bytes = sizeof(float) * s->n * gc_shape_numel(&s->shapes[0]);
+    if (s->have_forward && memcmp(s->act[0], x, bytes) == 0)
+        return;
+    gc_session_forward(s, x);
+    s->have_forward = 1;
+}
+
 gc_status gc_predict(gc_session *s, const float *x, int n, int h, int w, float *out_logits,
                      gc_error *err)
 {
     gc_status st = check_input(s, x, n, h, w, err);
     if (st)
         return st;
-    gc_session_forward(s, x);
+    forward_cached(s, x);
     int out = gc_graph_output(&s->m->graph);
     memcpy(out_logits, s->act[out], sizeof(float) * n * gc_shape_numel(&s->shapes[out]));
     return GC_OK;
 }
 
-static int argmax(const float *v, int n)
+/* Index of the rank-th largest of v[0..n) (rank 0: the maximum; ties go to
+ * the lower index, as argmax does). */
+static int nth_largest(const float *v, int n, int rank)
 {
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (v[i] > v[best])
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+        int above = 0; /* how many entries outrank v[i] */
+        for (int j = 0; j < n && above <= rank; j++)
+            above += v[j] > v[i] || (v[j] == v[i] && j < i);
+        if (above == rank) {
             best = i;
+            break;
+        }
+    }
     return best;
 }
 
-static int needs_gradient(gc_method m)
-{
-    switch (m) {
-    case GC_METHOD_EIGENCAM:
-    case GC_METHOD_SCORECAM:
-    case GC_METHOD_ABLATIONCAM:
-    case GC_METHOD_RANDOM:
-    case GC_METHOD_GUIDED_BACKPROP:
-        return 0;
-    default:
-        return 1;
-    }
-}
+/* Everything one explanation needs besides the session and the result. */
+typedef struct plan {
+    const gc_request *req;
+    int nodes[MAX_LAYERS], nlayers;
+    float *dlogits;      /* n x classes: +-1 at each image's class          */
+    double *w, *P;       /* channel weights; one image's contributions      */
+    float *layer_map;    /* one method's map at one layer, n x h x w        */
+    float *combined;     /* per method: the sum over layers at input size   */
+    float *gradcam0;     /* Grad-CAM at the first layer (Guided Grad-CAM)   */
+    float *up, *aug_x;   /* an upsampled plane; an augmented input          */
+} plan;
 
-/* One layer-resolution map for method m from the session's A and G. */
-static gc_status layer_map(gc_session *s, const float *x, int node, const gc_request *req,
-                           gc_method m, const int *classes, double *w, float *cam,
-                           gc_error *err)
+static gc_status resolve_layers(const gc_session *s, const gc_request *req, plan *p,
+                                gc_error *err)
 {
-    const gc_shape *a = &s->shapes[node];
-    const int n = s->n, c = a->c, hw = a->h * a->w;
-    const float *A = s->act[node], *G = s->grad ? s->grad[node] : NULL;
-    gc_status st = GC_OK;
-    switch (m) {
-    case GC_METHOD_GRADCAM:
-    case GC_METHOD_GUIDED_GRADCAM:
-        weights_gradcam(w, G, n, c, hw);
-        break;
-    case GC_METHOD_XGRADCAM:
-        weights_xgradcam(w, A, G, n, c, hw);
-        break;
-    case GC_METHOD_GRADCAM_PLUSPLUS:
-        weights_gradcampp(w, A, G, n, c, hw);
-        break;
-    case GC_METHOD_RANDOM:
-        weights_random(w, n, c, req->seed);
-        break;
-    case GC_METHOD_SCORECAM:
-        st = weights_scorecam(w, s, x, node, classes, err);
-        break;
-    case GC_METHOD_ABLATIONCAM:
-        st = weights_ablationcam(w, s, node, classes, err);
-        break;
-    case GC_METHOD_HIRESCAM:
-        cam_hirescam(cam, A, G, n, c, hw);
-        return GC_OK;
-    case GC_METHOD_GRADCAM_ELEMENTWISE:
-        cam_elementwise(cam, A, G, n, c, hw);
-        return GC_OK;
-    case GC_METHOD_LAYERCAM:
-        cam_layercam(cam, A, G, n, c, hw);
-        return GC_OK;
-    case GC_METHOD_EIGENCAM:
-        return cam_eigen(cam, A, NULL, n, c, hw, err);
-    case GC_METHOD_EIGENGRADCAM:
-        return cam_eigen(cam, A, G, n, c, hw, err);
-    default:
-        return gc_fail(err, GC_ERR_INTERNAL, "method %d has no layer map", (int)m);
+    const gc_model *m = s->m;
+    p->nlayers = req->nlayers > 0 ? req->nlayers : 1;
+    if (p->nlayers > MAX_LAYERS)
+        return gc_fail(err, GC_ERR_USAGE, "at most %d layers at once", MAX_LAYERS);
+    for (int l = 0; l < p->nlayers; l++) {
+        const char *name = req->nlayers > 0 ? req->layers[l] : req->layer;
+        if (!name)
+            name = m->default_layer;
+        gc_status st = gc_graph_find_layer(&m->graph, name, &p->nodes[l], err);
+        if (st)
+            return st;
+        const gc_shape *a = &s->shapes[p->nodes[l]];
+        if (!a->spatial)
+            return gc_fail(err, GC_ERR_USAGE,
+                           "layer '%s' has no spatial map (its output is a vector of %d); "
+                           "pick a convolutional layer such as '%s'",
+                           name, a->c, m->default_layer);
     }
-    if (st == GC_OK)
-        cam_weighted(cam, A, w, n, c, hw);
-    return st;
-}
-
-/* Guided backpropagation: the input gradient through guided ReLUs, and for
- * Guided Grad-CAM that gradient times the Grad-CAM map upsampled to the
- * input. Runs last: it overwrites the gradients of every node. */
-static gc_status guided_maps(gc_session *s, const float *dlogits, const gc_result *r,
-                             const float *gradcam_map, gc_error *err)
-{
-    gc_status st = gc_session_backward(s, 0, dlogits, 1, err);
-    if (st)
-        return st;
-    const size_t plane = (size_t)s->h * s->w;
-    float *up = NULL;
-    for (int k = 0; k < r->nmethods; k++) {
-        if (!gc_method_is_image(r->methods[k]))
-            continue;
-        memcpy(r->maps[k], s->grad[0], sizeof(float) * s->n * 3 * plane);
-        if (r->methods[k] != GC_METHOD_GUIDED_GRADCAM)
-            continue;
-        if (!up && !(up = malloc(sizeof(float) * plane)))
-            return gc_fail(err, GC_ERR_NOMEM, "out of memory for Guided Grad-CAM");
-        for (int i = 0; i < s->n; i++) {
-            gc_resize_bilinear_f32(gradcam_map + (size_t)i * r->cam_h * r->cam_w, r->cam_w,
-                                   r->cam_h, up, s->w, s->h);
-            float *img = r->maps[k] + (size_t)i * 3 * plane;
-            for (int ch = 0; ch < 3; ch++)
-                for (size_t p = 0; p < plane; p++)
-                    img[ch * plane + p] *= up[p];
-        }
-    }
-    free(up);
     return GC_OK;
 }
 
-static gc_status allocate_result(gc_result *out, const gc_request *req, int n, int classes,
-                                 int hw, size_t image_floats, gc_error *err)
+static gc_status allocate(gc_session *s, const gc_request *req, plan *p, gc_result *out,
+                          gc_error *err)
 {
+    const int n = s->n, classes = s->m->num_classes;
+    const size_t plane = (size_t)s->h * s->w;
+    size_t max_c = 1, max_chw = 1, max_hw = 1;
+    for (int l = 0; l < p->nlayers; l++) {
+        const gc_shape *a = &s->shapes[p->nodes[l]];
+        size_t hw = (size_t)a->h * a->w;
+        max_c = a->c > (int)max_c ? (size_t)a->c : max_c;
+        max_chw = a->c * hw > max_chw ? a->c * hw : max_chw;
+        max_hw = hw > max_hw ? hw : max_hw;
+    }
+    const gc_shape *first = &s->shapes[p->nodes[0]];
+    out->n = n, out->classes = classes, out->in_h = s->h, out->in_w = s->w;
     out->nmethods = req->nmethods > 0 ? req->nmethods : 1;
     if (out->nmethods > GC_METHOD_COUNT)
         return gc_fail(err, GC_ERR_USAGE, "at most %d methods at once", GC_METHOD_COUNT);
@@ -201,101 +180,248 @@ static gc_status allocate_result(gc_result *out, const gc_request *req, int n, i
         if ((unsigned)m >= GC_METHOD_COUNT)
             return gc_fail(err, GC_ERR_USAGE, "unknown method number %d", (int)m);
         out->methods[k] = m;
-        size_t len = gc_method_is_image(m) ? image_floats : (size_t)n * hw;
+        int big = input_resolution(m) || p->nlayers > 1;
+        out->map_c[k] = gc_method_is_image(m) ? 3 : 1;
+        out->map_h[k] = big ? s->h : first->h;
+        out->map_w[k] = big ? s->w : first->w;
+        size_t len = (size_t)n * out->map_c[k] * out->map_h[k] * out->map_w[k];
         if (!(out->maps[k] = gc_calloc(len, sizeof(float), err)))
             return GC_ERR_NOMEM;
     }
     out->cam = out->maps[0];
+    out->cam_h = out->map_h[0], out->cam_w = out->map_w[0];
+    p->dlogits = gc_calloc((size_t)n * classes, sizeof(float), err);
+    p->w = p->dlogits ? gc_calloc((size_t)n * max_c, sizeof(double), err) : NULL;
+    p->P = p->w ? gc_calloc(max_chw, sizeof(double), err) : NULL;
+    p->layer_map = p->P ? gc_calloc((size_t)n * max_hw, sizeof(float), err) : NULL;
+    /* combined also serves as scratch for one image's 3-plane gradient. */
+    size_t combined = (size_t)out->nmethods * n > 3 ? (size_t)out->nmethods * n : 3;
+    p->combined = p->layer_map ? gc_calloc(combined * plane, sizeof(float), err) : NULL;
+    p->gradcam0 = p->combined ? gc_calloc((size_t)n * first->h * first->w, sizeof(float), err) : NULL;
+    p->up = p->gradcam0 ? gc_calloc(plane, sizeof(float), err) : NULL;
+    p->aug_x = p->up && req->aug_smooth ? gc_calloc((size_t)n * 3 * plane, sizeof(float), err)
+                                        : p->up;
+    return p->aug_x ? GC_OK : GC_ERR_NOMEM;
+}
+
+static void release(plan *p)
+{
+    if (p->aug_x != p->up)
+        free(p->aug_x);
+    free(p->dlogits), free(p->w), free(p->P), free(p->layer_map), free(p->combined);
+    free(p->gradcam0), free(p->up);
+}
+
+/* Method m at one layer for all images, into p->layer_map. */
+static gc_status one_layer_map(gc_session *s, plan *p, int node, gc_method m,
+                               const int *classes, gc_error *err)
+{
+    const gc_shape *a = &s->shapes[node];
+    const int c = a->c, hw = a->h * a->w, n = s->n;
+    const float *A = s->act[node];
+    const float *G = method_needs_layer_gradient(m) ? s->grad[node] : NULL;
+    gc_status st = GC_OK;
+    switch (m) {
+    case GC_METHOD_GRADCAM:
+    case GC_METHOD_GUIDED_GRADCAM: weights_gradcam(p->w, G, n, c, hw); break;
+    case GC_METHOD_XGRADCAM: weights_xgradcam(p->w, A, G, n, c, hw); break;
+    case GC_METHOD_GRADCAM_PLUSPLUS: weights_gradcampp(p->w, A, G, n, c, hw); break;
+    case GC_METHOD_RANDOM: weights_random(p->w, n, c, p->req->seed); break;
+    case GC_METHOD_FEM: weights_fem(p->w, A, n, c, hw); break;
+    case GC_METHOD_SCORECAM: st = weights_scorecam(p->w, s, node, classes, err); break;
+    case GC_METHOD_ABLATIONCAM: st = weights_ablationcam(p->w, s, node, classes, err); break;
+    default: break;
+    }
+    int eigen = m == GC_METHOD_EIGENCAM || m == GC_METHOD_EIGENGRADCAM ||
+                (p->req->eigen_smooth && m != GC_METHOD_GUIDED_GRADCAM);
+    for (int i = 0; i < n && st == GC_OK; i++) {
+        size_t off = (size_t)i * c * hw;
+        method_contributions(p->P, m, A + off, G ? G + off : NULL, p->w + (size_t)i * c, c, hw);
+        float *map = p->layer_map + (size_t)i * hw;
+        if (eigen)
+            st = reduce_eigen(map, p->P, c, hw, err);
+        else
+            reduce_sum(map, p->P, c, hw);
+    }
+    return st;
+}
+
+/* Adds src (n maps of ch x h x w) into dst with weight wt, mirrored left to
+ * right when flip is set (undoing a flipped input). */
+static void accumulate(float *dst, const float *src, int n, int ch, int h, int w, float wt,
+                       int flip)
+{
+    for (int i = 0; i < n * ch; i++)
+        for (int y = 0; y < h; y++) {
+            const float *row = src + ((size_t)i * h + y) * w;
+            float *o = dst + ((size_t)i * h + y) * w;
+            for (int x = 0; x < w; x++)
+                o[x] += wt * row[flip ? w - 1 - x : x];
+        }
+}
+
+/* Normalises each image's layer map, upsamples it to the input, adds it. */
+static void add_normalised_upsampled(float *dst, float *layer_map, const gc_shape *a,
+                                     const gc_session *s, float *up)
+{
+    const size_t hw = (size_t)a->h * a->w, plane = (size_t)s->h * s->w;
+    for (int i = 0; i < s->n; i++) {
+        float *map = layer_map + i * hw;
+        scale_unit(map, hw);
+        gc_resize_bilinear_f32(map, a->w, a->h, up, s->w, s->h);
+        for (size_t q = 0; q < plane; q++)
+            dst[i * plane + q] += up[q] > 0.0f ? up[q] : 0.0f;
+    }
+}
+
+/* All requested maps for the session's current forward pass, added into
+ * out->maps with weight wt (mirrored when flip). */
+static gc_status maps_for_forward(gc_session *s, plan *p, gc_result *out, float wt, int flip,
+                                  gc_error *err)
+{
+    const int n = s->n;
+    const size_t plane = (size_t)s->h * s->w;
+    gc_status st;
+    int any_layer_gradient = 0, any_guided = 0, any_fullgrad = 0;
+    for (int k = 0; k < out->nmethods; k++) {
+        any_layer_gradient |= method_needs_layer_gradient(out->methods[k]);
+        any_guided |= gc_method_is_image(out->methods[k]);
+        any_fullgrad |= out->methods[k] == GC_METHOD_FULLGRAD;
+    }
+    memset(p->combined, 0, sizeof(float) * out->nmethods * n * plane);
+    for (int l = 0; l < p->nlayers; l++) {
+        const int node = p->nodes[l];
+        const gc_shape *a = &s->shapes[node];
+        if (any_layer_gradient && (st = gc_session_backward(s, node, p->dlogits, 0, err)))
+            return st;
+        for (int k = 0; k < out->nmethods; k++) {
+            gc_method m = out->methods[k];
+            if (input_resolution(m) && !(m == GC_METHOD_GUIDED_GRADCAM && l == 0))
+                continue;
+            if ((st = one_layer_map(s, p, node, m, out->class_index, err)))
+                return st;
+            if (m == GC_METHOD_GUIDED_GRADCAM)
+                memcpy(p->gradcam0, p->layer_map, sizeof(float) * n * a->h * a->w);
+            else if (p->nlayers == 1)
+                accumulate(out->maps[k], p->layer_map, n, 1, a->h, a->w, wt, flip);
+            else
+                add_normalised_upsampled(p->combined + (size_t)k * n * plane, p->layer_map, a, s,
+                                         p->up);
+        }
+    }
+    for (int k = 0; k < out->nmethods && p->nlayers > 1; k++) {
+        if (input_resolution(out->methods[k]))
+            continue;
+        float *sum = p->combined + (size_t)k * n * plane;
+        for (int i = 0; i < n; i++) {
+            for (size_t q = 0; q < plane; q++)
+                sum[i * plane + q] /= p->nlayers;
+            scale_unit(sum + i * plane, plane);
+        }
+        accumulate(out->maps[k], sum, n, 1, s->h, s->w, wt, flip);
+    }
+    if (any_fullgrad) {
+        if ((st = gc_session_backward(s, 0, p->dlogits, 0, err)) ||
+            (st = fullgrad_map(p->combined, s, err)))
+            return st;
+        for (int k = 0; k < out->nmethods; k++)
+            if (out->methods[k] == GC_METHOD_FULLGRAD)
+                accumulate(out->maps[k], p->combined, n, 1, s->h, s->w, wt, flip);
+    }
+    if (any_guided) {
+        /* Guided backpropagation overwrites every gradient: it runs last. */
+        if ((st = gc_session_backward(s, 0, p->dlogits, 1, err)))
+            return st;
+        const gc_shape *a = &s->shapes[p->nodes[0]];
+        for (int k = 0; k < out->nmethods; k++) {
+            gc_method m = out->methods[k];
+            if (!gc_method_is_image(m))
+                continue;
+            for (int i = 0; i < n; i++) {
+                const float *g = s->grad[0] + (size_t)i * 3 * plane;
+                float *tmp = p->combined; /* one image's 3 planes */
+                memcpy(tmp, g, sizeof(float) * 3 * plane);
+                if (m == GC_METHOD_GUIDED_GRADCAM) {
+                    gc_resize_bilinear_f32(p->gradcam0 + (size_t)i * a->h * a->w, a->w, a->h,
+                                           p->up, s->w, s->h);
+                    for (int ch = 0; ch < 3; ch++)
+                        for (size_t q = 0; q < plane; q++)
+                            tmp[ch * plane + q] *= p->up[q];
+                }
+                accumulate(out->maps[k] + (size_t)i * 3 * plane, tmp, 1, 3, s->h, s->w, wt, flip);
+            }
+        }
+    }
     return GC_OK;
+}
+
+/* Augmentation a of x: a = 0 is x itself; odd a mirror it; a / 2 picks the
+ * brightness factor 1.0, 0.9 or 1.1 (applied to the normalised input, as
+ * the reference library's test-time augmentation does). */
+static void augment(float *dst, const float *x, int n, int h, int w, int a)
+{
+    static const float factors[3] = {1.0f, 0.9f, 1.1f};
+    const float f = factors[a / 2];
+    const int flip = a & 1;
+    for (int i = 0; i < n * 3; i++)
+        for (int y = 0; y < h; y++) {
+            const float *row = x + ((size_t)i * h + y) * w;
+            float *o = dst + ((size_t)i * h + y) * w;
+            for (int q = 0; q < w; q++)
+                o[q] = f * row[flip ? w - 1 - q : q];
+        }
 }
 
 gc_status gc_explain(gc_session *s, const float *x, int n, int h, int w,
                      const gc_request *req, gc_result *out, gc_error *err)
 {
     memset(out, 0, sizeof *out);
+    plan p = {.req = req};
     gc_status st = check_input(s, x, n, h, w, err);
-    if (st)
+    if (st || (st = resolve_layers(s, req, &p, err)))
         return st;
-    const gc_model *m = s->m;
-    const char *layer = req->layer ? req->layer : m->default_layer;
-    int node;
-    if ((st = gc_graph_find_layer(&m->graph, layer, &node, err)))
-        return st;
-    const gc_shape *a = &s->shapes[node];
-    if (!a->spatial)
-        return gc_fail(err, GC_ERR_USAGE,
-                       "layer '%s' has no spatial map (its output is a vector of %d); pick "
-                       "a convolutional layer such as '%s'",
-                       layer, a->c, m->default_layer);
-    const int classes = m->num_classes;
+    const int classes = s->m->num_classes;
     if (req->class_index != GC_CLASS_TOP1 &&
         (req->class_index < 0 || req->class_index >= classes))
         return gc_fail(err, GC_ERR_USAGE, "class %d is out of range (the model has %d classes: 0-%d)",
                        req->class_index, classes, classes - 1);
-    const int hw = a->h * a->w;
-    out->n = n, out->classes = classes, out->cam_h = a->h, out->cam_w = a->w;
-    out->in_h = h, out->in_w = w;
-    float *dlogits = NULL, *gradcam_map = NULL;
-    double *weights = NULL;
-    if ((st = allocate_result(out, req, n, classes, hw, (size_t)n * 3 * h * w, err)))
+    if (req->rank < 0 || req->rank >= classes)
+        return gc_fail(err, GC_ERR_USAGE, "rank %d is out of range (the model has %d classes)",
+                       req->rank, classes);
+    if ((st = allocate(s, req, &p, out, err)))
         goto fail;
-    dlogits = gc_calloc((size_t)n * classes, sizeof(float), err);
-    weights = dlogits ? gc_calloc((size_t)n * a->c, sizeof(double), err) : NULL;
-    if (!weights) {
-        st = GC_ERR_NOMEM;
-        goto fail;
-    }
 
     double t0 = now_ms();
-    gc_session_forward(s, x);
+    forward_cached(s, x);
     double t1 = now_ms();
-    const float *logits = s->act[gc_graph_output(&m->graph)];
+    const float *logits = s->act[gc_graph_output(&s->m->graph)];
     memcpy(out->logits, logits, sizeof(float) * n * classes);
     /* The counterfactual explains -y_c: negated gradients everywhere. */
     const float sign = req->counterfactual ? -1.0f : 1.0f;
     for (int i = 0; i < n; i++) {
-        int c = req->class_index == GC_CLASS_TOP1 ? argmax(logits + (size_t)i * classes, classes)
-                                                  : req->class_index;
+        int c = req->class_index == GC_CLASS_TOP1
+                    ? nth_largest(logits + (size_t)i * classes, classes, req->rank)
+                    : req->class_index;
         out->class_index[i] = c;
-        dlogits[(size_t)i * classes + c] = sign;
+        p.dlogits[(size_t)i * classes + c] = sign;
     }
-    int any_gradient = 0, any_image = 0;
-    for (int k = 0; k < out->nmethods; k++) {
-        any_gradient |= needs_gradient(out->methods[k]);
-        any_image |= gc_method_is_image(out->methods[k]);
-    }
-    if (any_gradient && (st = gc_session_backward(s, node, dlogits, 0, err)))
-        goto fail;
-    double t2 = now_ms();
-    for (int k = 0; k < out->nmethods; k++) {
-        gc_method meth = out->methods[k];
-        if (meth == GC_METHOD_GUIDED_BACKPROP)
-            continue;
-        float *cam = out->maps[k];
-        if (meth == GC_METHOD_GUIDED_GRADCAM) {
-            if (!gradcam_map && !(gradcam_map = gc_calloc((size_t)n * hw, sizeof(float), err))) {
-                st = GC_ERR_NOMEM;
-                goto fail;
-            }
-            cam = gradcam_map;
+    const int naug = req->aug_smooth ? NUM_AUGMENTATIONS : 1;
+    for (int a = 0; a < naug; a++) {
+        if (a > 0) {
+            augment(p.aug_x, x, n, h, w, a);
+            gc_session_forward(s, p.aug_x);
+            s->have_forward = 0; /* the activations are no longer x's */
         }
-        if ((st = layer_map(s, x, node, req, meth, out->class_index, weights, cam, err)))
+        if ((st = maps_for_forward(s, &p, out, 1.0f / naug, a & 1, err)))
             goto fail;
     }
-    if (any_image && (st = guided_maps(s, dlogits, out, gradcam_map, err)))
-        goto fail;
-    double t3 = now_ms();
+    double t2 = now_ms();
     out->forward_ms = t1 - t0;
-    out->backward_ms = t2 - t1;
-    out->methods_ms = t3 - t2;
-    free(dlogits);
-    free(weights);
-    free(gradcam_map);
+    out->methods_ms = t2 - t1;
+    release(&p);
     return GC_OK;
 fail:
-    free(dlogits);
-    free(weights);
-    free(gradcam_map);
+    release(&p);
     gc_result_free(out);
     return st;
 }

@@ -1,21 +1,42 @@
-/* gradient_methods.c — the methods that need only A and G: Grad-CAM,
- * HiResCAM, element-wise Grad-CAM, XGrad-CAM, Grad-CAM++, LayerCAM, and the
- * random baseline's weights. */
+/* gradient_methods.c — channel weights and per-position contributions of
+ * the methods that read only a layer's A and G (and FEM, which reads A
+ * alone), and the plain-sum reduction. */
 #include "cam/methods.h"
 
+#include <math.h>
 #include <stddef.h>
 
-void cam_weighted(float *cam, const float *act, const double *w, int n, int c, int hw)
+int method_weighs_channels(gc_method m)
 {
-    for (int i = 0; i < n; i++) {
-        const float *a = act + (size_t)i * c * hw;
-        const double *wi = w + (size_t)i * c;
-        for (int p = 0; p < hw; p++) {
-            double sum = 0.0;
-            for (int k = 0; k < c; k++)
-                sum += wi[k] * a[(size_t)k * hw + p];
-            cam[(size_t)i * hw + p] = sum > 0.0 ? (float)sum : 0.0f;
-        }
+    switch (m) {
+    case GC_METHOD_GRADCAM:
+    case GC_METHOD_GUIDED_GRADCAM:
+    case GC_METHOD_XGRADCAM:
+    case GC_METHOD_GRADCAM_PLUSPLUS:
+    case GC_METHOD_SCORECAM:
+    case GC_METHOD_ABLATIONCAM:
+    case GC_METHOD_RANDOM:
+    case GC_METHOD_FEM:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int method_needs_layer_gradient(gc_method m)
+{
+    switch (m) {
+    case GC_METHOD_GRADCAM:
+    case GC_METHOD_GUIDED_GRADCAM:
+    case GC_METHOD_XGRADCAM:
+    case GC_METHOD_GRADCAM_PLUSPLUS:
+    case GC_METHOD_HIRESCAM:
+    case GC_METHOD_GRADCAM_ELEMENTWISE:
+    case GC_METHOD_LAYERCAM:
+    case GC_METHOD_EIGENGRADCAM:
+        return 1;
+    default:
+        return 0;
     }
 }
 
@@ -52,11 +73,10 @@ void weights_gradcampp(double *w, const float *act, const float *grad, int n, in
             sa += a[p];
         for (int p = 0; p < hw; p++) {
             double gp = g[p];
-            if (gp == 0.0)
+            if (gp <= 0.0) /* alpha is 0 where G = 0, ReLU(G) where G < 0 */
                 continue;
-            double g2 = gp * gp, alpha = g2 / (2.0 * g2 + sa * g2 * gp + 1e-6);
-            if (gp > 0.0)
-                sum += alpha * gp;
+            double g2 = gp * gp;
+            sum += g2 / (2.0 * g2 + sa * g2 * gp + 1e-6) * gp;
         }
         w[ik] = sum;
     }
@@ -72,37 +92,77 @@ void weights_random(double *w, int n, int c, unsigned seed)
     }
 }
 
-typedef double (*pointwise_fn)(double a, double g);
-
-static void cam_pointwise(float *cam, const float *act, const float *grad, int n, int c,
-                          int hw, pointwise_fn f)
+void weights_fem(double *w, const float *act, int n, int c, int hw)
 {
-    for (int i = 0; i < n; i++) {
-        const float *a = act + (size_t)i * c * hw, *g = grad + (size_t)i * c * hw;
-        for (int p = 0; p < hw; p++) {
-            double sum = 0.0;
-            for (int k = 0; k < c; k++)
-                sum += f(a[(size_t)k * hw + p], g[(size_t)k * hw + p]);
-            cam[(size_t)i * hw + p] = sum > 0.0 ? (float)sum : 0.0f;
+    for (size_t ik = 0; ik < (size_t)n * c; ik++) {
+        const float *a = act + ik * hw;
+        double sum = 0.0;
+        for (int p = 0; p < hw; p++)
+            sum += a[p];
+        w[ik] = sum / hw;
+    }
+}
+
+void method_contributions(double *P, gc_method m, const float *act, const float *grad,
+                          const double *w, int c, int hw)
+{
+    for (int k = 0; k < c; k++) {
+        const float *a = act + (size_t)k * hw, *g = grad ? grad + (size_t)k * hw : NULL;
+        double *pk = P + (size_t)k * hw;
+        switch (m) {
+        case GC_METHOD_HIRESCAM:
+        case GC_METHOD_EIGENGRADCAM:
+            for (int p = 0; p < hw; p++)
+                pk[p] = (double)a[p] * g[p];
+            break;
+        case GC_METHOD_GRADCAM_ELEMENTWISE:
+            for (int p = 0; p < hw; p++) {
+                double v = (double)a[p] * g[p];
+                pk[p] = v > 0.0 ? v : 0.0;
+            }
+            break;
+        case GC_METHOD_LAYERCAM:
+            for (int p = 0; p < hw; p++)
+                pk[p] = g[p] > 0.0f ? (double)g[p] * a[p] : 0.0;
+            break;
+        case GC_METHOD_EIGENCAM:
+            for (int p = 0; p < hw; p++)
+                pk[p] = a[p];
+            break;
+        case GC_METHOD_FEM: {
+            double mean = w[k], var = 0.0;
+            for (int p = 0; p < hw; p++)
+                var += (a[p] - mean) * (a[p] - mean);
+            double threshold = mean + 2.0 * sqrt(var / hw);
+            for (int p = 0; p < hw; p++)
+                pk[p] = a[p] >= threshold ? mean : 0.0;
+            break;
+        }
+        default: /* the channel-weighting methods */
+            for (int p = 0; p < hw; p++)
+                pk[p] = w[k] * a[p];
+            break;
         }
     }
 }
 
-static double product(double a, double g) { return a * g; }
-static double relu_product(double a, double g) { return a * g > 0.0 ? a * g : 0.0; }
-static double relu_grad_times_act(double a, double g) { return g > 0.0 ? g * a : 0.0; }
-
-void cam_hirescam(float *cam, const float *act, const float *grad, int n, int c, int hw)
+void reduce_sum(float *map, const double *P, int c, int hw)
 {
-    cam_pointwise(cam, act, grad, n, c, hw, product);
+    for (int p = 0; p < hw; p++) {
+        double sum = 0.0;
+        for (int k = 0; k < c; k++)
+            sum += P[(size_t)k * hw + p];
+        map[p] = sum > 0.0 ? (float)sum : 0.0f;
+    }
 }
 
-void cam_elementwise(float *cam, const float *act, const float *grad, int n, int c, int hw)
+void scale_unit(float *v, size_t count)
 {
-    cam_pointwise(cam, act, grad, n, c, hw, relu_product);
-}
-
-void cam_layercam(float *cam, const float *act, const float *grad, int n, int c, int hw)
-{
-    cam_pointwise(cam, act, grad, n, c, hw, relu_grad_times_act);
+    if (count == 0)
+        return;
+    float lo = v[0], hi = v[0];
+    for (size_t i = 1; i < count; i++)
+        lo = v[i] < lo ? v[i] : lo, hi = v[i] > hi ? v[i] : hi;
+    for (size_t i = 0; i < count; i++)
+        v[i] = (v[i] - lo) / (hi - lo + 1e-7f);
 }

@@ -1,18 +1,26 @@
-/* methods.h — turning a layer's activations A and gradients G (n images x
- * c channels x hw positions, G = d score / d A) into one map per image.
- * Each method is a plain function over flat arrays; the graph work that
- * feeds them (and the extra passes of Score-CAM / Ablation-CAM) lives in
- * explain.c and perturbation.c. Sums run in double: a map is a difference
+/* methods.h — the CAM family as plain functions over flat arrays.
+ *
+ * Every layer method is two steps. First a contribution P[k, p] of each
+ * channel k at each position p, from the layer's activations A and
+ * gradients G (G = d score / d A): w_k A_k for the methods that weigh
+ * channels, a position-wise product for the others. Then a reduction: the
+ * map is ReLU(sum_k P_k), or with eigen-smoothing ReLU of P's projection on
+ * its first principal component. Sums run in double: a map is a difference
  * of large terms at inner layers, and float accumulation over hundreds of
- * channels costs digits we promise. Every map ends in a ReLU. */
+ * channels costs digits we promise.
+ *
+ * The graph work that feeds these (backward passes, the extra forward
+ * passes of Score-CAM and Ablation-CAM) lives in explain.c,
+ * perturbation.c and fullgrad.c. */
 #ifndef GC_CAM_METHODS_H
 #define GC_CAM_METHODS_H
 
 #include "core/session.h"
 
-/* cam[i, p] = ReLU(sum_k w[i, k] A[i, k, p]): the last step of every method
- * that weights channels. */
-void cam_weighted(float *cam, const float *act, const double *w, int n, int c, int hw);
+/* Whether the method weighs channels (then it needs weights_*). */
+int method_weighs_channels(gc_method m);
+/* Whether the method reads G at the layer. */
+int method_needs_layer_gradient(gc_method m);
 
 /* Channel weights, w has n * c doubles. */
 void weights_gradcam(double *w, const float *grad, int n, int c, int hw);
@@ -24,29 +32,41 @@ void weights_xgradcam(double *w, const float *act, const float *grad, int n, int
 void weights_gradcampp(double *w, const float *act, const float *grad, int n, int c, int hw);
 /* Uniform in [-1, 1), from a small seeded generator: a baseline. */
 void weights_random(double *w, int n, int c, unsigned seed);
-
-/* Position-wise methods. */
-void cam_hirescam(float *cam, const float *act, const float *grad, int n, int c, int hw);
-void cam_elementwise(float *cam, const float *act, const float *grad, int n, int c, int hw);
-void cam_layercam(float *cam, const float *act, const float *grad, int n, int c, int hw);
-
-/* Eigen-CAM: the projection of the centred [hw x c] matrix of A (or of
- * A * G when grad is not NULL) on its first right singular vector, from
- * LAPACK's SVD; the sign is fixed so that the projection's largest-magnitude
- * entry is positive. */
-gc_status cam_eigen(float *cam, const float *act, const float *grad, int n, int c, int hw,
-                    gc_error *err);
+/* FEM (Fuad et al. 2020): the channel's spatial mean. Its contribution is
+ * that weight where A_k >= mean_k + 2 std_k, zero elsewhere. */
+void weights_fem(double *w, const float *act, int n, int c, int hw);
 
 /* Score-CAM weights (Wang et al. 2020, as the authors' code computes them):
  * each channel, upsampled to the input and min-max normalised, masks the
  * input; its weight is the class probability of the masked input (0 for a
  * constant channel). Runs c extra forward passes per image, batched. */
-gc_status weights_scorecam(double *w, gc_session *s, const float *x, int node,
-                           const int *classes, gc_error *err);
+gc_status weights_scorecam(double *w, gc_session *s, int node, const int *classes,
+                           gc_error *err);
 /* Ablation-CAM weights (Desai & Ramaswamy 2020): (y - y_k) / y where y_k is
  * the class score with channel k of the layer set to zero; only the network
  * after the layer is re-run, batched over channels. */
 gc_status weights_ablationcam(double *w, gc_session *s, int node, const int *classes,
                               gc_error *err);
+
+/* One image's contributions P (c * hw doubles) for method m; w is that
+ * image's c channel weights (unused by position-wise methods). */
+void method_contributions(double *P, gc_method m, const float *act, const float *grad,
+                          const double *w, int c, int hw);
+/* map = ReLU(sum_k P_k). */
+void reduce_sum(float *map, const double *P, int c, int hw);
+/* map = ReLU(P centred per channel, projected on its first right singular
+ * vector), from LAPACK's dgesdd; the sign is fixed so that the projection's
+ * largest-magnitude entry is positive. P is overwritten. */
+gc_status reduce_eigen(float *map, double *P, int c, int hw, gc_error *err);
+
+/* FullGrad (Srinivas & Fleuret 2019), from a backward pass to the input:
+ * |dy/dx * x| plus, for every layer with a bias (BatchNorm, biased
+ * convolutions), |dy/d(output) * bias|; each channel min-max normalised and
+ * upsampled to the input, summed. map has n * h * w floats. */
+gc_status fullgrad_map(float *map, const gc_session *s, gc_error *err);
+
+/* In place: (v - min) / (max - min + 1e-7), the per-map normalisation the
+ * reference library applies before combining maps. */
+void scale_unit(float *v, size_t count);
 
 #endif

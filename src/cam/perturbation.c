@@ -11,9 +11,10 @@
 
 #define BATCH 16
 
-gc_status weights_scorecam(double *w, gc_session *s, const float *x, int node,
-                           const int *classes, gc_error *err)
+gc_status weights_scorecam(double *w, gc_session *s, int node, const int *classes,
+                           gc_error *err)
 {
+    const float *x = s->act[0];
     const gc_shape *a = &s->shapes[node];
     const int n = s->n, c = a->c, hw = a->h * a->w, H = s->h, W = s->w;
     const int classes_n = s->m->num_classes, batch = c < BATCH ? c : BATCH;

@@ -19,11 +19,17 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 
 /* Options of every subcommand; unset strings are NULL. */
 #define CLI_MAX_POSITIONAL 4096
+#define CLI_MAX_REPEAT 16
 typedef struct cli_args {
-    const char *model, *layer, *class_name, *method, *out, *input_npy, *preprocess;
-    int top;
+    const char *model, *method, *out, *input_npy, *preprocess;
+    const char *layers[CLI_MAX_REPEAT]; /* --layer, repeatable  */
+    int nlayers;
+    const char *classes[CLI_MAX_REPEAT]; /* --class, repeatable */
+    int nclasses;
+    int top;      /* predict --top K    */
+    int top_k;    /* explain --top-k K  */
     int help;
-    int counterfactual;
+    int counterfactual, eigen_smooth, aug_smooth;
     const char *positional[CLI_MAX_POSITIONAL];
     int npositional;
 } cli_args;

@@ -13,13 +13,18 @@ static const char help[] =
     "\n"
     "  --model M        torchvision state_dict (.pth), or resnet18 ... resnet152\n"
     "  --layer L        module name as PyTorch spells it (default: the model's last\n"
-    "                   stage, e.g. layer4); 'gradcam layers' lists them\n"
-    "  --class C        class index or exact name (default: each image's top-1)\n"
+    "                   stage, e.g. layer4); 'gradcam layers' lists them. Given\n"
+    "                   more than once, the maps are normalised and averaged\n"
+    "  --class C        class index or exact name (default: each image's top-1);\n"
+    "                   repeat it to explain several classes of one image\n"
+    "  --top-k K        explain each image's K most likely classes\n"
     "  --method LIST    comma-separated methods (default: gradcam): gradcam,\n"
     "                   hirescam, gradcamelementwise, xgradcam, gradcam++,\n"
     "                   layercam, eigencam, eigengradcam, scorecam, ablationcam,\n"
-    "                   random, guidedbackprop, guidedgradcam\n"
+    "                   random, fullgrad, fem, guidedbackprop, guidedgradcam\n"
     "  --counterfactual explain what speaks against the class (negated gradients)\n"
+    "  --eigen-smooth   first principal component instead of the channel sum\n"
+    "  --aug-smooth     average over flips x brightness 0.9/1.0/1.1\n"
     "  --out DIR        output directory (default: ./gradcam-out)\n"
     "  --preprocess P   stretch (default: resize to 224x224, as the seed) or crop\n"
     "                   (torchvision: resize 256 + centre crop 224)\n"
@@ -57,14 +62,52 @@ static int parse_methods(const char *list, gc_method *out, int *count)
     return EXIT_OK;
 }
 
+/* One class to explain: an index, or each image's rank-th class. */
+typedef struct target {
+    int class_index, rank;
+    char suffix[32]; /* added to the output stem when there are several */
+} target;
+
 typedef struct job {
     const cli_args *a;
     gc_model *m;
     gc_session *s;
     gc_request req;
     gc_method methods[MAX_METHODS];
+    target targets[CLI_MAX_REPEAT];
+    int ntargets;
+    char layer_label[256];
     const char *out;
 } job;
+
+static int plan_targets(job *j)
+{
+    const cli_args *a = j->a;
+    if (a->nclasses > 0 && a->top_k > 0)
+        return cli_usage_error("explain", "give --class or --top-k, not both");
+    if (a->top_k > CLI_MAX_REPEAT)
+        return cli_usage_error("explain", "--top-k is at most %d", CLI_MAX_REPEAT);
+    if (a->top_k > gc_model_num_classes(j->m))
+        return cli_usage_error("explain", "--top-k %d exceeds the model's %d classes", a->top_k,
+                               gc_model_num_classes(j->m));
+    j->ntargets = a->nclasses ? a->nclasses : a->top_k ? a->top_k : 1;
+    for (int t = 0; t < j->ntargets; t++) {
+        target *tg = &j->targets[t];
+        tg->class_index = GC_CLASS_TOP1;
+        tg->rank = a->top_k ? t : 0;
+        tg->suffix[0] = '\0';
+        if (a->nclasses) {
+            int rc = cli_parse_class(j->m, a->classes[t], &tg->class_index);
+            if (rc)
+                return rc;
+            if (j->ntargets > 1)
+                snprintf(tg->suffix, sizeof tg->suffix, ".c%d", tg->class_index);
+        } else if (j->ntargets > 1) {
+            snprintf(tg->suffix, sizeof tg->suffix, ".top%d", t + 1);
+        }
+    }
+    return EXIT_OK;
+}
 
 static int explain_npy(job *j)
 {
@@ -72,15 +115,20 @@ static int explain_npy(job *j)
     int rc = cli_load_npy_batch(j->a->input_npy, &x);
     if (rc)
         return rc;
-    char stem[1024];
+    char stem[1024], name[1100];
     cli_stem(j->a->input_npy, stem, sizeof stem);
-    gc_error err = {0};
-    gc_result r;
-    if (gc_explain(j->s, x.data, (int)x.shape[0], (int)x.shape[2], (int)x.shape[3], &j->req, &r,
-                   &err)) {
-        rc = cli_report(&err);
-    } else {
-        rc = cli_write_arrays(j->out, stem, &r);
+    for (int t = 0; t < j->ntargets && !rc; t++) {
+        gc_error err = {0};
+        gc_result r;
+        j->req.class_index = j->targets[t].class_index;
+        j->req.rank = j->targets[t].rank;
+        if (gc_explain(j->s, x.data, (int)x.shape[0], (int)x.shape[2], (int)x.shape[3], &j->req,
+                       &r, &err)) {
+            rc = cli_report(&err);
+            break;
+        }
+        snprintf(name, sizeof name, "%s%s", stem, j->targets[t].suffix);
+        rc = cli_write_arrays(j->out, name, &r);
         gc_result_free(&r);
     }
     gc_array_free(&x);
@@ -96,32 +144,35 @@ static int explain_image(job *j, const char *path, const gc_preprocess *pre)
     if (rc)
         return rc;
     double load_ms = now_ms() - t0;
-    char stem[1024];
+    char stem[1024], name[1100];
     cli_stem(path, stem, sizeof stem);
-    gc_error err = {0};
-    gc_result r;
-    if (gc_explain(j->s, x, 1, pre->size, pre->size, &j->req, &r, &err)) {
-        rc = cli_report(&err);
-        goto out;
+    for (int t = 0; t < j->ntargets && !rc; t++) {
+        gc_error err = {0};
+        gc_result r;
+        j->req.class_index = j->targets[t].class_index;
+        j->req.rank = j->targets[t].rank;
+        if (gc_explain(j->s, x, 1, pre->size, pre->size, &j->req, &r, &err)) {
+            rc = cli_report(&err);
+            break;
+        }
+        snprintf(name, sizeof name, "%s%s", stem, j->targets[t].suffix);
+        rc = cli_write_arrays(j->out, name, &r);
+        if (!rc) {
+            cli_visual v = {
+                .dir = j->out, .stem = name, .image_path = path, .model_path = j->a->model,
+                .layer = j->layer_label, .model = j->m, .photo = &photo, .pre = pre,
+                .result = &r, .counterfactual = j->req.counterfactual, .load_ms = load_ms,
+            };
+            rc = cli_write_visuals(&v);
+        }
+        if (!rc) {
+            char buf[32];
+            printf("%s: %s (class %d) -> %s/%s.*\n", path,
+                   cli_class_name(j->m, r.class_index[0], buf, sizeof buf), r.class_index[0],
+                   j->out, name);
+        }
+        gc_result_free(&r);
     }
-    rc = cli_write_arrays(j->out, stem, &r);
-    if (!rc) {
-        cli_visual v = {
-            .dir = j->out, .stem = stem, .image_path = path, .model_path = j->a->model,
-            .layer = j->req.layer ? j->req.layer : gc_model_default_layer(j->m),
-            .model = j->m, .photo = &photo, .pre = pre, .result = &r,
-            .counterfactual = j->req.counterfactual, .load_ms = load_ms,
-        };
-        rc = cli_write_visuals(&v);
-    }
-    if (!rc) {
-        char buf[32];
-        printf("%s: %s (class %d) -> %s/%s.*\n", path,
-               cli_class_name(j->m, r.class_index[0], buf, sizeof buf), r.class_index[0], j->out,
-               stem);
-    }
-    gc_result_free(&r);
-out:
     free(x);
     gc_image_free(&photo);
     return rc;
@@ -139,10 +190,13 @@ int cmd_explain(int argc, char **argv)
     if (!a.input_npy && a.npositional == 0)
         return cli_usage_error("explain", "no input given (IMAGE... or --input-npy X.npy)");
     job j = {.a = &a, .out = a.out ? a.out : "gradcam-out"};
-    j.req.layer = a.layer;
+    j.req.layers = a.layers;
+    j.req.nlayers = a.nlayers;
     j.req.class_index = GC_CLASS_TOP1;
     j.req.methods = j.methods;
     j.req.counterfactual = a.counterfactual;
+    j.req.eigen_smooth = a.eigen_smooth;
+    j.req.aug_smooth = a.aug_smooth;
     j.req.seed = 1;
     gc_preprocess pre;
     if ((rc = parse_methods(a.method, j.methods, &j.req.nmethods)) ||
@@ -151,8 +205,12 @@ int cmd_explain(int argc, char **argv)
     gc_error err = {0};
     if ((rc = cli_preprocess_from_args(&a, j.m, &pre)))
         goto out;
-    if (a.class_name && (rc = cli_parse_class(j.m, a.class_name, &j.req.class_index)))
+    if ((rc = plan_targets(&j)))
         goto out;
+    size_t used = 0;
+    for (int l = 0; l < (a.nlayers ? a.nlayers : 1) && used < sizeof j.layer_label; l++)
+        used += (size_t)snprintf(j.layer_label + used, sizeof j.layer_label - used, "%s%s",
+                                 l ? "+" : "", a.nlayers ? a.layers[l] : gc_model_default_layer(j.m));
     if ((rc = cli_make_dir(j.out)))
         goto out;
     if (gc_session_new(j.m, &j.s, &err)) {

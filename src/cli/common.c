@@ -39,11 +39,74 @@ static const struct {
     const char *name;
     size_t offset;
 } string_options[] = {
-    {"model", offsetof(cli_args, model)},           {"layer", offsetof(cli_args, layer)},
-    {"class", offsetof(cli_args, class_name)},      {"method", offsetof(cli_args, method)},
-    {"out", offsetof(cli_args, out)},               {"input-npy", offsetof(cli_args, input_npy)},
+    {"model", offsetof(cli_args, model)},
+    {"method", offsetof(cli_args, method)},
+    {"out", offsetof(cli_args, out)},
+    {"input-npy", offsetof(cli_args, input_npy)},
     {"preprocess", offsetof(cli_args, preprocess)},
 };
+
+static const struct {
+    const char *name;
+    size_t offset;
+} flag_options[] = {
+    {"counterfactual", offsetof(cli_args, counterfactual)},
+    {"eigen-smooth", offsetof(cli_args, eigen_smooth)},
+    {"aug-smooth", offsetof(cli_args, aug_smooth)},
+};
+
+static int parse_count(const char *cmd, const char *opt, const char *value, int *out)
+{
+    char *end;
+    long k = strtol(value, &end, 10);
+    if (!*value || *end || k < 1 || k > 100000)
+        return cli_usage_error(cmd, "--%s needs a positive number, not '%s'", opt, value);
+    *out = (int)k;
+    return EXIT_OK;
+}
+
+/* One "--name[=value]" option; *i advances past a separate value. */
+static int parse_option(const char *cmd, int argc, char **argv, int *i, cli_args *a)
+{
+    const char *arg = argv[*i], *name = arg + 2, *eq = strchr(name, '=');
+    char opt[32];
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    if (len >= sizeof opt)
+        return cli_usage_error(cmd, "unknown option '%s'", arg);
+    memcpy(opt, name, len);
+    opt[len] = '\0';
+    for (size_t k = 0; k < sizeof flag_options / sizeof *flag_options; k++)
+        if (strcmp(opt, flag_options[k].name) == 0) {
+            if (eq)
+                return cli_usage_error(cmd, "--%s takes no value", opt);
+            *(int *)((char *)a + flag_options[k].offset) = 1;
+            return EXIT_OK;
+        }
+    const char *value = eq ? eq + 1 : NULL;
+    if (!value) {
+        if (*i + 1 >= argc)
+            return cli_usage_error(cmd, "--%s needs a value", opt);
+        value = argv[++*i];
+    }
+    for (size_t k = 0; k < sizeof string_options / sizeof *string_options; k++)
+        if (strcmp(opt, string_options[k].name) == 0) {
+            *(const char **)((char *)a + string_options[k].offset) = value;
+            return EXIT_OK;
+        }
+    if (strcmp(opt, "layer") == 0 || strcmp(opt, "class") == 0) {
+        int is_layer = opt[0] == 'l';
+        int *count = is_layer ? &a->nlayers : &a->nclasses;
+        if (*count == CLI_MAX_REPEAT)
+            return cli_usage_error(cmd, "--%s given more than %d times", opt, CLI_MAX_REPEAT);
+        (is_layer ? a->layers : a->classes)[(*count)++] = value;
+        return EXIT_OK;
+    }
+    if (strcmp(opt, "top") == 0)
+        return parse_count(cmd, opt, value, &a->top);
+    if (strcmp(opt, "top-k") == 0)
+        return parse_count(cmd, opt, value, &a->top_k);
+    return cli_usage_error(cmd, "unknown option '%s'", arg);
+}
 
 int cli_parse(const char *cmd, int argc, char **argv, int first, cli_args *a)
 {
@@ -55,46 +118,15 @@ int cli_parse(const char *cmd, int argc, char **argv, int first, cli_args *a)
             a->help = 1;
             continue;
         }
-        if (strcmp(arg, "--counterfactual") == 0) {
-            a->counterfactual = 1;
-            continue;
-        }
         if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
             if (a->npositional == CLI_MAX_POSITIONAL)
                 return cli_usage_error(cmd, "too many inputs (at most %d)", CLI_MAX_POSITIONAL);
             a->positional[a->npositional++] = arg;
             continue;
         }
-        const char *name = arg + 2, *eq = strchr(name, '=');
-        size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        const char *value = eq ? eq + 1 : NULL;
-        int known = 0;
-        for (size_t k = 0; k < sizeof string_options / sizeof *string_options; k++) {
-            if (strlen(string_options[k].name) != len || strncmp(name, string_options[k].name, len))
-                continue;
-            if (!value) {
-                if (i + 1 >= argc)
-                    return cli_usage_error(cmd, "--%s needs a value", string_options[k].name);
-                value = argv[++i];
-            }
-            *(const char **)((char *)a + string_options[k].offset) = value;
-            known = 1;
-        }
-        if (!known && len == 3 && strncmp(name, "top", 3) == 0) {
-            if (!value) {
-                if (i + 1 >= argc)
-                    return cli_usage_error(cmd, "--top needs a value");
-                value = argv[++i];
-            }
-            char *end;
-            long k = strtol(value, &end, 10);
-            if (*end || k < 1 || k > 100000)
-                return cli_usage_error(cmd, "--top needs a positive number, not '%s'", value);
-            a->top = (int)k;
-            known = 1;
-        }
-        if (!known)
-            return cli_usage_error(cmd, "unknown option '%s'", arg);
+        int rc = parse_option(cmd, argc, argv, &i, a);
+        if (rc)
+            return rc;
     }
     return EXIT_OK;
 }

@@ -44,11 +44,11 @@ int cli_write_arrays(const char *dir, const char *stem, const gc_result *r)
 {
     char path[4096];
     gc_error err = {0};
-    int64_t cam_shape[3] = {r->n, r->cam_h, r->cam_w};
-    int64_t image_shape[4] = {r->n, 3, r->in_h, r->in_w};
     int64_t logit_shape[2] = {r->n, r->classes};
     for (int k = 0; k < r->nmethods; k++) {
         int image = gc_method_is_image(r->methods[k]);
+        int64_t cam_shape[3] = {r->n, r->map_h[k], r->map_w[k]};
+        int64_t image_shape[4] = {r->n, 3, r->map_h[k], r->map_w[k]};
         snprintf(path, sizeof path, "%s/%s.%s%s", dir, stem, gc_method_name(r->methods[k]),
                  image ? ".npy" : ".cam.npy");
         if (gc_npy_write(path, r->maps[k], image ? 4 : 3, image ? image_shape : cam_shape, &err))
@@ -69,13 +69,13 @@ static double now_ms(void)
 
 /* The map at the photo's size, divided by its maximum (the seed's
  * normalisation); an all-zero map stays zero instead of dividing by 0. */
-static float *photo_heat(const gc_result *r, const float *map, const gc_image *photo)
+static float *photo_heat(const float *map, int w, int h, const gc_image *photo)
 {
     size_t count = (size_t)photo->width * photo->height;
     float *heat = malloc(sizeof(float) * count);
     if (!heat)
         return NULL;
-    gc_resize_bilinear_f32(map, r->cam_w, r->cam_h, heat, photo->width, photo->height);
+    gc_resize_bilinear_f32(map, w, h, heat, photo->width, photo->height);
     float mx = 0.0f;
     for (size_t i = 0; i < count; i++)
         mx = heat[i] > mx ? heat[i] : mx;
@@ -119,8 +119,7 @@ static int write_json(const cli_visual *v, const float *probs, double render_ms)
     cJSON *t = cJSON_AddObjectToObject(root, "timings_ms");
     cJSON_AddNumberToObject(t, "load_image", v->load_ms);
     cJSON_AddNumberToObject(t, "forward", r->forward_ms);
-    cJSON_AddNumberToObject(t, "backward", r->backward_ms);
-    cJSON_AddNumberToObject(t, "methods", r->methods_ms);
+    cJSON_AddNumberToObject(t, "backward_and_maps", r->methods_ms);
     cJSON_AddNumberToObject(t, "render", render_ms);
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
@@ -182,7 +181,7 @@ static int write_method_visuals(const cli_visual *v, int k, const float *probs)
     gc_error err = {0};
     gc_image overlay = {0};
     int rc = EXIT_OK;
-    float *heat = photo_heat(r, r->maps[k], v->photo);
+    float *heat = photo_heat(r->maps[k], r->map_w[k], r->map_h[k], v->photo);
     if (!heat) {
         fprintf(stderr, "gradcam: out of memory\n");
         return EXIT_BAD_INPUT;

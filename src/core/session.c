@@ -22,6 +22,7 @@ static void release(gc_session *s)
     s->arena = s->grad_arena = s->col = NULL, s->arena_idx = NULL;
     s->n = s->h = s->w = 0;
     s->floats = 0;
+    s->have_forward = 0;
 }
 
 gc_status gc_session_new(const gc_model *m, gc_session **out, gc_error *err)

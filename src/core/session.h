@@ -22,6 +22,7 @@ struct gc_session {
     int32_t *arena_idx;     /* one block behind argmax                   */
     float *col;             /* im2col workspace                          */
     struct gc_session *sub; /* batched extra passes (Score-/Ablation-CAM) */
+    int have_forward;       /* act holds the forward pass of act[0]      */
 };
 
 /* (Re)plans buffers for a batch of n images of h x w; a no-op when the shape
