@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""Writes the libFuzzer seed corpora under fuzz/corpus/<target>/.
+
+What it is: the one place the seeds come from. Most are copies of the
+project's own test fixtures (tests/fixtures/pth, tests/fixtures/image,
+tests/fixtures/parity); a few are made here: a torchvision-named ResNet of
+width 1 saved by torch.save in both formats (the real parity fixture is
+750 KB, too big for a seed), the data.pkl pickles inside the zip fixtures
+for the pickle target, three-class descriptions, and build recipes for the
+model target (see fuzz_model.c for their meaning). Deterministic; re-run
+after changing it and commit the result (every seed is a few KB).
+
+Usage: /usr/bin/python3 fuzz/make_corpus.py
+"""
+import os
+import shutil
+import struct
+import zipfile
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+FIX = os.path.join(ROOT, "tests", "fixtures")
+OUT = os.path.join(HERE, "corpus")
+
+
+def target(name):
+    d = os.path.join(OUT, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    return d
+
+
+def copy(src_dir, names, dst):
+    for n in names:
+        shutil.copy(os.path.join(src_dir, n), os.path.join(dst, n))
+
+
+def tiny_resnet():
+    """torchvision resnet key names, BasicBlock, one block per stage, width 1."""
+    g = torch.Generator().manual_seed(7)
+    sd = {}
+
+    def bn(p, c):
+        sd[p + ".weight"] = torch.rand(c, generator=g)
+        sd[p + ".bias"] = torch.rand(c, generator=g) - 0.5
+        sd[p + ".running_mean"] = torch.rand(c, generator=g) - 0.5
+        sd[p + ".running_var"] = torch.rand(c, generator=g) + 0.5
+        sd[p + ".num_batches_tracked"] = torch.tensor(3)
+
+    sd["conv1.weight"] = torch.randn(1, 3, 7, 7, generator=g) * 0.1
+    bn("bn1", 1)
+    c = 1
+    for s in range(1, 5):
+        oc = 1 << (s - 1)
+        p = "layer%d.0" % s
+        sd[p + ".conv1.weight"] = torch.randn(oc, c, 3, 3, generator=g) * 0.1
+        bn(p + ".bn1", oc)
+        sd[p + ".conv2.weight"] = torch.randn(oc, oc, 3, 3, generator=g) * 0.1
+        bn(p + ".bn2", oc)
+        if s > 1:
+            sd[p + ".downsample.0.weight"] = torch.randn(oc, c, 1, 1, generator=g) * 0.1
+            bn(p + ".downsample.1", oc)
+        c = oc
+    sd["fc.weight"] = torch.randn(3, c, generator=g)
+    sd["fc.bias"] = torch.randn(3, generator=g)
+    return sd
+
+
+def main():
+    pth = os.path.join(FIX, "pth")
+    img = os.path.join(FIX, "image")
+
+    d = target("pth")
+    copy(pth, ["tiny.pth", "tiny_legacy.pth", "tiny_p4.pth", "handmade_ok.pth",
+               "handmade_ok_legacy.pth", "checkpoint.pth", "checkpoint_model_legacy.pth",
+               "parameters.pth", "list_of_tensors.pth", "setitem_on_list.pth",
+               "storage_numel_too_big.pth", "storage_numel_too_big_legacy.pth",
+               "tensor_past_storage.pth", "tensor_size_overflow.pth", "evil_os_system.pth",
+               "evil_eval_legacy.pth", "memo_undefined.pth", "whole_module.pth"], d)
+    sd = tiny_resnet()
+    torch.save(sd, os.path.join(d, "resnet_w1.pth"))
+    torch.save(sd, os.path.join(d, "resnet_w1_legacy.pth"), _use_new_zipfile_serialization=False)
+
+    d = target("pickle")
+    for n in ["tiny.pth", "handmade_ok.pth", "tiny_p4.pth", "setitem_on_list.pth",
+              "evil_os_system.pth", "memo_undefined.pth", "list_of_tensors.pth"]:
+        with zipfile.ZipFile(os.path.join(pth, n)) as z:
+            pkl = [i for i in z.namelist() if i.endswith("data.pkl")][0]
+            with open(os.path.join(d, n.replace(".pth", ".pkl")), "wb") as f:
+                f.write(z.read(pkl))
+    copy(pth, ["handmade_ok_legacy.pth", "evil_eval_legacy.pth", "tiny_legacy.pth"], d)
+
+    d = target("npy")
+    copy(img, ["npy_f2.npy", "npy_f4.npy", "npy_f8.npy", "npy_v2.npy", "npy_v3.npy",
+               "npy_empty.npy", "npy_scalar.npy", "npy_fortran.npy", "npy_bigendian.npy",
+               "npy_int32.npy", "f32_cv_8x6_4x3.npy"], d)
+    np.save(os.path.join(d, "u1_2x3x4.npy"), np.arange(24, dtype=np.uint8).reshape(2, 3, 4))
+    np.save(os.path.join(d, "x_1x3x8x8.npy"), np.linspace(-2, 2, 192, dtype=np.float32).reshape(1, 3, 8, 8))
+
+    d = target("image")
+    copy(img, ["src_noise_1x1.png", "bilevel.png", "palette.png", "grey.png", "grey16.png",
+               "grey_alpha.png", "rgb.png", "rgba.png", "rgb16.png", "badcrc.png",
+               "truncated.png", "huge.png", "cmyk.jpg", "grey.jpg", "progressive444.jpg",
+               "header_only.jpg", "truncated.jpg", "photo.jpg", "not_an_image.png"], d)
+
+    d = target("description")
+    copy(os.path.join(FIX, "parity"), ["resnet18_w8.json"], d)
+    seeds = {
+        "full.json": '{"name": "m", "classes": ["a", "b", "c"], "input_size": 32, '
+                     '"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25], '
+                     '"default_layer": "layer3.0", "preprocess": "crop"}',
+        "classes.json": '{"classes": ["cat", "dog", "\\u00e9l\\u00e9phant"]}',
+        "layer.json": '{"default_layer": "layer4.0.relu"}',
+        "bad_std.json": '{"std": [0, 1, 1]}',
+        "empty.json": "{}",
+    }
+    for n, text in seeds.items():
+        with open(os.path.join(d, n), "w") as f:
+            f.write(text)
+
+    d = target("model")
+    recipes = {
+        "plain": bytes([1, 2]),
+        "bottleneck_key": bytes([0, 3, 0, 5, 0, 0x41]),
+        "fc_shape": bytes([2, 4, 0xFF, 0, 0, 9]),
+        "dropped_key": bytes([1, 1, 5, 1, 0, 0]),
+        "nan_bn": bytes([0, 0, 3, 4, 0, 0]),
+        "two_edits": bytes([3, 7, 1, 0, 0x10, 200, 7, 2, 3, 0x55]),
+    }
+    for n, b in recipes.items():
+        with open(os.path.join(d, n), "wb") as f:
+            f.write(b)
+
+
+if __name__ == "__main__":
+    main()
