@@ -71,7 +71,8 @@ static gc_status parse_str(hdr *h, char *buf, size_t cap)
     char q = *h->p++;
     size_t n = 0;
     while (h->p < h->end && *h->p != q) {
-        if (*h->p == '\\' || n + 1 >= cap)
+        /* Printable ASCII only: the string may end up in a message. */
+        if (*h->p == '\\' || *h->p < ' ' || *h->p > '~' || n + 1 >= cap)
             return bad(h, "unexpected string");
         buf[n++] = *h->p++;
     }
