@@ -74,6 +74,16 @@ static gc_status read_classes(gc_model *m, const cJSON *root, const char *path, 
     return GC_OK;
 }
 
+/* Layer names are ASCII identifiers; anything else would also end up,
+ * control characters included, in the error message that names it. */
+static int printable(const char *s)
+{
+    for (; *s; s++)
+        if (*s < ' ' || *s > '~')
+            return 0;
+    return 1;
+}
+
 static gc_status apply(gc_model *m, const cJSON *root, const char *path, gc_error *err)
 {
     if (!cJSON_IsObject(root))
@@ -104,10 +114,14 @@ static gc_status apply(gc_model *m, const cJSON *root, const char *path, gc_erro
     const cJSON *layer = cJSON_GetObjectItemCaseSensitive(root, "default_layer");
     if (layer) {
         int node;
-        if (!cJSON_IsString(layer) || strlen(layer->valuestring) >= sizeof m->default_layer)
+        if (!cJSON_IsString(layer) || strlen(layer->valuestring) >= sizeof m->default_layer ||
+            !printable(layer->valuestring))
             return gc_fail(err, GC_ERR_FORMAT, "%s: \"default_layer\" must be a layer name", path);
-        if ((st = gc_graph_find_layer(&m->graph, layer->valuestring, &node, err)))
-            return gc_fail(err, GC_ERR_FORMAT, "%s: \"default_layer\": %s", path, err->msg);
+        if ((st = gc_graph_find_layer(&m->graph, layer->valuestring, &node, err))) {
+            char why[sizeof err->msg]; /* gc_fail must not read what it writes */
+            snprintf(why, sizeof why, "%s", err->msg);
+            return gc_fail(err, GC_ERR_FORMAT, "%s: \"default_layer\": %s", path, why);
+        }
         snprintf(m->default_layer, sizeof m->default_layer, "%s", layer->valuestring);
     }
     return GC_OK;
