@@ -27,6 +27,7 @@ typedef struct cli_args {
     const char *classes[CLI_MAX_REPEAT]; /* --class, repeatable */
     int nclasses;
     int top;      /* predict --top K    */
+    int batch, size, iters; /* bench */
     int top_k;    /* explain --top-k K  */
     int help;
     int counterfactual, eigen_smooth, aug_smooth;
@@ -52,5 +53,6 @@ void cli_top_k(const float *v, int n, int k, int *idx);
 int cmd_explain(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_layers(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -105,6 +105,12 @@ static int parse_option(const char *cmd, int argc, char **argv, int *i, cli_args
         return parse_count(cmd, opt, value, &a->top);
     if (strcmp(opt, "top-k") == 0)
         return parse_count(cmd, opt, value, &a->top_k);
+    if (strcmp(opt, "batch") == 0)
+        return parse_count(cmd, opt, value, &a->batch);
+    if (strcmp(opt, "size") == 0)
+        return parse_count(cmd, opt, value, &a->size);
+    if (strcmp(opt, "iters") == 0)
+        return parse_count(cmd, opt, value, &a->iters);
     return cli_usage_error(cmd, "unknown option '%s'", arg);
 }
 

@@ -12,6 +12,7 @@ static const char usage[] =
     "  gradcam explain --model M --input-npy X.npy [--layer L] [--class C] [--out DIR]\n"
     "  gradcam predict --model M [--top K] IMAGE...\n"
     "  gradcam layers  --model M\n"
+    "  gradcam bench   --model M [--batch N] [--method forward|METHOD]\n"
     "  gradcam --help | --version\n"
     "\n"
     "M is a torchvision state_dict (.pth) or a name (resnet18 ... resnet152) whose\n"
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
         return cmd_predict(argc, argv);
     if (strcmp(argv[1], "layers") == 0)
         return cmd_layers(argc, argv);
+    if (strcmp(argv[1], "bench") == 0)
+        return cmd_bench(argc, argv);
     fprintf(stderr, "gradcam: unknown command '%s' (commands: explain, predict, layers)\n",
             argv[1]);
     return EXIT_USAGE;
