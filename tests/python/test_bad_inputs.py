@@ -253,7 +253,8 @@ def main():
         ("legacy after object pickle", ends[3], "truncated pickle at byte %d" % ends[3]),
         ("legacy after storage keys", ends[4], "truncated storage"),
         ("legacy mid storage count", ends[4] + 4, "truncated storage"),
-        ("legacy mid storage data", (ends[4] + len(ldata)) // 2, "elements of 4 bytes, but the file holds only"),
+        # 2 bytes into the first storage's data (every storage holds >= 4)
+        ("legacy mid storage data", ends[4] + 8 + 2, "but the file holds only 2 bytes for it"),
     ]
     for what, n, phrase in lcuts:
         with open(P("lcut.pth"), "wb") as f:
