@@ -28,6 +28,15 @@ test: test-deps build build-asan
 	ctest --test-dir build --output-on-failure
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  ctest --test-dir build-asan --output-on-failure
+	scripts/valgrind_cli.sh build
+	JOBS=$(JOBS) fuzz/run_smoke.sh 30
+	# ThreadSanitizer on the concurrency test. OpenBLAS's threads are not
+	# instrumented: one thread. libarcher tells TSan about OpenMP's barriers.
+	cmake -S . -B build-tsan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+	  "-DCMAKE_C_FLAGS=-fsanitize=thread -O1 -g" -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread
+	cmake --build build-tsan -j$(JOBS) --target test_threads
+	OPENBLAS_NUM_THREADS=1 OMP_TOOL_LIBRARIES=$$(ls /usr/lib/llvm-*/lib/libarcher.so 2>/dev/null | head -1) \
+	  TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1" build-tsan/tests/test_threads
 
 clean:
 	rm -rf build build-asan demo-out
