@@ -17,7 +17,7 @@ build: deps
 	cmake --build build -j$(JOBS)
 
 build-asan: test-deps
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGC_SANITIZE=ON
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGC_SANITIZE=ON -DGC_NATIVE=OFF
 	cmake --build build-asan -j$(JOBS)
 
 demo: build
@@ -40,3 +40,11 @@ test: test-deps build build-asan
 
 clean:
 	rm -rf build build-asan demo-out
+
+# make bench   build, then time gradcam against PyTorch on this machine and
+#              print the table (bench/README.md); e.g. BENCH_ARGS="--quick"
+#              for a short run, BENCH_ARGS="--write" to keep bench/results.md
+BENCH_ARGS ?=
+.PHONY: bench
+bench: build
+	/usr/bin/python3 bench/run_bench.py --gradcam build/gradcam $(BENCH_ARGS)

@@ -28,6 +28,8 @@ typedef struct gc_node {
     gc_op op;
     int in[2];                  /* producers; -1 where unused           */
     const float *weight, *bias; /* borrowed                             */
+    const float *winograd;      /* conv weights in the Winograd domain,
+                                   or NULL (see gc_model_prepare)       */
     int out_channels;           /* conv, linear                         */
     int kh, kw, sh, sw, dh, dw, groups, ceil_mode;
     int pad[4];                 /* top, left, bottom, right             */

@@ -3,6 +3,7 @@
  * in the loaders; this file only dispatches and owns the result. */
 #include "core/error.h"
 #include "core/model.h"
+#include "ops/ops.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@ gc_status gc_model_load(const char *path, gc_model **out, gc_error *err)
         st = gc_resnet_build(m, path, err);
     if (st == GC_OK)
         st = gc_description_load(m, path, err);
+    if (st == GC_OK)
+        st = gc_model_prepare(m, err);
     if (st) {
         gc_model_free(m);
         return st;
@@ -33,11 +36,52 @@ void gc_model_free(gc_model *m)
     gc_graph_free(&m->graph);
     gc_sd_free(&m->weights);
     free(m->derived);
+    free(m->prepared);
     if (m->class_names)
         for (int i = 0; i < m->num_classes; i++)
             free(m->class_names[i]);
     free(m->class_names);
     free(m);
+}
+
+/* Winograd pays off where maps are large; the widest layers (512 x 512
+ * channels in ResNets) only run on 7x7 maps, where the GEMM path is as fast
+ * and the transformed filters would cost 16/9 of their weights again. */
+#define WINOGRAD_MAX_WEIGHTS (256 * 256)
+
+static int winograd_candidate(const gc_node *nd, int in_c)
+{
+    return nd->op == GC_OP_CONV && nd->kh == 3 && nd->kw == 3 && nd->sh == 1 && nd->sw == 1 &&
+           nd->dh == 1 && nd->dw == 1 && nd->groups == 1 && nd->pad[0] == 1 && nd->pad[1] == 1 &&
+           nd->pad[2] == 1 && nd->pad[3] == 1 && (size_t)nd->out_channels * in_c <= WINOGRAD_MAX_WEIGHTS;
+}
+
+gc_status gc_model_prepare(gc_model *m, gc_error *err)
+{
+    gc_graph *g = &m->graph;
+    gc_shape *shapes = gc_calloc((size_t)g->count, sizeof *shapes, err);
+    if (!shapes)
+        return GC_ERR_NOMEM;
+    /* Channel counts do not depend on the input size; any size will do. */
+    gc_status st = gc_graph_shapes(g, 224, 224, shapes, err);
+    size_t total = 0;
+    for (int i = 0; st == GC_OK && i < g->count; i++)
+        if (winograd_candidate(&g->nodes[i], shapes[g->nodes[i].in[0] >= 0 ? g->nodes[i].in[0] : 0].c))
+            total += 16 * (size_t)g->nodes[i].out_channels * shapes[g->nodes[i].in[0]].c;
+    if (st == GC_OK && total && !(m->prepared = malloc(sizeof(float) * total)))
+        st = gc_fail(err, GC_ERR_NOMEM, "out of memory preparing Winograd filters");
+    float *p = m->prepared;
+    for (int i = 0; st == GC_OK && p && i < g->count; i++) {
+        gc_node *nd = &g->nodes[i];
+        int c = shapes[nd->in[0] >= 0 ? nd->in[0] : 0].c;
+        if (!winograd_candidate(nd, c))
+            continue;
+        winograd_transform_weights(p, nd->weight, nd->out_channels, c);
+        nd->winograd = p;
+        p += 16 * (size_t)nd->out_channels * c;
+    }
+    free(shapes);
+    return st;
 }
 
 int gc_model_num_classes(const gc_model *m) { return m->num_classes; }

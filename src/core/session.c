@@ -83,6 +83,8 @@ gc_status gc_session_plan(gc_session *s, int n, int h, int w, gc_error *err)
         if (nd->op == GC_OP_CONV) {
             gc_window win = window_of(nd, &s->shapes[nd->in[0]], &s->shapes[i], n);
             size_t need = conv2d_workspace(&win);
+            if (nd->winograd && winograd_applies(&win) && winograd_workspace(&win) > need)
+                need = winograd_workspace(&win);
             if (need > col)
                 col = need;
         }
@@ -163,7 +165,10 @@ void gc_session_forward_after(gc_session *s, int after)
             break;
         case GC_OP_CONV: {
             gc_window win = window_of(nd, a, o, n);
-            conv2d_forward(y, in0, nd->weight, nd->bias, &win, s->col);
+            if (nd->winograd && winograd_applies(&win))
+                conv2d_winograd_forward(y, in0, nd->winograd, nd->bias, &win, s->col);
+            else
+                conv2d_forward(y, in0, nd->weight, nd->bias, &win, s->col);
             break;
         }
         case GC_OP_AFFINE:

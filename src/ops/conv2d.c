@@ -36,15 +36,32 @@ size_t conv2d_workspace(const gc_window *s)
     return (size_t)(s->c / s->groups) * s->kh * s->kw * s->ho * s->wo;
 }
 
+/* The output columns [*lo, *hi) whose input column ox*sw - pw + j*dw lies
+ * inside the row; outside it im2col writes zeros. */
+static void valid_columns(const gc_window *s, int j, int *lo, int *hi)
+{
+    int off = j * s->dw - s->pw;
+    *lo = 0;
+    while (*lo < s->wo && *lo * s->sw + off < 0)
+        (*lo)++;
+    *hi = s->wo;
+    while (*hi > *lo && (*hi - 1) * s->sw + off >= s->w)
+        (*hi)--;
+}
+
 /* col[(c*kh + i)*kw + j][oy*wo + ox] = in[c][oy*sh - ph + i*dh][ox*sw - pw + j*dw] */
 static void im2col(float *col, const float *in, int c, const gc_window *s)
 {
     const int hw_out = s->ho * s->wo;
+    #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++) {
         const float *plane = in + (size_t)ch * s->h * s->w;
         for (int i = 0; i < s->kh; i++) {
             for (int j = 0; j < s->kw; j++) {
                 float *row = col + ((size_t)(ch * s->kh + i) * s->kw + j) * hw_out;
+                int lo, hi;
+                valid_columns(s, j, &lo, &hi);
+                const int off = j * s->dw - s->pw;
                 for (int oy = 0; oy < s->ho; oy++) {
                     int y = oy * s->sh - s->ph + i * s->dh;
                     float *dst = row + (size_t)oy * s->wo;
@@ -52,11 +69,16 @@ static void im2col(float *col, const float *in, int c, const gc_window *s)
                         memset(dst, 0, sizeof(float) * s->wo);
                         continue;
                     }
-                    const float *src = plane + (size_t)y * s->w;
-                    for (int ox = 0; ox < s->wo; ox++) {
-                        int x = ox * s->sw - s->pw + j * s->dw;
-                        dst[ox] = (x >= 0 && x < s->w) ? src[x] : 0.0f;
-                    }
+                    const float *src = plane + (size_t)y * s->w + off;
+                    for (int ox = 0; ox < lo; ox++)
+                        dst[ox] = 0.0f;
+                    if (s->sw == 1)
+                        memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            dst[ox] = src[ox * s->sw];
+                    for (int ox = hi; ox < s->wo; ox++)
+                        dst[ox] = 0.0f;
                 }
             }
         }

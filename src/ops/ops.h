@@ -35,6 +35,15 @@ void conv2d_forward(float *out, const float *in, const float *weight, const floa
 void conv2d_backward_input(float *din, const float *dout, const float *weight,
                            const gc_window *s, float *col);
 
+/* Winograd F(2x2, 3x3) for 3x3 stride-1 pad-1 ungrouped convolutions:
+ * U holds 16 * oc * c transformed weights (winograd_transform_weights, done
+ * once per model); work holds winograd_workspace(s) floats. */
+int winograd_applies(const gc_window *s);
+void winograd_transform_weights(float *U, const float *w, int oc, int c);
+size_t winograd_workspace(const gc_window *s);
+void conv2d_winograd_forward(float *out, const float *in, const float *U, const float *bias,
+                             const gc_window *s, float *work);
+
 /* y = x * scale[c] + shift[c]: eval-mode BatchNorm with its statistics
  * folded into one affine map per channel. */
 void affine_forward(float *out, const float *in, const float *scale, const float *shift,

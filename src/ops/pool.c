@@ -5,39 +5,55 @@
 #include <cblas.h>
 #include <math.h>
 
+/* The kernel taps [*lo, *hi) whose input coordinate o*stride - pad + t*dil
+ * lies in [0, size): computed once per output row or column instead of
+ * testing every tap. */
+static void valid_taps(int o, int stride, int pad, int dil, int k, int size, int *lo, int *hi)
+{
+    int start = o * stride - pad;
+    *lo = 0;
+    while (*lo < k && start + *lo * dil < 0)
+        (*lo)++;
+    *hi = k;
+    while (*hi > *lo && start + (*hi - 1) * dil >= size)
+        (*hi)--;
+}
+
 void maxpool_forward(float *out, int32_t *argmax, const float *in, const gc_window *s)
 {
+    #pragma omp parallel for schedule(static)
     for (int p = 0; p < s->n * s->c; p++) {
         const float *x = in + (size_t)p * s->h * s->w;
-        float *y = out + (size_t)p * s->ho * s->wo;
-        int32_t *am = argmax + (size_t)p * s->ho * s->wo;
-        for (int oy = 0; oy < s->ho; oy++)
-            for (int ox = 0; ox < s->wo; ox++) {
-                float best = -INFINITY;
-                int32_t where = -1;
-                for (int i = 0; i < s->kh; i++) {
-                    int yy = oy * s->sh - s->ph + i * s->dh;
-                    if (yy < 0 || yy >= s->h)
-                        continue;
-                    for (int j = 0; j < s->kw; j++) {
-                        int xx = ox * s->sw - s->pw + j * s->dw;
-                        if (xx < 0 || xx >= s->w)
-                            continue;
-                        float v = x[yy * s->w + xx];
-                        /* Strictly greater keeps the first maximum; NaN wins,
-                         * as in PyTorch. */
-                        if (v > best || isnan(v) || where < 0) {
-                            best = v;
-                            where = yy * s->w + xx;
-                            if (isnan(v))
-                                goto done;
-                        }
+        for (int oy = 0; oy < s->ho; oy++) {
+            float *best = out + ((size_t)p * s->ho + oy) * s->wo;
+            int32_t *where = argmax + ((size_t)p * s->ho + oy) * s->wo;
+            for (int ox = 0; ox < s->wo; ox++)
+                best[ox] = -INFINITY, where[ox] = -1;
+            int ilo, ihi;
+            valid_taps(oy, s->sh, s->ph, s->dh, s->kh, s->h, &ilo, &ihi);
+            /* Taps in raster order, each over the whole output row: the
+             * inner loop is branch-free and vectorises. */
+            for (int i = ilo; i < ihi; i++) {
+                const int row = (oy * s->sh - s->ph + i * s->dh) * s->w;
+                for (int j = 0; j < s->kw; j++) {
+                    const int off = row + j * s->dw - s->pw;
+                    int lo = 0, hi = s->wo;
+                    while (lo < hi && lo * s->sw + j * s->dw - s->pw < 0)
+                        lo++;
+                    while (hi > lo && (hi - 1) * s->sw + j * s->dw - s->pw >= s->w)
+                        hi--;
+                    for (int ox = lo; ox < hi; ox++) {
+                        const int idx = off + ox * s->sw;
+                        const float v = x[idx], b = best[ox];
+                        /* Strictly greater keeps the first maximum; a NaN wins
+                         * and stays, as in PyTorch. */
+                        const int take = v > b || (v != v && b == b) || where[ox] < 0;
+                        best[ox] = take ? v : b;
+                        where[ox] = take ? idx : where[ox];
                     }
                 }
-            done:
-                y[oy * s->wo + ox] = best;
-                am[oy * s->wo + ox] = where;
             }
+        }
     }
 }
 

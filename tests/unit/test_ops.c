@@ -103,6 +103,34 @@ static void test_conv_shapes(void **state)
     check_conv((gc_window){1, 3, 5, 6, 2, 0, 0, 3, 3, 1, 1, 2, 0, 1, 1, 1}, 0, 2);
 }
 
+static void check_winograd(int n, int c, int oc, int h, int w)
+{
+    gc_window s = {n, c, h, w, oc, h, w, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+    assert_true(winograd_applies(&s));
+    size_t nin = (size_t)n * c * h * w, nout = (size_t)n * oc * h * w;
+    float *x = randv(nin), *wt = randv((size_t)oc * c * 9), *b = randv(oc);
+    float *U = malloc(sizeof(float) * 16 * oc * c);
+    float *work = malloc(sizeof(float) * winograd_workspace(&s));
+    float *y = malloc(sizeof(float) * nout), *ref = malloc(sizeof(float) * nout);
+    winograd_transform_weights(U, wt, oc, c);
+    conv2d_winograd_forward(y, x, U, b, &s, work);
+    conv_direct(ref, x, wt, b, &s);
+    for (size_t i = 0; i < nout; i++)
+        assert_true(fabsf(y[i] - ref[i]) <= 1e-5f * (1.0f + fabsf(ref[i])) * c);
+    free(x), free(wt), free(b), free(U), free(work), free(y), free(ref);
+}
+
+static void test_winograd(void **state)
+{
+    (void)state;
+    check_winograd(1, 3, 4, 8, 8);
+    check_winograd(2, 5, 3, 7, 9);  /* odd sizes: partial tiles */
+    check_winograd(1, 16, 8, 1, 5);
+    check_winograd(3, 8, 16, 14, 13);
+    gc_window strided = {1, 3, 8, 8, 4, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1};
+    assert_false(winograd_applies(&strided));
+}
+
 static void test_window_out(void **state)
 {
     (void)state;
@@ -208,7 +236,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_window_out),   cmocka_unit_test(test_conv_shapes),
         cmocka_unit_test(test_maxpool),      cmocka_unit_test(test_linear_and_pool),
-        cmocka_unit_test(test_elementwise),
+        cmocka_unit_test(test_elementwise),  cmocka_unit_test(test_winograd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
