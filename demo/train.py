@@ -83,6 +83,10 @@ def main():
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..",
                                                   "models", "shapes"))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--init", help="start from these weights instead of at random")
+    ap.add_argument("--replan", metavar="STEP:TOTAL",
+                    help="after STEP steps, end the run (and the learning-rate "
+                         "schedule's final annealing phase) at TOTAL steps instead")
     a = ap.parse_args()
 
     torch.manual_seed(0)
@@ -98,6 +102,8 @@ def main():
           % (a.train, time.time() - t0, mean, std), flush=True)
 
     model = shapesnet.build_model(len(scenes.CLASSES))
+    if a.init:
+        model.load_state_dict(torch.load(a.init, map_location="cpu"))
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.steps,
                                                 pct_start=0.15)
@@ -123,6 +129,12 @@ def main():
             sched.step()
             run_loss += loss.item()
             step += 1
+            if a.replan and step == int(a.replan.split(":")[0]):
+                # What shortening a run by hand does: the one-cycle schedule's
+                # last phase now ends at the new total.
+                a.steps = int(a.replan.split(":")[1])
+                sched.total_steps = a.steps
+                sched._schedule_phases[-1]["end_step"] = a.steps - 1
             if step % 50 == 0:
                 print("step %d/%d loss %.4f  %.0fs" % (step, a.steps, run_loss / 50,
                                                        time.time() - t0), flush=True)
