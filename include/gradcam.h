@@ -186,6 +186,7 @@ typedef enum gc_method {
     GC_METHOD_RANDOM,               /* random channel weights: a baseline     */
     GC_METHOD_FULLGRAD,             /* input-gradient x input + bias gradients */
     GC_METHOD_FEM,                  /* channel means x channel hot spots      */
+    GC_METHOD_CAM,                  /* the original CAM: classifier weights   */
     GC_METHOD_GUIDED_BACKPROP,      /* input gradient through guided ReLUs    */
     GC_METHOD_GUIDED_GRADCAM,       /* guided backprop x upsampled Grad-CAM   */
     GC_METHOD_COUNT

@@ -23,7 +23,8 @@ static double now_ms(void)
 static const char *const method_names[GC_METHOD_COUNT] = {
     "gradcam",     "hirescam", "gradcamelementwise", "xgradcam", "gradcam++",
     "layercam",    "eigencam", "eigengradcam",       "scorecam", "ablationcam",
-    "random",      "fullgrad", "fem",                "guidedbackprop", "guidedgradcam",
+    "random",      "fullgrad", "fem",                "cam",      "guidedbackprop",
+    "guidedgradcam",
 };
 
 const char *gc_method_name(gc_method m)
@@ -52,7 +53,7 @@ gc_status gc_method_parse(const char *name, gc_method *out, gc_error *err)
     return gc_fail(err, GC_ERR_USAGE,
                    "unknown method '%s' (known: gradcam, hirescam, gradcamelementwise, "
                    "xgradcam, gradcam++, layercam, eigencam, eigengradcam, scorecam, "
-                   "ablationcam, random, fullgrad, fem, guidedbackprop, guidedgradcam)",
+                   "ablationcam, random, fullgrad, fem, cam, guidedbackprop, guidedgradcam)",
                    name);
 }
 
@@ -228,6 +229,7 @@ static gc_status one_layer_map(gc_session *s, plan *p, int node, gc_method m,
     case GC_METHOD_GRADCAM_PLUSPLUS: weights_gradcampp(p->w, A, G, n, c, hw); break;
     case GC_METHOD_RANDOM: weights_random(p->w, n, c, p->req->seed); break;
     case GC_METHOD_FEM: weights_fem(p->w, A, n, c, hw); break;
+    case GC_METHOD_CAM: st = weights_cam(p->w, s, node, classes, err); break;
     case GC_METHOD_SCORECAM: st = weights_scorecam(p->w, s, node, classes, err); break;
     case GC_METHOD_ABLATIONCAM: st = weights_ablationcam(p->w, s, node, classes, err); break;
     default: break;

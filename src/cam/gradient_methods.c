@@ -2,9 +2,11 @@
  * the methods that read only a layer's A and G (and FEM, which reads A
  * alone), and the plain-sum reduction. */
 #include "cam/methods.h"
+#include "core/error.h"
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 int method_weighs_channels(gc_method m)
 {
@@ -17,6 +19,7 @@ int method_weighs_channels(gc_method m)
     case GC_METHOD_ABLATIONCAM:
     case GC_METHOD_RANDOM:
     case GC_METHOD_FEM:
+    case GC_METHOD_CAM:
         return 1;
     default:
         return 0;
@@ -101,6 +104,36 @@ void weights_fem(double *w, const float *act, int n, int c, int hw)
             sum += a[p];
         w[ik] = sum / hw;
     }
+}
+
+gc_status weights_cam(double *w, const gc_session *s, int node, const int *classes,
+                      gc_error *err)
+{
+    const gc_graph *g = &s->m->graph;
+    const int out = gc_graph_output(g);
+    const gc_node *fc = &g->nodes[out];
+    const int pool = fc->in[0];
+    if (fc->op != GC_OP_LINEAR || pool < 0 || g->nodes[pool].op != GC_OP_GLOBAL_AVGPOOL)
+        return gc_fail(err, GC_ERR_USAGE,
+                       "method 'cam' needs a network that ends in global average pooling and "
+                       "one linear layer; this one does not (try gradcam)");
+    const int feature = g->nodes[pool].in[0];
+    if (node != feature) {
+        const char *name = "?"; /* its shortest name: "layer4", not "layer4.1" */
+        for (int i = 0; i < g->nlayers; i++)
+            if (g->layers[i].node == feature &&
+                (name[0] == '?' || strlen(g->layers[i].name) < strlen(name)))
+                name = g->layers[i].name;
+        return gc_fail(err, GC_ERR_USAGE,
+                       "method 'cam' is defined at the layer that feeds global average "
+                       "pooling ('%s'), not elsewhere",
+                       name);
+    }
+    const int c = s->shapes[node].c;
+    for (int i = 0; i < s->n; i++)
+        for (int k = 0; k < c; k++)
+            w[(size_t)i * c + k] = fc->weight[(size_t)classes[i] * c + k];
+    return GC_OK;
 }
 
 void method_contributions(double *P, gc_method m, const float *act, const float *grad,

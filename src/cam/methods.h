@@ -36,6 +36,12 @@ void weights_random(double *w, int n, int c, unsigned seed);
  * that weight where A_k >= mean_k + 2 std_k, zero elsewhere. */
 void weights_fem(double *w, const float *act, int n, int c, int hw);
 
+/* CAM (Zhou et al. 2016): the classifier's row for the class, for networks
+ * that end in global average pooling + one linear layer, at the layer that
+ * feeds the pooling; an error elsewhere. */
+gc_status weights_cam(double *w, const gc_session *s, int node, const int *classes,
+                      gc_error *err);
+
 /* Score-CAM weights (Wang et al. 2020, as the authors' code computes them):
  * each channel, upsampled to the input and min-max normalised, masks the
  * input; its weight is the class probability of the masked input (0 for a

@@ -21,7 +21,7 @@ static const char help[] =
     "  --method LIST    comma-separated methods (default: gradcam): gradcam,\n"
     "                   hirescam, gradcamelementwise, xgradcam, gradcam++,\n"
     "                   layercam, eigencam, eigengradcam, scorecam, ablationcam,\n"
-    "                   random, fullgrad, fem, guidedbackprop, guidedgradcam\n"
+    "                   random, fullgrad, fem, cam, guidedbackprop, guidedgradcam\n"
     "  --counterfactual explain what speaks against the class (negated gradients)\n"
     "  --eigen-smooth   first principal component instead of the channel sum\n"
     "  --aug-smooth     average over flips x brightness 0.9/1.0/1.1\n"
