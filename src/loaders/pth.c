@@ -394,6 +394,18 @@ static float element(int dt, const uint8_t *q)
     return 0.0f;
 }
 
+/* Whether the view is C-contiguous (size-1 dimensions have any stride). */
+static int dense_view(const tview *tv)
+{
+    int64_t want = 1;
+    for (int d = tv->ndim - 1; d >= 0; d--) {
+        if (tv->size[d] != 1 && tv->stride[d] != want)
+            return 0;
+        want *= tv->size[d];
+    }
+    return 1;
+}
+
 /* Gathers the view into dense C order, walking an odometer over its index. */
 static void gather(const tview *tv, int dt, const uint8_t *base, float *out)
 {
@@ -402,13 +414,7 @@ static void gather(const tview *tv, int dt, const uint8_t *base, float *out)
     size_t es = (size_t)dtypes[dt].size;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     /* the common case, dense float32, is a plain copy */
-    int64_t want = 1;
-    int dense = dt == DT_F32;
-    for (int d = tv->ndim - 1; d >= 0 && dense; d--) {
-        dense = tv->size[d] == 1 || tv->stride[d] == want;
-        want *= tv->size[d];
-    }
-    if (dense) {
+    if (dt == DT_F32 && dense_view(tv)) {
         memcpy(out, base + (size_t)src * es, (size_t)tv->numel * sizeof(float));
         return;
     }
@@ -447,13 +453,26 @@ static gc_status make_tensor(pth *p, const pk_value *v, const char *key, size_t 
 
     const char *strip = keylen >= 7 && !memcmp(key, "module.", 7) ? key + 7 : key;
     t->name = strndup(strip, keylen - (size_t)(strip - key));
-    t->data = malloc(tv.numel ? (size_t)bytes : 1);
+    /* A dense float32 tensor covering its whole zip storage takes the
+     * storage's buffer instead of a copy: loading then holds each weight
+     * once, not twice. Later views of the storage still read it there. */
+    int whole = s->owned && s->dtype == DT_F32 && tv.offset == 0 && tv.numel == s->numel &&
+                tv.numel > 0 && dense_view(&tv);
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+    whole = 0;
+#endif
+    if (whole) {
+        t->data = (float *)(void *)s->owned;
+        s->owned = NULL;
+    } else {
+        t->data = malloc(tv.numel ? (size_t)bytes : 1);
+    }
     if (!t->name || !t->data)
         return gc_fail(p->err, GC_ERR_NOMEM, "%s: out of memory for tensor '%s'", p->label, name);
     t->ndim = tv.ndim;
     t->numel = tv.numel;
     memcpy(t->shape, tv.size, sizeof(int64_t) * (size_t)tv.ndim);
-    if (tv.numel)
+    if (tv.numel && !whole)
         gather(&tv, s->dtype, data, t->data);
     return GC_OK;
 }
