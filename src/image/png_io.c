@@ -119,6 +119,11 @@ gc_status gc_image_write_png(const char *path, const gc_image *img, gc_error *er
     png_set_IHDR(png, info, (png_uint_32)img->width, (png_uint_32)img->height, 8,
                  PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
+    /* Figures are written once per image on the hot path: zlib's fastest
+     * level with the cheap SUB filter is several times quicker than the
+     * default and the files stay within ~20% of its size. */
+    png_set_compression_level(png, 1);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
     png_write_info(png, info);
     for (int y = 0; y < img->height; y++)
         png_write_row(png, img->pixels + (size_t)y * img->width * 3);

@@ -65,6 +65,32 @@ static cairo_surface_t *panel_surface(const gc_image *photo, const float *heat, 
     return s;
 }
 
+/* The opaque figure as RGB through our own PNG writer (fast compression,
+ * atomic rename) rather than cairo's. */
+static gc_status write_surface(const char *path, cairo_surface_t *fig, gc_error *err)
+{
+    cairo_surface_flush(fig);
+    int w = cairo_image_surface_get_width(fig), h = cairo_image_surface_get_height(fig);
+    int stride = cairo_image_surface_get_stride(fig);
+    const unsigned char *data = cairo_image_surface_get_data(fig);
+    gc_image img;
+    gc_status st = gc_image_alloc(&img, w, h, err);
+    if (st)
+        return st;
+    for (int y = 0; y < h; y++) {
+        const uint32_t *row = (const uint32_t *)(const void *)(data + (size_t)y * stride);
+        unsigned char *out = img.pixels + (size_t)y * w * 3;
+        for (int x = 0; x < w; x++) { /* CAIRO_FORMAT_RGB24: 0x00RRGGBB */
+            out[3 * x + 0] = (unsigned char)(row[x] >> 16);
+            out[3 * x + 1] = (unsigned char)(row[x] >> 8);
+            out[3 * x + 2] = (unsigned char)row[x];
+        }
+    }
+    st = gc_image_write_png(path, &img, err);
+    gc_image_free(&img);
+    return st;
+}
+
 gc_status gc_render_figure(const char *path, const gc_image *photo, const float *heat,
                            const char *title, float threshold, gc_error *err)
 {
@@ -107,21 +133,13 @@ gc_status gc_render_figure(const char *path, const gc_image *photo, const float 
     }
 
     gc_status st = GC_OK;
-    char tmp[4096];
     cairo_status_t cs = cairo_status(cr);
     cairo_destroy(cr);
     if (cs != CAIRO_STATUS_SUCCESS) {
         st = gc_fail(err, cs == CAIRO_STATUS_NO_MEMORY ? GC_ERR_NOMEM : GC_ERR_INTERNAL,
                      "%s: drawing the figure failed: %s", path, cairo_status_to_string(cs));
-    } else if ((st = gc_atomic_tmp_name(path, tmp, sizeof tmp, err)) == GC_OK) {
-        cs = cairo_surface_write_to_png(fig, tmp);
-        if (cs != CAIRO_STATUS_SUCCESS) {
-            remove(tmp);
-            st = gc_fail(err, GC_ERR_IO, "%s: cannot write PNG: %s", path,
-                         cairo_status_to_string(cs));
-        } else {
-            st = gc_atomic_rename(tmp, path, err);
-        }
+    } else {
+        st = write_surface(path, fig, err);
     }
     cairo_surface_destroy(fig);
     if (st == GC_OK)
