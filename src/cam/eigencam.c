@@ -1,13 +1,40 @@
 /* eigencam.c — the eigen reduction behind Eigen-CAM (Muhammad & Yeasin
  * 2020), Eigen-Grad-CAM and --eigen-smooth: the first principal component
  * of a [positions x channels] matrix, through LAPACK's divide-and-conquer
- * SVD (dgesdd) in double precision. */
+ * SVD (dgesdd) in double precision. LAPACK comes with OpenBLAS; it is
+ * called through its Fortran interface, declared here. */
 #include "cam/methods.h"
 #include "core/error.h"
 
-#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
+
+/* Fortran LAPACK: every argument by reference; gfortran passes the length
+ * of each character argument as a trailing size_t. */
+void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda,
+             double *s, double *u, const int *ldu, double *vt, const int *ldvt,
+             double *work, const int *lwork, int *iwork, int *info, size_t jobz_len);
+
+/* Thin SVD of the column-major hw x c matrix a (destroyed). */
+static int svd(double *a, int hw, int c, double *sv, double *u, double *vt, gc_error *err,
+               gc_status *st)
+{
+    int r = hw < c ? hw : c, lwork = -1, info = 0;
+    int *iwork = malloc(sizeof(int) * 8 * (size_t)r);
+    double query = 0.0, *work = NULL;
+    if (iwork)
+        dgesdd_("S", &hw, &c, a, &hw, sv, u, &hw, vt, &r, &query, &lwork, iwork, &info, 1);
+    lwork = (int)query;
+    if (iwork && info == 0 && (work = malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1))))
+        dgesdd_("S", &hw, &c, a, &hw, sv, u, &hw, vt, &r, work, &lwork, iwork, &info, 1);
+    if (!iwork || !work)
+        *st = gc_fail(err, GC_ERR_NOMEM, "out of memory for the SVD of a %dx%d matrix", hw, c);
+    else if (info != 0)
+        *st = gc_fail(err, GC_ERR_INTERNAL, "LAPACK dgesdd failed (info %d)", info);
+    free(iwork);
+    free(work);
+    return *st == GC_OK;
+}
 
 gc_status reduce_eigen(float *map, double *P, int c, int hw, gc_error *err)
 {
@@ -29,11 +56,8 @@ gc_status reduce_eigen(float *map, double *P, int c, int hw, gc_error *err)
         st = gc_fail(err, GC_ERR_NOMEM, "out of memory for the SVD of a %dx%d matrix", hw, c);
         goto out;
     }
-    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'S', hw, c, P, hw, sv, u, hw, vt, r);
-    if (info != 0) {
-        st = gc_fail(err, GC_ERR_INTERNAL, "LAPACK dgesdd failed (info %d)", (int)info);
+    if (!svd(P, hw, c, sv, u, vt, err, &st))
         goto out;
-    }
     /* M v1 = s1 u1: the projection is the first left vector, scaled. */
     double big = 0.0;
     for (int p = 0; p < hw; p++)
