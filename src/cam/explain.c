@@ -89,10 +89,28 @@ static void forward_cached(gc_session *s, const float *x)
     s->have_forward = 1;
 }
 
+void keep_from(const gc_graph *g, int first, char *keep)
+{
+    for (int i = 0; i < g->count; i++) {
+        keep[i] = i >= first;
+        for (int k = 0; i >= first && k < 2; k++)
+            if (g->nodes[i].in[k] >= 0)
+                keep[g->nodes[i].in[k]] = 1;
+    }
+}
+
 gc_status gc_predict(gc_session *s, const float *x, int n, int h, int w, float *out_logits,
                      gc_error *err)
 {
     gc_status st = check_input(s, x, n, h, w, err);
+    if (st)
+        return st;
+    /* Prediction keeps nothing but the input and the logits. */
+    char *none = gc_calloc((size_t)s->m->graph.count, 1, err);
+    if (!none)
+        return GC_ERR_NOMEM;
+    st = gc_session_keep(s, none, err);
+    free(none);
     if (st)
         return st;
     forward_cached(s, x);
@@ -211,6 +229,26 @@ static void release(plan *p)
         free(p->aug_x);
     free(p->dlogits), free(p->w), free(p->P), free(p->layer_map), free(p->combined);
     free(p->gradcam0), free(p->up);
+}
+
+/* Keeps only what this explanation reads after the forward pass; methods
+ * that go back to the input keep everything. */
+static gc_status choose_keep(gc_session *s, const plan *p, const gc_result *out, gc_error *err)
+{
+    const gc_graph *g = &s->m->graph;
+    int first = p->nodes[0];
+    for (int l = 1; l < p->nlayers; l++)
+        first = p->nodes[l] < first ? p->nodes[l] : first;
+    for (int k = 0; k < out->nmethods; k++)
+        if (input_resolution(out->methods[k]))
+            return gc_session_keep(s, NULL, err);
+    char *keep = gc_calloc((size_t)g->count, 1, err);
+    if (!keep)
+        return GC_ERR_NOMEM;
+    keep_from(g, first, keep);
+    gc_status st = gc_session_keep(s, keep, err);
+    free(keep);
+    return st;
 }
 
 /* Method m at one layer for all images, into p->layer_map. */
@@ -390,7 +428,7 @@ gc_status gc_explain(gc_session *s, const float *x, int n, int h, int w,
     if (req->rank < 0 || req->rank >= classes)
         return gc_fail(err, GC_ERR_USAGE, "rank %d is out of range (the model has %d classes)",
                        req->rank, classes);
-    if ((st = allocate(s, req, &p, out, err)))
+    if ((st = allocate(s, req, &p, out, err)) || (st = choose_keep(s, &p, out, err)))
         goto fail;
 
     double t0 = now_ms();

@@ -17,6 +17,12 @@
 
 #include "core/session.h"
 
+/* keep[i] = whether node i's output must survive a forward pass so that
+ * layer `first` and everything after it can be explained: the nodes from
+ * `first` on, and every earlier node that one of them reads. keep has one
+ * entry per node. */
+void keep_from(const gc_graph *g, int first, char *keep);
+
 /* Whether the method weighs channels (then it needs weights_*). */
 int method_weighs_channels(gc_method m);
 /* Whether the method reads G at the layer. */

@@ -21,49 +21,58 @@ gc_status weights_scorecam(double *w, gc_session *s, int node, const int *classe
     const size_t plane = (size_t)H * W;
     gc_session *sub;
     gc_status st = gc_session_child(s, batch, H, W, &sub, err);
-    if (st)
-        return st;
+    char *none = st ? NULL : gc_calloc((size_t)s->m->graph.count, 1, err);
+    if (!none || (st = gc_session_keep(sub, none, err))) { /* only the logits are read */
+        free(none);
+        return st ? st : GC_ERR_NOMEM;
+    }
+    free(none);
     float *mask = malloc(sizeof(float) * plane);
     float *probs = malloc(sizeof(float) * classes_n);
-    char *constant = malloc((size_t)batch);
-    if (!mask || !probs || !constant) {
-        free(mask), free(probs), free(constant);
+    float *lo = malloc(sizeof(float) * c), *hi = malloc(sizeof(float) * c);
+    int *active = malloc(sizeof(int) * c);
+    if (!mask || !probs || !lo || !hi || !active) {
+        free(mask), free(probs), free(lo), free(hi), free(active);
         return gc_fail(err, GC_ERR_NOMEM, "out of memory for Score-CAM");
     }
     const int out = gc_graph_output(&s->m->graph);
     for (int i = 0; i < n; i++) {
         const float *xi = x + (size_t)i * 3 * plane;
         const float *ai = s->act[node] + (size_t)i * c * hw;
-        for (int k0 = 0; k0 < c; k0 += batch) {
-            float *in = sub->act[0];
+        /* A constant channel masks nothing and gets weight 0 without a
+         * forward pass; the others are packed into full batches. */
+        int nactive = 0;
+        for (int k = 0; k < c; k++) {
+            gc_resize_bilinear_f32(ai + (size_t)k * hw, a->w, a->h, mask, W, H);
+            lo[k] = hi[k] = mask[0];
+            for (size_t p = 1; p < plane; p++)
+                lo[k] = mask[p] < lo[k] ? mask[p] : lo[k], hi[k] = mask[p] > hi[k] ? mask[p] : hi[k];
+            w[(size_t)i * c + k] = 0.0;
+            if (hi[k] > lo[k])
+                active[nactive++] = k;
+        }
+        for (int a0 = 0; a0 < nactive; a0 += batch) {
             for (int b = 0; b < batch; b++) {
-                int k = k0 + b;
-                float *slot = in + (size_t)b * 3 * plane;
-                constant[b] = 1;
-                if (k < c) {
-                    gc_resize_bilinear_f32(ai + (size_t)k * hw, a->w, a->h, mask, W, H);
-                    float lo = mask[0], hi = mask[0];
-                    for (size_t p = 1; p < plane; p++)
-                        lo = mask[p] < lo ? mask[p] : lo, hi = mask[p] > hi ? mask[p] : hi;
-                    constant[b] = !(hi > lo);
-                    if (!constant[b]) {
-                        float scale = 1.0f / (hi - lo);
-                        for (int ch = 0; ch < 3; ch++)
-                            for (size_t p = 0; p < plane; p++)
-                                slot[ch * plane + p] = xi[ch * plane + p] * ((mask[p] - lo) * scale);
-                        continue;
-                    }
+                float *slot = sub->act[0] + (size_t)b * 3 * plane;
+                if (a0 + b >= nactive) {
+                    memset(slot, 0, sizeof(float) * 3 * plane);
+                    continue;
                 }
-                memset(slot, 0, sizeof(float) * 3 * plane);
+                int k = active[a0 + b];
+                gc_resize_bilinear_f32(ai + (size_t)k * hw, a->w, a->h, mask, W, H);
+                const float scale = 1.0f / (hi[k] - lo[k]);
+                for (int ch = 0; ch < 3; ch++)
+                    for (size_t p = 0; p < plane; p++)
+                        slot[ch * plane + p] = xi[ch * plane + p] * ((mask[p] - lo[k]) * scale);
             }
             gc_session_forward_after(sub, 0);
-            for (int b = 0; b < batch && k0 + b < c; b++) {
+            for (int b = 0; b < batch && a0 + b < nactive; b++) {
                 gc_softmax(sub->act[out] + (size_t)b * classes_n, classes_n, probs);
-                w[(size_t)i * c + k0 + b] = constant[b] ? 0.0 : probs[classes[i]];
+                w[(size_t)i * c + active[a0 + b]] = probs[classes[i]];
             }
         }
     }
-    free(mask), free(probs), free(constant);
+    free(mask), free(probs), free(lo), free(hi), free(active);
     return GC_OK;
 }
 
@@ -79,10 +88,21 @@ gc_status weights_ablationcam(double *w, gc_session *s, int node, const int *cla
     if (st)
         return st;
     /* Nodes up to the layer whose outputs the rest of the network reads
-     * (a residual branch that skips the layer, say) are copied per image. */
-    char *frontier = calloc((size_t)g->count, 1);
-    if (!frontier)
-        return gc_fail(err, GC_ERR_NOMEM, "out of memory for Ablation-CAM");
+     * (a residual branch that skips the layer, say) are copied per image;
+     * they and everything after the layer must keep their own buffers. */
+    char *frontier = gc_calloc((size_t)g->count, 1, err);
+    char *keep = frontier ? gc_calloc((size_t)g->count, 1, err) : NULL;
+    if (!keep) {
+        free(frontier);
+        return GC_ERR_NOMEM;
+    }
+    keep_from(g, node, keep);
+    st = gc_session_keep(sub, keep, err);
+    free(keep);
+    if (st) {
+        free(frontier);
+        return st;
+    }
     for (int i = node + 1; i < g->count; i++)
         for (int j = 0; j < 2; j++)
             if (g->nodes[i].in[j] >= 0 && g->nodes[i].in[j] < node)

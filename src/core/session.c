@@ -14,11 +14,12 @@ static void release(gc_session *s)
     free(s->grad);
     free(s->argmax);
     free(s->reach);
+    free(s->keep);
     free(s->arena);
     free(s->grad_arena);
     free(s->arena_idx);
     free(s->col);
-    s->shapes = NULL, s->act = s->grad = NULL, s->argmax = NULL, s->reach = NULL;
+    s->shapes = NULL, s->act = s->grad = NULL, s->argmax = NULL, s->reach = NULL, s->keep = NULL;
     s->arena = s->grad_arena = s->col = NULL, s->arena_idx = NULL;
     s->n = s->h = s->w = 0;
     s->floats = 0;
@@ -61,7 +62,7 @@ static gc_window window_of(const gc_node *nd, const gc_shape *in, const gc_shape
 
 gc_status gc_session_plan(gc_session *s, int n, int h, int w, gc_error *err)
 {
-    if (s->arena && s->n == n && s->h == h && s->w == w)
+    if (s->shapes && s->n == n && s->h == h && s->w == w)
         return GC_OK;
     release(s);
     const gc_graph *g = &s->m->graph;
@@ -93,26 +94,138 @@ gc_status gc_session_plan(gc_session *s, int n, int h, int w, gc_error *err)
     s->grad = s->act ? gc_calloc((size_t)count, sizeof *s->grad, err) : NULL;
     s->argmax = s->grad ? gc_calloc((size_t)count, sizeof *s->argmax, err) : NULL;
     s->reach = s->argmax ? gc_calloc((size_t)count, 1, err) : NULL;
-    s->arena = s->reach ? malloc(sizeof(float) * (floats + 1)) : NULL;
-    s->arena_idx = s->arena ? malloc(sizeof(int32_t) * (idx + 1)) : NULL;
+    s->arena_idx = s->reach ? malloc(sizeof(int32_t) * (idx + 1)) : NULL;
     s->col = s->arena_idx ? malloc(sizeof(float) * (col + 1)) : NULL;
     if (!s->col) {
         release(s);
-        return gc_fail(err, GC_ERR_NOMEM,
-                       "out of memory planning %d image(s) of %dx%d (%zu MB of activations)",
-                       n, h, w, floats * sizeof(float) >> 20);
+        return gc_fail(err, GC_ERR_NOMEM, "out of memory planning %d image(s) of %dx%d", n, h, w);
     }
-    float *p = s->arena;
     int32_t *q = s->arena_idx;
-    for (int i = 0; i < count; i++) {
-        size_t len = (size_t)n * gc_shape_numel(&s->shapes[i]);
-        s->act[i] = p, p += len;
-        if (g->nodes[i].op == GC_OP_MAXPOOL)
-            s->argmax[i] = q, q += len;
-    }
+    for (int i = 0; i < count; i++)
+        if (g->nodes[i].op == GC_OP_MAXPOOL) {
+            s->argmax[i] = q;
+            q += (size_t)n * gc_shape_numel(&s->shapes[i]);
+        }
     s->n = n, s->h = h, s->w = w;
     s->floats = floats;
+    if ((st = gc_session_keep(s, NULL, err)))
+        release(s);
+    return st;
+}
+
+/* Greedy buffer sharing: walking the nodes in order, a node that is not
+ * kept takes a free slot (the smallest that fits, else the largest free one,
+ * grown) and gives it back when its last consumer has run. Kept nodes get
+ * their own place. slot[i] is the node's slot, or -1 when kept; size[] and
+ * *nslots describe the slots. */
+static gc_status assign_slots(const gc_session *s, const char *keep, int *slot, size_t *size,
+                              int *nslots, gc_error *err)
+{
+    const gc_graph *g = &s->m->graph;
+    const int count = g->count;
+    int *uses = gc_calloc((size_t)count, sizeof(int), err);
+    int *free_slots = uses ? gc_calloc((size_t)count, sizeof(int), err) : NULL;
+    if (!free_slots) {
+        free(uses);
+        return GC_ERR_NOMEM;
+    }
+    for (int i = 0; i < count; i++)
+        for (int k = 0; k < 2; k++)
+            if (g->nodes[i].in[k] >= 0)
+                uses[g->nodes[i].in[k]]++;
+    int nfree = 0;
+    *nslots = 0;
+    for (int i = 0; i < count; i++) {
+        size_t len = (size_t)s->n * gc_shape_numel(&s->shapes[i]);
+        slot[i] = -1;
+        if (!keep[i]) {
+            int best = -1;
+            for (int f = 0; f < nfree; f++) {
+                size_t have = size[free_slots[f]];
+                if (best < 0)
+                    best = f;
+                else if (have >= len ? (size[free_slots[best]] < len || have < size[free_slots[best]])
+                                     : (size[free_slots[best]] < len && have > size[free_slots[best]]))
+                    best = f;
+            }
+            if (best >= 0) {
+                slot[i] = free_slots[best];
+                free_slots[best] = free_slots[--nfree];
+            } else {
+                slot[i] = (*nslots)++;
+                size[slot[i]] = 0;
+            }
+            if (size[slot[i]] < len)
+                size[slot[i]] = len;
+        }
+        for (int k = 0; k < 2; k++) {
+            int j = g->nodes[i].in[k];
+            if (j >= 0 && --uses[j] == 0 && slot[j] >= 0)
+                free_slots[nfree++] = slot[j];
+        }
+        if (uses[i] == 0 && slot[i] >= 0) /* nothing reads it: free at once */
+            free_slots[nfree++] = slot[i];
+    }
+    free(uses);
+    free(free_slots);
     return GC_OK;
+}
+
+gc_status gc_session_keep(gc_session *s, const char *keep, gc_error *err)
+{
+    const gc_graph *g = &s->m->graph;
+    const int count = g->count;
+    char *want = gc_calloc((size_t)count, 1, err);
+    if (!want)
+        return GC_ERR_NOMEM;
+    for (int i = 0; i < count; i++) /* the input and the logits always stay */
+        want[i] = !keep || keep[i] || i == 0 || i == gc_graph_output(g);
+    if (s->keep && s->arena && memcmp(s->keep, want, (size_t)count) == 0) {
+        free(want);
+        return GC_OK;
+    }
+    int *slot = gc_calloc((size_t)count, sizeof(int), err);
+    size_t *size = slot ? gc_calloc((size_t)count, sizeof(size_t), err) : NULL;
+    int nslots = 0;
+    gc_status st = size ? assign_slots(s, want, slot, size, &nslots, err) : GC_ERR_NOMEM;
+    size_t total = 0;
+    for (int i = 0; st == GC_OK && i < count; i++)
+        if (slot[i] < 0)
+            total += (size_t)s->n * gc_shape_numel(&s->shapes[i]);
+    for (int k = 0; k < nslots; k++)
+        total += size[k];
+    float *arena = st == GC_OK ? malloc(sizeof(float) * (total + 1)) : NULL;
+    if (st == GC_OK && !arena)
+        st = gc_fail(err, GC_ERR_NOMEM, "out of memory for %zu MB of activations",
+                     total * sizeof(float) >> 20);
+    if (st == GC_OK) {
+        /* Slots first, then the kept nodes, each at its own offset. */
+        size_t *slot_at = size; /* reuse: prefix offsets of the slots */
+        size_t offset = 0;
+        for (int k = 0; k < nslots; k++) {
+            size_t len = size[k];
+            slot_at[k] = offset;
+            offset += len;
+        }
+        for (int i = 0; i < count; i++) {
+            if (slot[i] >= 0) {
+                s->act[i] = arena + slot_at[slot[i]];
+            } else {
+                s->act[i] = arena + offset;
+                offset += (size_t)s->n * gc_shape_numel(&s->shapes[i]);
+            }
+        }
+        free(s->arena);
+        free(s->keep);
+        s->arena = arena;
+        s->keep = want;
+        want = NULL;
+        s->have_forward = 0;
+    }
+    free(want);
+    free(slot);
+    free(size);
+    return st;
 }
 
 /* Gradient buffers double the memory, and forward-only sessions (predict,

@@ -17,6 +17,7 @@ struct gc_session {
     int32_t **argmax;       /* per max-pool node                         */
     char *reach;            /* per node: depends on the backward target  */
     float *arena;           /* one block behind act                      */
+    char *keep;             /* per node: its output survives the forward */
     float *grad_arena;      /* behind grad: allocated on first backward  */
     size_t floats;          /* the size of each arena                    */
     int32_t *arena_idx;     /* one block behind argmax                   */
@@ -28,6 +29,12 @@ struct gc_session {
 /* (Re)plans buffers for a batch of n images of h x w; a no-op when the shape
  * is unchanged, so steady-state calls allocate nothing. */
 gc_status gc_session_plan(gc_session *s, int n, int h, int w, gc_error *err);
+/* Chooses which activations survive the forward pass (keep[i] != 0; NULL:
+ * all of them). The others share a few buffers, each reused once its
+ * consumers have run, which is what keeps memory small. Invalidates the
+ * last forward pass when the choice changes. */
+gc_status gc_session_keep(gc_session *s, const char *keep, gc_error *err);
+
 /* Runs the whole graph on x (n x c x h x w, as planned). */
 void gc_session_forward(gc_session *s, const float *x);
 /* Re-runs only the nodes after `after`, whose activations (and those of
