@@ -1,5 +1,6 @@
 /* session.c — buffer planning and the forward / backward passes. */
 #include "core/session.h"
+#include "core/graph_ext.h"
 
 #include "core/error.h"
 #include "ops/ops.h"
@@ -149,6 +150,9 @@ void gc_session_forward(gc_session *s, const float *x)
         case GC_OP_LINEAR:
             linear_forward(y, in0, nd->weight, nd->bias, n, (int)gc_shape_numel(a), o->c);
             break;
+        default:
+            gc_ext_forward(s, i);
+            break;
         }
     }
 }
@@ -201,6 +205,9 @@ static void backward_node(gc_session *s, int i)
         if (dx)
             linear_backward_input(dx, dy, nd->weight, n, (int)gc_shape_numel(a), o->c);
         return;
+    default:
+        gc_ext_backward(s, i);
+        return;
     }
 }
 
@@ -210,8 +217,9 @@ void gc_session_backward(gc_session *s, int target, const float *dlogits)
     const int out = gc_graph_output(g);
     for (int i = 0; i < g->count; i++) {
         const gc_node *nd = &g->nodes[i];
-        s->reach[i] = i == target || (i > target && ((nd->in[0] >= 0 && s->reach[nd->in[0]]) ||
-                                                    (nd->in[1] >= 0 && s->reach[nd->in[1]])));
+        s->reach[i] = i == target;
+        for (int k = 0; i > target && k < nd->nin && !s->reach[i]; k++)
+            s->reach[i] = nd->in[k] >= 0 && s->reach[nd->in[k]];
         if (s->reach[i])
             memset(s->grad[i], 0, sizeof(float) * s->n * gc_shape_numel(&s->shapes[i]));
     }
