@@ -143,20 +143,27 @@ static gc_status node_shape(const gc_graph *g, int i, int h, int w, gc_shape *sh
     return gc_fail(err, GC_ERR_INTERNAL, "node %d: unknown op %d", i, (int)nd->op);
 }
 
+gc_status gc_graph_shape_node(const gc_graph *g, int i, int h, int w, gc_shape *out,
+                              gc_error *err)
+{
+    out[i].ndim = 0;
+    gc_status st = node_shape(g, i, h, w, out, err);
+    if (st == GC_OK && out[i].ndim == 0) { /* the original ops set only c, h, w */
+        gc_shape *o = &out[i];
+        o->ndim = o->spatial ? 3 : 1;
+        o->d[0] = o->c, o->d[1] = o->h, o->d[2] = o->w;
+    }
+    return st;
+}
+
 gc_status gc_graph_shapes(const gc_graph *g, int h, int w, gc_shape *out, gc_error *err)
 {
     if (h <= 0 || w <= 0)
         return gc_fail(err, GC_ERR_USAGE, "input size %dx%d is not positive", h, w);
     for (int i = 0; i < g->count; i++) {
-        out[i].ndim = 0;
-        gc_status st = node_shape(g, i, h, w, out, err);
+        gc_status st = gc_graph_shape_node(g, i, h, w, out, err);
         if (st)
             return st;
-        if (out[i].ndim == 0) { /* the original ops set only c, h, w */
-            gc_shape *o = &out[i];
-            o->ndim = o->spatial ? 3 : 1;
-            o->d[0] = o->c, o->d[1] = o->h, o->d[2] = o->w;
-        }
     }
     return GC_OK;
 }

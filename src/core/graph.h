@@ -91,6 +91,10 @@ gc_status gc_graph_refuse(gc_graph *g, const char *name, const char *why, gc_err
 /* Computes every node's output shape for an input of h x w, checking that
  * channels agree and no feature map collapses to nothing. */
 gc_status gc_graph_shapes(const gc_graph *g, int h, int w, gc_shape *out, gc_error *err);
+/* Node i's shape alone, its inputs' already in out (loaders check nodes as
+ * they add them). */
+gc_status gc_graph_shape_node(const gc_graph *g, int i, int h, int w, gc_shape *out,
+                              gc_error *err);
 
 /* Resolves a user's layer name to a node; an unknown name gets a message
  * that suggests the closest known names. */

@@ -147,6 +147,8 @@ static int slice_setup(const gc_node_ext *e, const gc_nd *in, int64_t *start, in
 static int reduce_mask(const gc_node_ext *e, int rank)
 {
     int mask = 0;
+    if (e->ndim < 0) /* GlobalAveragePool: every axis after the channels */
+        return rank >= 2 ? ((1 << rank) - 1) & ~1 : -1;
     for (int j = 0; j < e->ndim; j++) {
         int k = image_axis(e->perm[j], rank);
         if (k < 0)
