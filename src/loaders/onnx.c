@@ -561,9 +561,10 @@ static gc_status read_file(const char *path, uint8_t **out, size_t *len, gc_erro
 int gc_onnx_sniff(const void *head, size_t len)
 {
     const uint8_t *p = head;
-    /* Field 1 (ir_version, varint) is what every exporter writes first;
-     * .pth files start with a zip header or a pickle opcode. */
-    return len >= 2 && p[0] == 0x08 && p[1] < 0x80 && p[1] >= 3;
+    /* A ModelProto starts with a field tag: ir_version (0x08) from every
+     * exporter, else producer_name, graph or opset_import. .pth files start
+     * with a zip header ('P') or a pickle opcode (0x80), never these. */
+    return len >= 1 && (p[0] == 0x08 || p[0] == 0x12 || p[0] == 0x3a || p[0] == 0x42);
 }
 
 static gc_status find_opset(onnx_loader *L)
