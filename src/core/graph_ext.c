@@ -368,8 +368,8 @@ gc_status gc_ext_shape(const gc_graph *g, int i, gc_shape *shapes, gc_error *err
     switch (nd->op) {
     case GC_OP_UNARY:
     case GC_OP_SOFTMAX: {
-        size_t ou, inn;
-        int len;
+        size_t ou = 0, inn = 0;
+        int len = 0;
         if (nd->op == GC_OP_SOFTMAX && softmax_setup(e, &in, 1, &ou, &len, &inn))
             return bad(nd, i, a, err);
         *o = *a;
@@ -517,8 +517,8 @@ void gc_ext_forward(gc_session *s, int i)
         return;
     }
     case GC_OP_SOFTMAX: {
-        size_t ou, inn;
-        int len;
+        size_t ou = 0, inn = 0;
+        int len = 0;
         softmax_setup(e, &in, n, &ou, &len, &inn);
         softmax_forward(y, x, ou, len, inn);
         return;
@@ -541,7 +541,7 @@ void gc_ext_forward(gc_session *s, int i)
     case GC_OP_CONCAT: {
         const float *ins[GC_NODE_MAX_IN];
         int len[GC_NODE_MAX_IN];
-        size_t ou, inn;
+        size_t ou = 0, inn = 0;
         int k = image_axis(e->axis, in.ndim), l0;
         around(&in, k, n, &ou, &l0, &inn);
         for (int j = 0; j < nd->nin; j++) {
@@ -552,8 +552,8 @@ void gc_ext_forward(gc_session *s, int i)
         return;
     }
     case GC_OP_GATHER: {
-        size_t ou, inn;
-        int len;
+        size_t ou = 0, inn = 0;
+        int len = 0;
         around(&in, image_axis(e->axis, in.ndim), n, &ou, &len, &inn);
         gather_forward(y, x, ou, len, inn, e->idx, e->nidx);
         return;
@@ -625,8 +625,8 @@ void gc_ext_backward(gc_session *s, int i)
         return;
     case GC_OP_SOFTMAX:
         if (dx) {
-            size_t ou, inn;
-            int len;
+            size_t ou = 0, inn = 0;
+            int len = 0;
             softmax_setup(e, &in, n, &ou, &len, &inn);
             softmax_backward_input(dx, dy, s->act[i], ou, len, inn);
         }
@@ -652,7 +652,7 @@ void gc_ext_backward(gc_session *s, int i)
     case GC_OP_CONCAT: {
         float *dins[GC_NODE_MAX_IN];
         int len[GC_NODE_MAX_IN];
-        size_t ou, inn;
+        size_t ou = 0, inn = 0;
         int k = image_axis(e->axis, in.ndim), l0;
         around(&in, k, n, &ou, &l0, &inn);
         for (int j = 0; j < nd->nin; j++) {
@@ -664,8 +664,8 @@ void gc_ext_backward(gc_session *s, int i)
     }
     case GC_OP_GATHER:
         if (dx) {
-            size_t ou, inn;
-            int len;
+            size_t ou = 0, inn = 0;
+            int len = 0;
             around(&in, image_axis(e->axis, in.ndim), n, &ou, &len, &inn);
             gather_backward_input(dx, dy, ou, len, inn, e->idx, e->nidx);
         }

@@ -164,7 +164,8 @@ gc_status onnx_put_float(onnx_loader *L, const char *name, int ndim, const int64
     if (sd_push(L, name, ndim, dims, n, f))
         return L->err->status;
     value v = {.name = name, .kind = V_FLOAT, .ndim = ndim, .numel = n, .f = f};
-    memcpy(v.dims, dims, sizeof(int64_t) * (size_t)ndim);
+    for (int k = 0; k < ndim; k++) /* dims may be NULL for a scalar */
+        v.dims[k] = dims[k];
     if (onnx_put(L, &v))
         return L->err->status;
     if (out)
@@ -184,7 +185,8 @@ gc_status onnx_put_int(onnx_loader *L, const char *name, int ndim, const int64_t
     if (n)
         memcpy(p, data, sizeof(int64_t) * (size_t)n);
     value v = {.name = name, .kind = V_INT, .ndim = ndim, .numel = n, .i = p};
-    memcpy(v.dims, dims, sizeof(int64_t) * (size_t)ndim);
+    for (int k = 0; k < ndim; k++) /* dims may be NULL for a scalar */
+        v.dims[k] = dims[k];
     gc_status st = onnx_put(L, &v);
     if (st)
         free(p);
@@ -502,7 +504,8 @@ gc_status onnx_tensor_value(onnx_loader *L, Onnx__TensorProto *t, const char *na
         if (sd_push(L, name, ndim, t->dims, n, f))
             return L->err->status;
         value v = {.name = name, .kind = V_FLOAT, .ndim = ndim, .numel = n, .f = f};
-        memcpy(v.dims, t->dims, sizeof(int64_t) * (size_t)ndim);
+        for (int k = 0; k < ndim; k++) /* t->dims is NULL for a scalar */
+            v.dims[k] = t->dims[k];
         return onnx_put(L, &v);
     }
     int64_t *p = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
@@ -523,7 +526,8 @@ gc_status onnx_tensor_value(onnx_loader *L, Onnx__TensorProto *t, const char *na
     }
     free(ext);
     value v = {.name = name, .kind = V_INT, .ndim = ndim, .numel = n, .i = p};
-    memcpy(v.dims, t->dims, sizeof(int64_t) * (size_t)ndim);
+    for (int k = 0; k < ndim; k++)
+        v.dims[k] = t->dims[k];
     if ((st = onnx_put(L, &v)))
         free(p);
     return st;
@@ -779,8 +783,8 @@ gc_status gc_onnx_load_memory(gc_model *m, const void *buf, size_t len, const ch
 
 gc_status gc_onnx_load(gc_model *m, const char *path, gc_error *err)
 {
-    uint8_t *buf;
-    size_t len;
+    uint8_t *buf = NULL;
+    size_t len = 0;
     gc_status st = read_file(path, &buf, &len, err);
     if (st)
         return st;

@@ -18,7 +18,10 @@ runs a deep copy with every module's `inplace` switched off, clones the
 output inside a forward hook and takes the gradient with a hook on the
 original tensor (the recipe tests/python/oracle.py cross-checks), so later
 in-place ops (DenseNet's final F.relu, ResNet's `out += identity`) cannot
-alter it.
+alter it. The reference runs in float64: at some inner layers (densenet121's
+transition2) the map is a sum with heavy cancellation and PyTorch's own
+float32 result is 3e-3 away from the float64 one, while ours is within
+4e-7 of it; the float32 deviation is printed for information.
 
 What it deliberately does not do: download weights, test images, or
 commit the models (they are made here; full-size ones are too big).
@@ -82,9 +85,12 @@ def export(model, size, path):
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
 
 
-def reference(model, x, layers, cls):
+def reference(model, x, layers, cls, double=True):
     """(logits [N,K], {layer: cam float64 [N,h,w]}, classes [N])."""
     m = copy.deepcopy(model).eval()
+    if double:
+        m = m.double()
+        x = x.astype(np.float64)
     for mod in m.modules():
         if hasattr(mod, "inplace"):
             mod.inplace = False
@@ -114,7 +120,7 @@ def pick_class(model, x, layers):
     rng = np.random.default_rng(SEED)
     order = [int(c) for c in rng.permutation(1000)[:12]]
     for c in order:
-        _, cams, _ = reference(model, x, layers, c)
+        _, cams, _ = reference(model, x, layers, c, double=False)
         if all(cams[L].reshape(x.shape[0], -1).max(1).min() > 0 for L in layers):
             return c
     return order[0]
@@ -152,6 +158,7 @@ def check_model(name, gradcam, tmp, results):
     explicit = pick_class(model, x, layers)
     for cls in (None, explicit):
         ref_logits, cams, _ = reference(model, x, layers, cls)
+        _, cams32, _ = reference(model, x, layers, cls, double=False)
         for layer in layers:
             out = os.path.join(tmp, "%s_%s_%s" % (name, layer, cls))
             logits, cam, why = explain(gradcam, path, xpath, layer, cls, out)
@@ -162,14 +169,15 @@ def check_model(name, gradcam, tmp, results):
                 continue
             el = oracle.rel_err(logits, ref_logits)
             ec = oracle.rel_err(cam, cams[layer])
+            e32 = oracle.rel_err(cams32[layer], cams[layer])
             if not np.any(cams[layer]):  # all zero: ours must be exactly zero too
                 ec = float(np.abs(cam).max())
                 if cls is not None:
                     ec = float("inf")  # pick_class failed to find a live class
             good = el <= LOGIT_TOL and ec <= CAM_TOL
             ok &= good
-            results.append((good, label, "logits %.2e, cam %.2e (map %s)" % (
-                el, ec, "x".join(map(str, cam.shape[1:])))))
+            results.append((good, label, "logits %.2e, cam %.2e (map %s; torch fp32 %.1e)" % (
+                el, ec, "x".join(map(str, cam.shape[1:])), e32)))
     print("# %s: %.1f s" % (name, time.time() - t0), flush=True)
     return ok
 
