@@ -93,7 +93,7 @@ void keep_from(const gc_graph *g, int first, char *keep)
 {
     for (int i = 0; i < g->count; i++) {
         keep[i] = i >= first;
-        for (int k = 0; i >= first && k < 2; k++)
+        for (int k = 0; i >= first && k < g->nodes[i].nin; k++)
             if (g->nodes[i].in[k] >= 0)
                 keep[g->nodes[i].in[k]] = 1;
     }

@@ -104,7 +104,7 @@ gc_status weights_ablationcam(double *w, gc_session *s, int node, const int *cla
         return st;
     }
     for (int i = node + 1; i < g->count; i++)
-        for (int j = 0; j < 2; j++)
+        for (int j = 0; j < g->nodes[i].nin; j++)
             if (g->nodes[i].in[j] >= 0 && g->nodes[i].in[j] < node)
                 frontier[g->nodes[i].in[j]] = 1;
     for (int i = 0; i < n; i++) {

@@ -7,7 +7,8 @@
 static const char help[] =
     "usage: gradcam layers --model M\n"
     "Lists every layer of the model in execution order with its output shape\n"
-    "(channels x height x width) for a 224x224 input. Any listed name works as\n"
+    "(channels x height x width) for the model's input size (224x224 unless\n"
+    "the model or its description says otherwise). Any listed name works as\n"
     "--layer; the default layer is marked with '*'.\n";
 
 int cmd_layers(int argc, char **argv)
@@ -22,14 +23,15 @@ int cmd_layers(int argc, char **argv)
     gc_model *m;
     if ((rc = cli_open_model(&a, &m)))
         return rc;
-    printf("# %s, %d classes; shapes for a 224x224 input\n", gc_model_arch(m),
-           gc_model_num_classes(m));
+    int size = gc_model_preprocess(m).size; /* an ONNX model's own input size */
+    printf("# %s, %d classes; shapes for a %dx%d input\n", gc_model_arch(m),
+           gc_model_num_classes(m), size, size);
     for (int i = 0; i < gc_model_num_layers(m); i++) {
         const char *name = gc_model_layer_name(m, i);
         int shape[3], ndim;
         gc_error err = {0};
         int mark = strcmp(name, gc_model_default_layer(m)) == 0;
-        if (gc_model_layer_shape(m, i, 224, 224, shape, &ndim, &err) != GC_OK)
+        if (gc_model_layer_shape(m, i, size, size, shape, &ndim, &err) != GC_OK)
             printf("%-28s   (not usable: 'gradcam explain --layer %s' says why)\n", name, name);
         else if (ndim == 3)
             printf("%-28s %c %d x %d x %d\n", name, mark ? '*' : ' ', shape[0], shape[1],

@@ -1,5 +1,6 @@
 /* graph.c — building the node list, shape inference and layer-name lookup. */
 #include "core/graph.h"
+#include "core/graph_ext.h"
 
 #include "core/error.h"
 #include "ops/ops.h"
@@ -21,6 +22,8 @@ void gc_graph_free(gc_graph *g)
         free(g->layers[i].refusal);
     }
     free(g->layers);
+    for (int i = 0; i < g->count; i++)
+        free(g->nodes[i].ext);
     free(g->nodes);
     memset(g, 0, sizeof *g);
 }
@@ -38,8 +41,11 @@ int gc_graph_add(gc_graph *g, gc_op op, int in0, int in1)
     gc_node *nd = &g->nodes[g->count];
     memset(nd, 0, sizeof *nd);
     nd->op = op;
+    for (int k = 0; k < GC_NODE_MAX_IN; k++)
+        nd->in[k] = -1;
     nd->in[0] = in0;
     nd->in[1] = in1;
+    nd->nin = in1 >= 0 ? 2 : in0 >= 0 ? 1 : 0;
     nd->kh = nd->kw = nd->sh = nd->sw = nd->dh = nd->dw = nd->groups = 1;
     return g->count++;
 }
@@ -116,14 +122,14 @@ static gc_status node_shape(const gc_graph *g, int i, int h, int w, gc_shape *sh
     }
     case GC_OP_AFFINE:
     case GC_OP_RELU:
-        o->c = a->c, o->h = a->h, o->w = a->w, o->spatial = a->spatial;
+        *o = *a;
         return GC_OK;
     case GC_OP_ADD:
         if (a->c != b->c || a->h != b->h || a->w != b->w)
             return gc_fail(err, GC_ERR_FORMAT,
                            "node %d: adding %dx%dx%d to %dx%dx%d", i, a->c, a->h, a->w,
                            b->c, b->h, b->w);
-        o->c = a->c, o->h = a->h, o->w = a->w, o->spatial = a->spatial;
+        *o = *a;
         return GC_OK;
     case GC_OP_GLOBAL_AVGPOOL:
         o->c = a->c, o->h = o->w = 1, o->spatial = 0;
@@ -131,8 +137,23 @@ static gc_status node_shape(const gc_graph *g, int i, int h, int w, gc_shape *sh
     case GC_OP_LINEAR:
         o->c = nd->out_channels, o->h = o->w = 1, o->spatial = 0;
         return GC_OK;
+    default:
+        return gc_ext_shape(g, i, shapes, err);
     }
     return gc_fail(err, GC_ERR_INTERNAL, "node %d: unknown op %d", i, (int)nd->op);
+}
+
+gc_status gc_graph_shape_node(const gc_graph *g, int i, int h, int w, gc_shape *out,
+                              gc_error *err)
+{
+    out[i].ndim = 0;
+    gc_status st = node_shape(g, i, h, w, out, err);
+    if (st == GC_OK && out[i].ndim == 0) { /* the original ops set only c, h, w */
+        gc_shape *o = &out[i];
+        o->ndim = o->spatial ? 3 : 1;
+        o->d[0] = o->c, o->d[1] = o->h, o->d[2] = o->w;
+    }
+    return st;
 }
 
 gc_status gc_graph_shapes(const gc_graph *g, int h, int w, gc_shape *out, gc_error *err)
@@ -140,7 +161,7 @@ gc_status gc_graph_shapes(const gc_graph *g, int h, int w, gc_shape *out, gc_err
     if (h <= 0 || w <= 0)
         return gc_fail(err, GC_ERR_USAGE, "input size %dx%d is not positive", h, w);
     for (int i = 0; i < g->count; i++) {
-        gc_status st = node_shape(g, i, h, w, out, err);
+        gc_status st = gc_graph_shape_node(g, i, h, w, out, err);
         if (st)
             return st;
     }

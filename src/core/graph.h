@@ -21,18 +21,39 @@ typedef enum gc_op {
     GC_OP_ADD,
     GC_OP_MAXPOOL,
     GC_OP_GLOBAL_AVGPOOL, /* [c, h, w] -> [c]                            */
-    GC_OP_LINEAR      /* [c] -> [out_channels], weight [out, c], bias    */
+    GC_OP_LINEAR,     /* [c] -> [out_channels], weight [out, c], bias    */
+    /* The ONNX operators; shapes, kernels and parameters live in
+     * core/graph_ext.c and node->ext (ops/ext.h). */
+    GC_OP_UNARY,      /* elementwise f(x): sigmoid, clip, erf, ...       */
+    GC_OP_BINARY,     /* broadcasting a (op) b, b a node or a constant   */
+    GC_OP_AVGPOOL,
+    GC_OP_REDUCE_MEAN,
+    GC_OP_SOFTMAX,
+    GC_OP_RESHAPE,    /* same data, new shape (Flatten, Reshape, ...)    */
+    GC_OP_TRANSPOSE,
+    GC_OP_SLICE,
+    GC_OP_CONCAT,
+    GC_OP_GATHER,     /* constant indices along one axis                 */
+    GC_OP_PAD,
+    GC_OP_MATMUL      /* a @ b, b a node or a constant matrix            */
 } gc_op;
+
+/* Inputs a node may have (DenseNet's Concat takes dozens). */
+#define GC_NODE_MAX_IN 64
+
+struct gc_node_ext;
 
 typedef struct gc_node {
     gc_op op;
-    int in[2];                  /* producers; -1 where unused           */
+    int in[GC_NODE_MAX_IN];     /* producers; -1 where unused           */
+    int nin;                    /* how many of in[] a node reads        */
     const float *weight, *bias; /* borrowed                             */
     const float *winograd;      /* conv weights in the Winograd domain,
                                    or NULL (see gc_model_prepare)       */
     int out_channels;           /* conv, linear                         */
     int kh, kw, sh, sw, dh, dw, groups, ceil_mode;
     int pad[4];                 /* top, left, bottom, right             */
+    struct gc_node_ext *ext;    /* ONNX op parameters, owned, one block */
 } gc_node;
 
 /* A node's per-image output shape for one input size; vectors have
@@ -40,6 +61,10 @@ typedef struct gc_node {
  * read-only and shareable while sessions plan different sizes. */
 typedef struct gc_shape {
     int c, h, w, spatial;
+    /* The full per-image shape. c * h * w is always the element count: a
+     * shape that is not [C,H,W] has c = numel, h = w = 1, spatial = 0. */
+    int ndim;
+    int d[GC_MAX_DIMS];
 } gc_shape;
 
 typedef struct gc_layer {
@@ -68,6 +93,10 @@ gc_status gc_graph_refuse(gc_graph *g, const char *name, const char *why, gc_err
 /* Computes every node's output shape for an input of h x w, checking that
  * channels agree and no feature map collapses to nothing. */
 gc_status gc_graph_shapes(const gc_graph *g, int h, int w, gc_shape *out, gc_error *err);
+/* Node i's shape alone, its inputs' already in out (loaders check nodes as
+ * they add them). */
+gc_status gc_graph_shape_node(const gc_graph *g, int i, int h, int w, gc_shape *out,
+                              gc_error *err);
 
 /* Resolves a user's layer name to a node; an unknown name gets a message
  * that suggests the closest known names. */

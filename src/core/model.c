@@ -3,10 +3,23 @@
  * in the loaders; this file only dispatches and owns the result. */
 #include "core/error.h"
 #include "core/model.h"
+#include "loaders/onnx.h"
 #include "ops/ops.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* 1 when the file's first bytes are an ONNX protobuf's (else .pth). */
+static int is_onnx(const char *path)
+{
+    unsigned char head[8];
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f)
+        fclose(f);
+    return gc_onnx_sniff(head, n);
+}
 
 gc_status gc_model_load(const char *path, gc_model **out, gc_error *err)
 {
@@ -14,9 +27,14 @@ gc_status gc_model_load(const char *path, gc_model **out, gc_error *err)
     gc_model *m = gc_calloc(1, sizeof *m, err);
     if (!m)
         return GC_ERR_NOMEM;
-    gc_status st = gc_pth_load(path, &m->weights, err);
-    if (st == GC_OK)
-        st = gc_resnet_build(m, path, err);
+    gc_status st;
+    if (is_onnx(path)) {
+        st = gc_onnx_load(m, path, err);
+    } else {
+        st = gc_pth_load(path, &m->weights, err);
+        if (st == GC_OK)
+            st = gc_resnet_build(m, path, err);
+    }
     if (st == GC_OK)
         st = gc_description_load(m, path, err);
     if (st == GC_OK)

@@ -1,5 +1,6 @@
 /* session.c — buffer planning and the forward / backward passes. */
 #include "core/session.h"
+#include "core/graph_ext.h"
 
 #include "core/error.h"
 #include "ops/ops.h"
@@ -130,7 +131,7 @@ static gc_status assign_slots(const gc_session *s, const char *keep, int *slot, 
         return GC_ERR_NOMEM;
     }
     for (int i = 0; i < count; i++)
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < g->nodes[i].nin; k++)
             if (g->nodes[i].in[k] >= 0)
                 uses[g->nodes[i].in[k]]++;
     int nfree = 0;
@@ -158,7 +159,7 @@ static gc_status assign_slots(const gc_session *s, const char *keep, int *slot, 
             if (size[slot[i]] < len)
                 size[slot[i]] = len;
         }
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < g->nodes[i].nin; k++) {
             int j = g->nodes[i].in[k];
             if (j >= 0 && --uses[j] == 0 && slot[j] >= 0)
                 free_slots[nfree++] = slot[j];
@@ -304,6 +305,9 @@ void gc_session_forward_after(gc_session *s, int after)
         case GC_OP_LINEAR:
             linear_forward(y, in0, nd->weight, nd->bias, n, (int)gc_shape_numel(a), o->c);
             break;
+        default:
+            gc_ext_forward(s, i);
+            break;
         }
     }
 }
@@ -358,6 +362,9 @@ static void backward_node(gc_session *s, int i, int guided)
         if (dx)
             linear_backward_input(dx, dy, nd->weight, n, (int)gc_shape_numel(a), o->c);
         return;
+    default:
+        gc_ext_backward(s, i);
+        return;
     }
 }
 
@@ -371,8 +378,9 @@ gc_status gc_session_backward(gc_session *s, int target, const float *dlogits, i
     const int out = gc_graph_output(g);
     for (int i = 0; i < g->count; i++) {
         const gc_node *nd = &g->nodes[i];
-        s->reach[i] = i == target || (i > target && ((nd->in[0] >= 0 && s->reach[nd->in[0]]) ||
-                                                    (nd->in[1] >= 0 && s->reach[nd->in[1]])));
+        s->reach[i] = i == target;
+        for (int k = 0; i > target && k < nd->nin && !s->reach[i]; k++)
+            s->reach[i] = nd->in[k] >= 0 && s->reach[nd->in[k]];
         if (s->reach[i])
             memset(s->grad[i], 0, sizeof(float) * s->n * gc_shape_numel(&s->shapes[i]));
     }

@@ -129,7 +129,8 @@ static gc_status apply(gc_model *m, const cJSON *root, const char *path, gc_erro
 
 gc_status gc_description_load(gc_model *m, const char *model_path, gc_error *err)
 {
-    m->pre = gc_preprocess_imagenet();
+    if (m->pre.size == 0) /* a loader may know the input size (ONNX) */
+        m->pre = gc_preprocess_imagenet();
     char path[4096];
     const char *slash = strrchr(model_path, '/'), *dot = strrchr(model_path, '.');
     size_t stem = (dot && (!slash || dot > slash)) ? (size_t)(dot - model_path) : strlen(model_path);

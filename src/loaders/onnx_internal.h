@@ -1,0 +1,83 @@
+/* onnx_internal.h — what the ONNX loader's files share: the table of named
+ * values (a computed tensor = a graph node, or a constant known at load
+ * time) and the loader's state. Constants are either float (weights; their
+ * storage belongs to the model's state_dict) or int64 (shapes, axes,
+ * indices; loader-owned, gone after loading). Shape arithmetic is done on
+ * int64 constants; the batch size is unknown at load time and travels as
+ * the marker GC_ONNX_BATCH, which only a Reshape may consume. */
+#ifndef GC_LOADERS_ONNX_INTERNAL_H
+#define GC_LOADERS_ONNX_INTERNAL_H
+
+#include "core/error.h"
+#include "core/model.h"
+#include "core/session.h"
+#include "onnx/onnx.pb-c.h"
+#include "ops/ext.h"
+
+#define GC_ONNX_BATCH (INT64_MIN / 2)
+#define GC_ONNX_MAX_NODES 200000
+
+typedef enum { V_NODE = 1, V_FLOAT, V_INT } value_kind;
+
+typedef struct value {
+    const char *name;   /* borrowed from the protobuf                   */
+    value_kind kind;
+    int node;           /* V_NODE                                       */
+    int ndim;           /* constants                                    */
+    int64_t dims[GC_MAX_DIMS];
+    int64_t numel;
+    const float *f;     /* V_FLOAT: in the model's state_dict           */
+    int64_t *i;         /* V_INT: owned by the loader                   */
+} value;
+
+typedef struct onnx_loader {
+    gc_model *m;
+    const char *path;   /* labels messages, locates external data       */
+    gc_error *err;
+    Onnx__ModelProto *proto;
+    int opset;
+    value *vals;        /* open-addressing hash table by name           */
+    size_t vcap, vcount;
+    gc_shape *shapes;   /* per graph node, at the declared input size   */
+    int shapes_cap;
+    int in_h, in_w;     /* declared (or assumed) input size             */
+    const Onnx__NodeProto *cur; /* the node being converted, for errors */
+    const char **node_name;     /* per graph node: ONNX node name (borrowed) */
+    const char **tensor_name;   /* per graph node: its output tensor        */
+    int names_cap;
+} onnx_loader;
+
+/* Values. */
+value *onnx_get(onnx_loader *L, const char *name);
+gc_status onnx_put(onnx_loader *L, const value *v);
+/* A float constant whose data is copied into the model (dims as given). */
+gc_status onnx_put_float(onnx_loader *L, const char *name, int ndim, const int64_t *dims,
+                         const float *data, value **out);
+gc_status onnx_put_int(onnx_loader *L, const char *name, int ndim, const int64_t *dims,
+                       const int64_t *data);
+/* A TensorProto (initializer or Constant) as a constant named name. */
+gc_status onnx_tensor_value(onnx_loader *L, Onnx__TensorProto *t, const char *name);
+/* Float storage owned by the model, for derived weights. */
+float *onnx_alloc_floats(onnx_loader *L, const char *name, int64_t count);
+
+/* Graph nodes: adds one and computes its shape at the declared input size;
+ * returns its index or -1 with L->err filled. ext may be NULL; it is
+ * owned by the graph from here on, even on failure. */
+int onnx_add_node(onnx_loader *L, gc_op op, const int *in, int nin, gc_node_ext *ext);
+gc_node_ext *onnx_new_ext(onnx_loader *L, int nidx);
+
+/* Fails naming the current node: "PATH: node 'NAME' (OP): ...". */
+gc_status onnx_fail(onnx_loader *L, gc_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Converts one node (onnx_ops.c). */
+gc_status onnx_convert_node(onnx_loader *L, const Onnx__NodeProto *nd);
+/* 1 if op_type is one we convert. */
+int onnx_op_supported(const char *op_type);
+const char *onnx_supported_list(void);
+
+/* Registers node names, tensor names and module paths (onnx_names.c) and
+ * picks the default layer. */
+gc_status onnx_name_layers(onnx_loader *L);
+
+#endif

@@ -1,0 +1,109 @@
+/* binary.c — Add, Sub, Mul, Div with NumPy broadcasting, between two
+ * computed tensors (an SE block's [C,1,1] gate times its [C,H,W] input) or a
+ * tensor and a constant. The gradient of a broadcast operand is summed over
+ * the axes it was repeated along. Deliberately simple: one odometer loop
+ * with a contiguous innermost axis, which is what these shapes have. */
+#include "ops/ext.h"
+
+#include <string.h>
+
+/* Calls body(i_out, i_a, i_b, len, sa, sb) for each innermost row. */
+typedef struct iter {
+    int nd;
+    int d[GC_ND];
+    int64_t sa[GC_ND], sb[GC_ND]; /* strides, 0 where broadcast */
+} iter;
+
+static void setup(const gc_bcast *s, iter *it)
+{
+    int64_t ma = 1, mb = 1;
+    it->nd = s->out.ndim;
+    for (int k = s->out.ndim - 1; k >= 0; k--) {
+        it->d[k] = s->out.d[k];
+        it->sa[k] = s->a.d[k] == 1 && s->out.d[k] != 1 ? 0 : ma;
+        it->sb[k] = s->b.d[k] == 1 && s->out.d[k] != 1 ? 0 : mb;
+        ma *= s->a.d[k];
+        mb *= s->b.d[k];
+    }
+}
+
+static float apply(int kind, float a, float b)
+{
+    switch (kind) {
+    case GC_B_ADD: return a + b;
+    case GC_B_SUB: return a - b;
+    case GC_B_MUL: return a * b;
+    default: return a / b;
+    }
+}
+
+/* Walks one image: for each output row (all but the last axis) the offsets
+ * into a and b. rank-0 outputs are a single element. */
+#define FOR_ROWS(it, ...)                                                                  \
+    do {                                                                                    \
+        int nd_ = (it).nd;                                                                  \
+        int last_ = nd_ ? (it).d[nd_ - 1] : 1;                                              \
+        int64_t la_ = nd_ ? (it).sa[nd_ - 1] : 0, lb_ = nd_ ? (it).sb[nd_ - 1] : 0;         \
+        int idx_[GC_ND] = {0};                                                              \
+        int64_t rows_ = 1;                                                                  \
+        for (int k_ = 0; k_ + 1 < nd_; k_++)                                                \
+            rows_ *= (it).d[k_];                                                            \
+        for (int64_t r_ = 0; r_ < rows_; r_++) {                                            \
+            int64_t oa_ = 0, ob_ = 0;                                                       \
+            for (int k_ = 0; k_ + 1 < nd_; k_++)                                            \
+                oa_ += idx_[k_] * (it).sa[k_], ob_ += idx_[k_] * (it).sb[k_];               \
+            int64_t oo_ = r_ * last_;                                                       \
+            __VA_ARGS__;                                                                        \
+            for (int k_ = nd_ - 2; k_ >= 0; k_--) {                                         \
+                if (++idx_[k_] < (it).d[k_])                                                \
+                    break;                                                                  \
+                idx_[k_] = 0;                                                               \
+            }                                                                               \
+        }                                                                                   \
+    } while (0)
+
+void binary_forward(int kind, const gc_bcast *s, float *y, const float *a, const float *b)
+{
+    iter it;
+    setup(s, &it);
+    size_t on = (size_t)gc_nd_numel(&s->out), an = (size_t)gc_nd_numel(&s->a),
+           bn = (size_t)gc_nd_numel(&s->b);
+    for (int i = 0; i < s->n; i++) {
+        const float *pa = a + (s->a_batch ? i * an : 0), *pb = b + (s->b_batch ? i * bn : 0);
+        float *py = y + i * on;
+        FOR_ROWS(it, {
+            for (int j = 0; j < last_; j++)
+                py[oo_ + j] = apply(kind, pa[oa_ + j * la_], pb[ob_ + j * lb_]);
+        });
+    }
+}
+
+void binary_backward_input(int kind, const gc_bcast *s, const float *dy, const float *a,
+                           const float *b, float *da, float *db)
+{
+    iter it;
+    setup(s, &it);
+    size_t on = (size_t)gc_nd_numel(&s->out), an = (size_t)gc_nd_numel(&s->a),
+           bn = (size_t)gc_nd_numel(&s->b);
+    for (int i = 0; i < s->n; i++) {
+        const float *pa = a + (s->a_batch ? i * an : 0), *pb = b + (s->b_batch ? i * bn : 0);
+        const float *g = dy + i * on;
+        float *ga = da ? da + i * an : NULL, *gb = db ? db + i * bn : NULL;
+        FOR_ROWS(it, {
+            for (int j = 0; j < last_; j++) {
+                float d = g[oo_ + j], x = pa[oa_ + j * la_], z = pb[ob_ + j * lb_];
+                float dxa, dxb;
+                switch (kind) {
+                case GC_B_ADD: dxa = d, dxb = d; break;
+                case GC_B_SUB: dxa = d, dxb = -d; break;
+                case GC_B_MUL: dxa = d * z, dxb = d * x; break;
+                default: dxa = d / z, dxb = -d * x / (z * z); break;
+                }
+                if (ga)
+                    ga[oa_ + j * la_] += dxa;
+                if (gb)
+                    gb[ob_ + j * lb_] += dxb;
+            }
+        });
+    }
+}

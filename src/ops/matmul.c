@@ -1,0 +1,41 @@
+/* matmul.c — MatMul: a computed tensor times a constant matrix (a Linear
+ * layer exported without Gemm), or two computed tensors (attention), with
+ * the gradients to the computed operands. BLAS does the work. */
+#include "ops/ext.h"
+
+#include <cblas.h>
+
+void matmul_const_forward(float *y, const float *a, const float *w, size_t rows, int k, int m)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, m, k, 1.0f, a, k, w, m,
+                0.0f, y, m);
+}
+
+void matmul_const_backward_input(float *da, const float *dy, const float *w, size_t rows, int k,
+                                 int m)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, k, m, 1.0f, dy, m, w, m,
+                1.0f, da, k);
+}
+
+void matmul_forward(float *y, const float *a, const float *b, size_t batch, int r, int k, int m)
+{
+    for (size_t i = 0; i < batch; i++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, m, k, 1.0f,
+                    a + i * (size_t)r * k, k, b + i * (size_t)k * m, m, 0.0f,
+                    y + i * (size_t)r * m, m);
+}
+
+void matmul_backward_input(float *da, float *db, const float *dy, const float *a, const float *b,
+                           size_t batch, int r, int k, int m)
+{
+    for (size_t i = 0; i < batch; i++) {
+        const float *g = dy + i * (size_t)r * m;
+        if (da) /* dA = dY B^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r, k, m, 1.0f, g, m,
+                        b + i * (size_t)k * m, m, 1.0f, da + i * (size_t)r * k, k);
+        if (db) /* dB = A^T dY */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, m, r, 1.0f,
+                        a + i * (size_t)r * k, k, g, m, 1.0f, db + i * (size_t)k * m, m);
+    }
+}
