@@ -139,7 +139,8 @@ gc_status gc_render_figure(const char *path, const gc_image *photo, const float 
 
 typedef struct gc_model gc_model;
 
-/* Loads a torchvision state_dict (.pth, zip or legacy format). */
+/* Loads a torchvision state_dict (.pth, zip or legacy format) or an ONNX
+ * model, decided by content. */
 gc_status gc_model_load(const char *path, gc_model **out, gc_error *err);
 void gc_model_free(gc_model *m);
 

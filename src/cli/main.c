@@ -15,8 +15,8 @@ static const char usage[] =
     "  gradcam bench   --model M [--batch N] [--method forward|METHOD]\n"
     "  gradcam --help | --version\n"
     "\n"
-    "M is a torchvision state_dict (.pth) or a name (resnet18 ... resnet152) whose\n"
-    "ImageNet weights are downloaded once into ~/.cache/gradcam.\n"
+    "M is an ONNX model, a torchvision state_dict (.pth), or a name (resnet18 ...\n"
+    "resnet152) whose ImageNet weights are downloaded once into ~/.cache/gradcam.\n"
     "'gradcam COMMAND --help' describes each command.\n"
     "\n"
     "exit codes: 0 success, 1 bad input, 2 usage error, 3 internal error\n";
