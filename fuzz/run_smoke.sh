@@ -13,13 +13,16 @@ targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(pth pickle npy image description model)
 build=${BUILD_DIR:-build-fuzz}
 
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
-    -DGC_FUZZ=ON -DGC_SANITIZE=ON -DGC_BUILD_TESTS=OFF >/dev/null
-fi
-cmake --build "$build" -j"${JOBS:-$(nproc)}" --target $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null
-
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/gc_fuzz_smoke.XXXXXX")
+if ! { [ -f "$build/CMakeCache.txt" ] ||
+       cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+         -DGC_FUZZ=ON -DGC_SANITIZE=ON -DGC_BUILD_TESTS=OFF; } >"$scratch/build.log" 2>&1 ||
+   ! cmake --build "$build" -j"${JOBS:-$(nproc)}" \
+       --target $(printf 'fuzz_%s ' "${targets[@]}") >>"$scratch/build.log" 2>&1; then
+  tail -30 "$scratch/build.log"
+  echo "run_smoke: building the fuzz targets failed (log: $scratch/build.log)"
+  exit 1
+fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
