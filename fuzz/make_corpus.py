@@ -7,7 +7,9 @@ tests/fixtures/parity); a few are made here: a torchvision-named ResNet of
 width 1 saved by torch.save in both formats (the real parity fixture is
 750 KB, too big for a seed), the data.pkl pickles inside the zip fixtures
 for the pickle target, three-class descriptions, and build recipes for the
-model target (see fuzz_model.c for their meaning). Deterministic; re-run
+model target (see fuzz_model.c for their meaning), and small ONNX exports
+(torch.onnx.export) for the onnx target. Deterministic except the legacy
+.pth, whose storage keys are object ids; re-run
 after changing it and commit the result (every seed is a few KB).
 
 Usage: /usr/bin/python3 fuzz/make_corpus.py
@@ -69,6 +71,26 @@ def tiny_resnet():
     return sd
 
 
+def tiny_resnet_module():
+    """torchvision's resnet18 structure with every width divided by 64 (the
+    first stage has one channel), weights from tiny_resnet()."""
+    import torchvision
+    net = torchvision.models.resnet.ResNet(torchvision.models.resnet.BasicBlock, [1, 1, 1, 1],
+                                           num_classes=3, width_per_group=64)
+    sd = tiny_resnet()
+    shaped = {k: v for k, v in sd.items()}
+    # rebuild the modules at the small widths the state_dict has
+    net.inplanes = 1
+    net.conv1 = torch.nn.Conv2d(3, 1, 7, 2, 3, bias=False)
+    net.bn1 = torch.nn.BatchNorm2d(1)
+    for s, width in zip(range(1, 5), (1, 2, 4, 8)):
+        setattr(net, "layer%d" % s, net._make_layer(torchvision.models.resnet.BasicBlock, width, 1,
+                                                     stride=1 if s == 1 else 2))
+    net.fc = torch.nn.Linear(8, 3)
+    net.load_state_dict(shaped)
+    return net.eval()
+
+
 def main():
     pth = os.path.join(FIX, "pth")
     img = os.path.join(FIX, "image")
@@ -120,6 +142,24 @@ def main():
     for n, text in seeds.items():
         with open(os.path.join(d, n), "w") as f:
             f.write(text)
+
+    d = target("onnx")
+    torch.manual_seed(5)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2), torch.nn.Conv2d(4, 4, 3, stride=2, groups=2),
+        torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+        torch.nn.Linear(4, 3)).eval()
+    x = torch.zeros(1, 3, 16, 16)
+    for opset in (11, 13):
+        torch.onnx.export(net, x, os.path.join(d, "small_opset%d.onnx" % opset),
+                          opset_version=opset, input_names=["input"], output_names=["logits"])
+    # the same graph with the weights kept as separate initializers (no BN fold)
+    torch.onnx.export(net, x, os.path.join(d, "small_training_mode.onnx"), opset_version=13,
+                      do_constant_folding=False,
+                      training=torch.onnx.TrainingMode.PRESERVE)
+    torch.onnx.export(tiny_resnet_module(), torch.zeros(1, 3, 32, 32),
+                      os.path.join(d, "resnet_w1.onnx"), opset_version=13)
 
     d = target("model")
     recipes = {

@@ -2,7 +2,7 @@
 # as a regression (tests/regressions/<target>/) through the fuzz target's
 # code with a plain main(), so they run in every build (plain, ASan) and
 # with any compiler; libFuzzer itself is only needed by fuzz/run_smoke.sh.
-foreach(t pth pickle npy image description model)
+foreach(t pth pickle npy image description model onnx)
   add_executable(replay_${t} ${PROJECT_SOURCE_DIR}/fuzz/fuzz_${t}.c
     ${PROJECT_SOURCE_DIR}/fuzz/fuzz_common.c ${PROJECT_SOURCE_DIR}/fuzz/replay_main.c)
   target_include_directories(replay_${t} PRIVATE ${PROJECT_SOURCE_DIR}/src
