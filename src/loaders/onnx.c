@@ -771,6 +771,11 @@ static gc_status load_proto(gc_model *m, Onnx__ModelProto *proto, const char *la
     free(L.node_name);
     free(L.tensor_name);
     onnx__model_proto__free_unpacked(L.proto, NULL);
+    /* Names in the message come from the file: keep it one line. */
+    if (st && err)
+        for (char *c = err->msg; *c; c++)
+            if ((unsigned char)*c < ' ' || *c == 0x7f)
+                *c = '?';
     return st;
 }
 
