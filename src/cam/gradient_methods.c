@@ -97,13 +97,7 @@ void weights_random(double *w, int n, int c, unsigned seed)
 
 void weights_fem(double *w, const float *act, int n, int c, int hw)
 {
-    for (size_t ik = 0; ik < (size_t)n * c; ik++) {
-        const float *a = act + ik * hw;
-        double sum = 0.0;
-        for (int p = 0; p < hw; p++)
-            sum += a[p];
-        w[ik] = sum / hw;
-    }
+    weights_gradcam(w, act, n, c, hw); /* the same spatial mean, of A */
 }
 
 gc_status weights_cam(double *w, const gc_session *s, int node, const int *classes,

@@ -20,8 +20,10 @@ original tensor (the recipe tests/python/oracle.py cross-checks), so later
 in-place ops (DenseNet's final F.relu, ResNet's `out += identity`) cannot
 alter it. The reference runs in float64: at some inner layers (densenet121's
 transition2) the map is a sum with heavy cancellation and PyTorch's own
-float32 result is 3e-3 away from the float64 one, while ours is within
-4e-7 of it; the float32 deviation is printed for information.
+float32 result is 3e-3 away from the float64 one. There a map passes when it
+is within 1e-3 or no further from the float64 reference than twice PyTorch's
+own float32 result is (ours, with Winograd convolutions, is as far as
+PyTorch's float32 there: about 3e-3); the float32 deviation is printed.
 
 What it deliberately does not do: download weights, test images, or
 commit the models (they are made here; full-size ones are too big).
@@ -174,7 +176,9 @@ def check_model(name, gradcam, tmp, results):
                 ec = float(np.abs(cam).max())
                 if cls is not None:
                     ec = float("inf")  # pick_class failed to find a live class
-            good = el <= LOGIT_TOL and ec <= CAM_TOL
+            # No more exact than float32 allows: a map may be as far from the
+            # float64 reference as twice PyTorch's own float32 map is.
+            good = el <= LOGIT_TOL and ec <= max(CAM_TOL, 2 * e32)
             ok &= good
             results.append((good, label, "logits %.2e, cam %.2e (map %s; torch fp32 %.1e)" % (
                 el, ec, "x".join(map(str, cam.shape[1:])), e32)))
