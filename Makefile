@@ -28,7 +28,11 @@ test: test-deps build build-asan
 	ctest --test-dir build --output-on-failure
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  ctest --test-dir build-asan --output-on-failure
-	scripts/valgrind_cli.sh build
+	# Valgrind: a portable build (-march=native may emit AVX-512, which
+	# valgrind cannot run), with symbols.
+	cmake -S . -B build-hard -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGC_NATIVE=OFF -DGC_BUILD_TESTS=OFF
+	cmake --build build-hard -j$(JOBS) --target gradcam
+	scripts/valgrind_cli.sh build-hard
 	JOBS=$(JOBS) fuzz/run_smoke.sh 30
 	# ThreadSanitizer on the concurrency test. OpenBLAS's threads are not
 	# instrumented: one thread. libarcher tells TSan about OpenMP's barriers.
