@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/valgrind_cli.sh BUILD_DIR — runs the gradcam CLI from BUILD_DIR (a
-# build WITHOUT sanitizers) under Valgrind memcheck on a few real cases:
+# build without sanitizers and with -DGC_NATIVE=OFF: valgrind cannot run the
+# AVX-512 code -march=native may produce) under Valgrind memcheck on a few real cases:
 # explain on an image and on a .npy batch, predict, layers (with the model
 # description beside the checkpoint), and two error paths (a hostile pickle,
 # an image that is not one). Any memory error or definite leak fails it
