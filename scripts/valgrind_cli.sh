@@ -23,7 +23,9 @@ photo=tests/fixtures/image/photo.jpg
 png=tests/fixtures/image/rgb.png
 out=$(mktemp -d "${TMPDIR:-/tmp}/gc_valgrind.XXXXXX")
 trap 'rm -rf "$out"' EXIT
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+# A set wait policy also keeps the CLI from restarting itself (src/cli/main.c),
+# which would leave valgrind behind.
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 
 # A float32 [2,3,40,48] batch written without Python: a 10-byte preamble,
 # the header dict padded with spaces to byte 128 (length 118 = 0x76), zeros.
