@@ -13,15 +13,13 @@ static void release(gc_session *s)
     free(s->shapes);
     free(s->act);
     free(s->grad);
-    free(s->argmax);
     free(s->reach);
     free(s->keep);
     free(s->arena);
     free(s->grad_arena);
-    free(s->arena_idx);
     free(s->col);
-    s->shapes = NULL, s->act = s->grad = NULL, s->argmax = NULL, s->reach = NULL, s->keep = NULL;
-    s->arena = s->grad_arena = s->col = NULL, s->arena_idx = NULL;
+    s->shapes = NULL, s->act = s->grad = NULL, s->reach = NULL, s->keep = NULL;
+    s->arena = s->grad_arena = s->col = NULL;
     s->n = s->h = s->w = 0;
     s->floats = 0;
     s->have_forward = 0;
@@ -76,12 +74,10 @@ gc_status gc_session_plan(gc_session *s, int n, int h, int w, gc_error *err)
         release(s);
         return st;
     }
-    size_t floats = 0, idx = 0, col = 0;
+    size_t floats = 0, col = 0;
     for (int i = 0; i < count; i++) {
         floats += (size_t)n * gc_shape_numel(&s->shapes[i]);
         const gc_node *nd = &g->nodes[i];
-        if (nd->op == GC_OP_MAXPOOL)
-            idx += (size_t)n * gc_shape_numel(&s->shapes[i]);
         if (nd->op == GC_OP_CONV) {
             gc_window win = window_of(nd, &s->shapes[nd->in[0]], &s->shapes[i], n);
             size_t need = conv2d_workspace(&win);
@@ -93,20 +89,12 @@ gc_status gc_session_plan(gc_session *s, int n, int h, int w, gc_error *err)
     }
     s->act = gc_calloc((size_t)count, sizeof *s->act, err);
     s->grad = s->act ? gc_calloc((size_t)count, sizeof *s->grad, err) : NULL;
-    s->argmax = s->grad ? gc_calloc((size_t)count, sizeof *s->argmax, err) : NULL;
-    s->reach = s->argmax ? gc_calloc((size_t)count, 1, err) : NULL;
-    s->arena_idx = s->reach ? malloc(sizeof(int32_t) * (idx + 1)) : NULL;
-    s->col = s->arena_idx ? malloc(sizeof(float) * (col + 1)) : NULL;
+    s->reach = s->grad ? gc_calloc((size_t)count, 1, err) : NULL;
+    s->col = s->reach ? malloc(sizeof(float) * (col + 1)) : NULL;
     if (!s->col) {
         release(s);
         return gc_fail(err, GC_ERR_NOMEM, "out of memory planning %d image(s) of %dx%d", n, h, w);
     }
-    int32_t *q = s->arena_idx;
-    for (int i = 0; i < count; i++)
-        if (g->nodes[i].op == GC_OP_MAXPOOL) {
-            s->argmax[i] = q;
-            q += (size_t)n * gc_shape_numel(&s->shapes[i]);
-        }
     s->n = n, s->h = h, s->w = w;
     s->floats = floats;
     if ((st = gc_session_keep(s, NULL, err)))
@@ -296,7 +284,7 @@ void gc_session_forward_after(gc_session *s, int after)
             break;
         case GC_OP_MAXPOOL: {
             gc_window win = window_of(nd, a, o, n);
-            maxpool_forward(y, s->argmax[i], in0, &win);
+            maxpool_forward(y, in0, &win);
             break;
         }
         case GC_OP_GLOBAL_AVGPOOL:
@@ -351,7 +339,7 @@ static void backward_node(gc_session *s, int i, int guided)
     case GC_OP_MAXPOOL:
         if (dx) {
             gc_window win = window_of(nd, a, o, n);
-            maxpool_backward_input(dx, dy, s->argmax[i], &win);
+            maxpool_backward_input(dx, dy, s->act[j], s->act[i], &win);
         }
         return;
     case GC_OP_GLOBAL_AVGPOOL:

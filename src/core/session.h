@@ -14,13 +14,11 @@ struct gc_session {
     int n, h, w;            /* the shape the buffers are planned for     */
     gc_shape *shapes;       /* per node                                  */
     float **act, **grad;    /* per node, n * c * h * w floats each       */
-    int32_t **argmax;       /* per max-pool node                         */
     char *reach;            /* per node: depends on the backward target  */
     float *arena;           /* one block behind act                      */
     char *keep;             /* per node: its output survives the forward */
     float *grad_arena;      /* behind grad: allocated on first backward  */
     size_t floats;          /* the size of each arena                    */
-    int32_t *arena_idx;     /* one block behind argmax                   */
     float *col;             /* im2col workspace                          */
     struct gc_session *sub; /* batched extra passes (Score-/Ablation-CAM) */
     int have_forward;       /* act holds the forward pass of act[0]      */

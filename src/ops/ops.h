@@ -63,11 +63,11 @@ void add_forward(float *out, const float *a, const float *b, size_t count);
 /* Both inputs receive dout; callers accumulate it into each. */
 void add_backward_input(float *din, const float *dout, size_t count);
 
-/* Max pooling; argmax records, per output, the flat index of the winning
- * input in its channel plane (the first maximum, as PyTorch does), or -1 for
- * a window that lies entirely in padding. */
-void maxpool_forward(float *out, int32_t *argmax, const float *in, const gc_window *s);
-void maxpool_backward_input(float *din, const float *dout, const int32_t *argmax,
+/* Max pooling. The gradient goes to the first maximum of each window in
+ * raster order (as PyTorch's), found again from the forward pass's input
+ * and output, so the forward pass stores no indices. A NaN is a maximum. */
+void maxpool_forward(float *out, const float *in, const gc_window *s);
+void maxpool_backward_input(float *din, const float *dout, const float *in, const float *out,
                             const gc_window *s);
 
 /* out[n, c] = mean over h, w of in[n, c, h, w]. */

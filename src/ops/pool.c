@@ -19,37 +19,40 @@ static void valid_taps(int o, int stride, int pad, int dil, int k, int size, int
         (*hi)--;
 }
 
-void maxpool_forward(float *out, int32_t *argmax, const float *in, const gc_window *s)
+/* valid_taps for the columns of kernel column j, over the whole output row. */
+static void valid_taps_columns(const gc_window *s, int j, int *lo, int *hi)
+{
+    const int off = j * s->dw - s->pw;
+    *lo = 0;
+    while (*lo < s->wo && *lo * s->sw + off < 0)
+        (*lo)++;
+    *hi = s->wo;
+    while (*hi > *lo && (*hi - 1) * s->sw + off >= s->w)
+        (*hi)--;
+}
+
+void maxpool_forward(float *out, const float *in, const gc_window *s)
 {
     #pragma omp parallel for schedule(static)
     for (int p = 0; p < s->n * s->c; p++) {
         const float *x = in + (size_t)p * s->h * s->w;
         for (int oy = 0; oy < s->ho; oy++) {
             float *best = out + ((size_t)p * s->ho + oy) * s->wo;
-            int32_t *where = argmax + ((size_t)p * s->ho + oy) * s->wo;
             for (int ox = 0; ox < s->wo; ox++)
-                best[ox] = -INFINITY, where[ox] = -1;
+                best[ox] = -INFINITY;
             int ilo, ihi;
             valid_taps(oy, s->sh, s->ph, s->dh, s->kh, s->h, &ilo, &ihi);
-            /* Taps in raster order, each over the whole output row: the
-             * inner loop is branch-free and vectorises. */
+            /* Taps outside, the output row inside: a branch-free loop the
+             * compiler vectorises. Once a NaN is in, it stays. */
             for (int i = ilo; i < ihi; i++) {
-                const int row = (oy * s->sh - s->ph + i * s->dh) * s->w;
+                const float *row = x + (size_t)(oy * s->sh - s->ph + i * s->dh) * s->w;
                 for (int j = 0; j < s->kw; j++) {
-                    const int off = row + j * s->dw - s->pw;
-                    int lo = 0, hi = s->wo;
-                    while (lo < hi && lo * s->sw + j * s->dw - s->pw < 0)
-                        lo++;
-                    while (hi > lo && (hi - 1) * s->sw + j * s->dw - s->pw >= s->w)
-                        hi--;
+                    int lo, hi;
+                    valid_taps_columns(s, j, &lo, &hi);
+                    const float *src = row + j * s->dw - s->pw;
                     for (int ox = lo; ox < hi; ox++) {
-                        const int idx = off + ox * s->sw;
-                        const float v = x[idx], b = best[ox];
-                        /* Strictly greater keeps the first maximum; a NaN wins
-                         * and stays, as in PyTorch. */
-                        const int take = v > b || (v != v && b == b) || where[ox] < 0;
-                        best[ox] = take ? v : b;
-                        where[ox] = take ? idx : where[ox];
+                        const float v = src[ox * s->sw], b = best[ox];
+                        best[ox] = (v > b || v != v) ? v : b;
                     }
                 }
             }
@@ -57,16 +60,31 @@ void maxpool_forward(float *out, int32_t *argmax, const float *in, const gc_wind
     }
 }
 
-void maxpool_backward_input(float *din, const float *dout, const int32_t *argmax,
+void maxpool_backward_input(float *din, const float *dout, const float *in, const float *out,
                             const gc_window *s)
 {
     for (int p = 0; p < s->n * s->c; p++) {
+        const float *x = in + (size_t)p * s->h * s->w;
         float *dx = din + (size_t)p * s->h * s->w;
-        const float *dy = dout + (size_t)p * s->ho * s->wo;
-        const int32_t *am = argmax + (size_t)p * s->ho * s->wo;
-        for (int q = 0; q < s->ho * s->wo; q++)
-            if (am[q] >= 0)
-                dx[am[q]] += dy[q];
+        for (int oy = 0; oy < s->ho; oy++) {
+            int ilo, ihi;
+            valid_taps(oy, s->sh, s->ph, s->dh, s->kh, s->h, &ilo, &ihi);
+            for (int ox = 0; ox < s->wo; ox++) {
+                const size_t q = ((size_t)p * s->ho + oy) * s->wo + ox;
+                const float m = out[q];
+                int jlo, jhi, found = 0;
+                valid_taps(ox, s->sw, s->pw, s->dw, s->kw, s->w, &jlo, &jhi);
+                for (int i = ilo; i < ihi && !found; i++)
+                    for (int j = jlo; j < jhi && !found; j++) {
+                        const int idx = (oy * s->sh - s->ph + i * s->dh) * s->w +
+                                        ox * s->sw - s->pw + j * s->dw;
+                        if (x[idx] == m || (m != m && x[idx] != x[idx])) {
+                            dx[idx] += dout[q];
+                            found = 1;
+                        }
+                    }
+            }
+        }
     }
 }
 

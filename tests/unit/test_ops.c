@@ -154,8 +154,11 @@ static void test_maxpool(void **state)
     size_t nin = (size_t)s.n * s.c * s.h * s.w, nout = (size_t)s.n * s.c * s.ho * s.wo;
     float *x = randv(nin), *y = malloc(sizeof(float) * nout), *dy = randv(nout);
     float *dx = calloc(nin, sizeof(float)), *expect = calloc(nin, sizeof(float));
-    int32_t *am = malloc(sizeof(int32_t) * nout);
-    maxpool_forward(y, am, x, &s);
+    /* Ties, as after a ReLU: a zeroed stretch where windows hold equal
+     * maxima; the gradient must go to the first in raster order. */
+    for (int i = 0; i < 20; i++)
+        x[i] = 0.0f;
+    maxpool_forward(y, x, &s);
     for (int p = 0; p < s.n * s.c; p++)
         for (int oy = 0; oy < s.ho; oy++)
             for (int ox = 0; ox < s.wo; ox++) {
@@ -174,10 +177,17 @@ static void test_maxpool(void **state)
                 assert_true(y[q] == best);
                 expect[(size_t)p * s.h * s.w + where] += dy[q];
             }
-    maxpool_backward_input(dx, dy, am, &s);
+    maxpool_backward_input(dx, dy, x, y, &s);
     for (size_t i = 0; i < nin; i++)
         assert_true(fabsf(dx[i] - expect[i]) <= 1e-6f);
-    free(x), free(y), free(dy), free(dx), free(expect), free(am);
+    free(x), free(y), free(dy), free(dx), free(expect);
+    /* A NaN wins its windows and takes their gradient. */
+    gc_window t = {1, 1, 2, 2, 1, 1, 1, 2, 2, 1, 1, 0, 0, 1, 1, 1};
+    float a[4] = {1.0f, NAN, 5.0f, NAN}, b, g = 2.0f, da[4] = {0};
+    maxpool_forward(&b, a, &t);
+    assert_true(isnan(b));
+    maxpool_backward_input(da, &g, a, &b, &t);
+    assert_true(da[0] == 0.0f && da[1] == 2.0f && da[2] == 0.0f && da[3] == 0.0f);
 }
 
 static void test_linear_and_pool(void **state)
