@@ -213,11 +213,17 @@ static gc_status allocate(gc_session *s, const gc_request *req, plan *p, gc_resu
     p->w = p->dlogits ? gc_calloc((size_t)n * max_c, sizeof(double), err) : NULL;
     p->P = p->w ? gc_calloc(max_chw, sizeof(double), err) : NULL;
     p->layer_map = p->P ? gc_calloc((size_t)n * max_hw, sizeof(float), err) : NULL;
-    /* combined also serves as scratch for one image's 3-plane gradient. */
-    size_t combined = (size_t)out->nmethods * n > 3 ? (size_t)out->nmethods * n : 3;
-    p->combined = p->layer_map ? gc_calloc(combined * plane, sizeof(float), err) : NULL;
+    /* Input-sized scratch, only for what needs it: combining layers,
+     * FullGrad, and one image's 3-plane gradient for the guided methods. */
+    int input_sized = p->nlayers > 1;
+    for (int k = 0; k < out->nmethods; k++)
+        input_sized |= input_resolution(out->methods[k]);
+    size_t combined = !input_sized ? 1
+                      : (size_t)out->nmethods * n > 3 ? (size_t)out->nmethods * n * plane
+                                                       : 3 * plane;
+    p->combined = p->layer_map ? gc_calloc(combined, sizeof(float), err) : NULL;
     p->gradcam0 = p->combined ? gc_calloc((size_t)n * first->h * first->w, sizeof(float), err) : NULL;
-    p->up = p->gradcam0 ? gc_calloc(plane, sizeof(float), err) : NULL;
+    p->up = p->gradcam0 ? gc_calloc(input_sized ? plane : 1, sizeof(float), err) : NULL;
     p->aug_x = p->up && req->aug_smooth ? gc_calloc((size_t)n * 3 * plane, sizeof(float), err)
                                         : p->up;
     return p->aug_x ? GC_OK : GC_ERR_NOMEM;
@@ -328,7 +334,8 @@ static gc_status maps_for_forward(gc_session *s, plan *p, gc_result *out, float 
         any_guided |= gc_method_is_image(out->methods[k]);
         any_fullgrad |= out->methods[k] == GC_METHOD_FULLGRAD;
     }
-    memset(p->combined, 0, sizeof(float) * out->nmethods * n * plane);
+    if (p->nlayers > 1)
+        memset(p->combined, 0, sizeof(float) * out->nmethods * n * plane);
     for (int l = 0; l < p->nlayers; l++) {
         const int node = p->nodes[l];
         const gc_shape *a = &s->shapes[node];
