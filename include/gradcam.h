@@ -134,6 +134,10 @@ gc_status gc_render_overlay(const gc_image *photo, const float *heat, gc_image *
  * with a title line. Written as PNG. */
 gc_status gc_render_figure(const char *path, const gc_image *photo, const float *heat,
                            const char *title, float threshold, gc_error *err);
+/* count pictures of one size side by side (five to a row), each over its
+ * caption, under a title: e.g. every method's overlay. Written as PNG. */
+gc_status gc_render_grid(const char *path, const gc_image *tiles, const char *const *captions,
+                         int count, const char *title, gc_error *err);
 
 /* ---- Models ------------------------------------------------------------ */
 

@@ -143,8 +143,9 @@ static int write_json(const cli_visual *v, const float *probs, double render_ms)
 }
 
 /* A gradient picture as an image, the usual way: centred, scaled to unit
- * standard deviation, then mapped to 0.5 +- 0.1 per deviation. */
-static int write_gradient_image(const char *path, const float *g, int w, int h)
+ * standard deviation, then mapped to 0.5 +- 0.1 per deviation. The image
+ * is left in img for the comparison grid. */
+static int write_gradient_image(const char *path, const float *g, int w, int h, gc_image *img_out)
 {
     gc_error err = {0};
     gc_image img;
@@ -165,20 +166,27 @@ static int write_gradient_image(const char *path, const float *g, int w, int h)
             img.pixels[p * 3 + ch] = (unsigned char)lrint(v * 255.0);
         }
     int rc = gc_image_write_png(path, &img, &err) ? cli_report(&err) : EXIT_OK;
-    gc_image_free(&img);
+    *img_out = img;
     return rc;
 }
 
-static int write_method_visuals(const cli_visual *v, int k, const float *probs)
+/* Method k's files; *tile gets the picture for the comparison grid (the
+ * overlay, or the gradient picture at the photo's size). */
+static int write_method_visuals(const cli_visual *v, int k, const float *probs, gc_image *tile)
 {
     const gc_result *r = v->result;
     const char *method = gc_method_name(r->methods[k]);
     char path[4096];
-    if (gc_method_is_image(r->methods[k])) {
-        snprintf(path, sizeof path, "%s/%s.%s.png", v->dir, v->stem, method);
-        return write_gradient_image(path, r->maps[k], r->in_w, r->in_h);
-    }
     gc_error err = {0};
+    if (gc_method_is_image(r->methods[k])) {
+        gc_image picture = {0};
+        snprintf(path, sizeof path, "%s/%s.%s.png", v->dir, v->stem, method);
+        int rc = write_gradient_image(path, r->maps[k], r->map_w[k], r->map_h[k], &picture);
+        if (!rc && gc_image_resize_cv(&picture, v->photo->width, v->photo->height, tile, &err))
+            rc = cli_report(&err);
+        gc_image_free(&picture);
+        return rc;
+    }
     gc_image overlay = {0};
     int rc = EXIT_OK;
     float *heat = photo_heat(r->maps[k], r->map_w[k], r->map_h[k], v->photo);
@@ -200,9 +208,26 @@ static int write_method_visuals(const cli_visual *v, int k, const float *probs)
         gc_image_write_png(path, &overlay, &err))
         rc = cli_report(&err);
 out:
-    gc_image_free(&overlay);
+    *tile = overlay; /* the caller frees it */
     free(heat);
     return rc;
+}
+
+/* Every method's picture side by side: STEM.methods.png. */
+static int write_grid(const cli_visual *v, const gc_image *tiles, const float *probs)
+{
+    const gc_result *r = v->result;
+    const char *captions[GC_METHOD_COUNT];
+    for (int k = 0; k < r->nmethods; k++)
+        captions[k] = gc_method_name(r->methods[k]);
+    char path[4096], title[256], buf[32];
+    int c = r->class_index[0];
+    snprintf(title, sizeof title, "%s%s (p=%.3f) at %s", v->counterfactual ? "against " : "",
+             cli_class_name(v->model, c, buf, sizeof buf), probs[c], v->layer);
+    snprintf(path, sizeof path, "%s/%s.methods.png", v->dir, v->stem);
+    gc_error err = {0};
+    return gc_render_grid(path, tiles, captions, r->nmethods, title, &err) ? cli_report(&err)
+                                                                          : EXIT_OK;
 }
 
 int cli_write_visuals(const cli_visual *v)
@@ -216,10 +241,15 @@ int cli_write_visuals(const cli_visual *v)
         return EXIT_BAD_INPUT;
     }
     gc_softmax(r->logits, r->classes, probs);
+    gc_image tiles[GC_METHOD_COUNT] = {{0}};
     for (int k = 0; k < r->nmethods && !rc; k++)
-        rc = write_method_visuals(v, k, probs);
+        rc = write_method_visuals(v, k, probs, &tiles[k]);
+    if (!rc && r->nmethods > 1)
+        rc = write_grid(v, tiles, probs);
     if (!rc)
         rc = write_json(v, probs, now_ms() - t0);
+    for (int k = 0; k < r->nmethods; k++)
+        gc_image_free(&tiles[k]);
     free(probs);
     return rc;
 }

@@ -5,6 +5,7 @@
  * Written as PNG to a temporary name, then renamed into place.
  * Not drawn: axes, ticks, colour bar. */
 #include "render/figure.h"
+#include "render/surface.h"
 
 #include <cairo.h>
 #include <math.h>
@@ -65,32 +66,6 @@ static cairo_surface_t *panel_surface(const gc_image *photo, const float *heat, 
     return s;
 }
 
-/* The opaque figure as RGB through our own PNG writer (fast compression,
- * atomic rename) rather than cairo's. */
-static gc_status write_surface(const char *path, cairo_surface_t *fig, gc_error *err)
-{
-    cairo_surface_flush(fig);
-    int w = cairo_image_surface_get_width(fig), h = cairo_image_surface_get_height(fig);
-    int stride = cairo_image_surface_get_stride(fig);
-    const unsigned char *data = cairo_image_surface_get_data(fig);
-    gc_image img;
-    gc_status st = gc_image_alloc(&img, w, h, err);
-    if (st)
-        return st;
-    for (int y = 0; y < h; y++) {
-        const uint32_t *row = (const uint32_t *)(const void *)(data + (size_t)y * stride);
-        unsigned char *out = img.pixels + (size_t)y * w * 3;
-        for (int x = 0; x < w; x++) { /* CAIRO_FORMAT_RGB24: 0x00RRGGBB */
-            out[3 * x + 0] = (unsigned char)(row[x] >> 16);
-            out[3 * x + 1] = (unsigned char)(row[x] >> 8);
-            out[3 * x + 2] = (unsigned char)row[x];
-        }
-    }
-    st = gc_image_write_png(path, &img, err);
-    gc_image_free(&img);
-    return st;
-}
-
 gc_status gc_render_figure(const char *path, const gc_image *photo, const float *heat,
                            const char *title, float threshold, gc_error *err)
 {
@@ -139,7 +114,7 @@ gc_status gc_render_figure(const char *path, const gc_image *photo, const float 
         st = gc_fail(err, cs == CAIRO_STATUS_NO_MEMORY ? GC_ERR_NOMEM : GC_ERR_INTERNAL,
                      "%s: drawing the figure failed: %s", path, cairo_status_to_string(cs));
     } else {
-        st = write_surface(path, fig, err);
+        st = gc_surface_write_png(path, fig, err);
     }
     cairo_surface_destroy(fig);
     if (st == GC_OK)

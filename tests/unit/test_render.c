@@ -185,6 +185,44 @@ static void test_figure_scaled(void **state)
     gc_image_free(&photo);
 }
 
+/* Seven solid 100x50 tiles: five on the first row, two on the second, each
+ * cell 200 px high (scale 4, so 400 px wide), 16 px margins, a 40 px title
+ * line and a 28 px caption under each cell. */
+static void test_grid(void **state)
+{
+    (void)state;
+    gc_image tiles[7];
+    const char *captions[7] = {"a", "b", "c", "d", "e", "f", "g"};
+    gc_error err;
+    for (int k = 0; k < 7; k++) {
+        assert_int_equal(gc_image_alloc(&tiles[k], 100, 50, &err), GC_OK);
+        for (int i = 0; i < 100 * 50; i++) {
+            tiles[k].pixels[3 * i + 0] = (unsigned char)(30 * k);
+            tiles[k].pixels[3 * i + 1] = 200;
+            tiles[k].pixels[3 * i + 2] = (unsigned char)(255 - 30 * k);
+        }
+    }
+    char path[] = GC_BINARY_DIR "/test_render_grid.png";
+    assert_int_equal(gc_render_grid(path, tiles, captions, 7, "title", &err), GC_OK);
+    gc_image out;
+    assert_int_equal(gc_image_load(path, &out, &err), GC_OK);
+    assert_int_equal(out.width, 16 + 5 * (400 + 16));
+    assert_int_equal(out.height, 40 + 2 * (200 + 28 + 16) + 16);
+    for (int k = 0; k < 7; k++) { /* the centre of each cell is its tile */
+        int x = 16 + (k % 5) * 416 + 200, y = 40 + (k / 5) * 244 + 100;
+        unsigned char c[3];
+        px(&out, x, y, c);
+        assert_int_equal(c[0], 30 * k);
+        assert_int_equal(c[1], 200);
+        assert_int_equal(c[2], 255 - 30 * k);
+    }
+    assert_int_equal(gc_render_grid(path, tiles, captions, 0, "title", &err), GC_ERR_USAGE);
+    for (int k = 0; k < 7; k++)
+        gc_image_free(&tiles[k]);
+    gc_image_free(&out);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_overlay),
         cmocka_unit_test(test_figure_small),
         cmocka_unit_test(test_figure_scaled),
+        cmocka_unit_test(test_grid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
