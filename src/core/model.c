@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "loaders/onnx.h"
+#include "loaders/safetensors.h"
 #include "ops/ops.h"
 
 #include <stdio.h>
@@ -28,7 +29,11 @@ gc_status gc_model_load(const char *path, gc_model **out, gc_error *err)
     if (!m)
         return GC_ERR_NOMEM;
     gc_status st;
-    if (is_onnx(path)) {
+    if (gc_safetensors_sniff_file(path)) { /* first: its length byte may look like ONNX's tag */
+        st = gc_safetensors_load(path, &m->weights, err);
+        if (st == GC_OK)
+            st = gc_resnet_build(m, path, err);
+    } else if (is_onnx(path)) {
         st = gc_onnx_load(m, path, err);
     } else {
         st = gc_pth_load(path, &m->weights, err);
