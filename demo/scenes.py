@@ -24,6 +24,10 @@ from PIL import Image, ImageDraw, ImageFilter
 CLASSES = ["disc", "square", "triangle", "star", "cross",
            "ring", "crescent", "hexagon", "arrow", "heart"]
 DEFAULT_SIZE = 160
+# Circumradius range, as a fraction of the image side, by number of objects.
+# Objects must span about two cells of the model's 5x5 last map: at one cell,
+# Grad-CAM's peak lands a fraction of a cell off and leaves the box.
+RADII = {1: (0.17, 0.26), 2: (0.16, 0.21)}
 
 
 def _rot(pts, angle, cx, cy, r):
@@ -161,33 +165,43 @@ def _contrasting_colour(rng, local_mean):
     return 255.0 - local_mean
 
 
-def make_scene(seed, n_objects=1, size=DEFAULT_SIZE, classes=None):
+def make_scene(seed, n_objects=1, size=DEFAULT_SIZE, classes=None, radii=None):
     """One scene.  Returns (image uint8 HxWx3, objects) where objects is a list
     of dicts {"class": int, "name": str, "box": [x0, y0, x1, y1] inclusive
     pixel bounds, "mask": bool HxW}.  With n_objects=2 the two classes differ
-    and the boxes do not overlap.  classes forces the class indices."""
+    and the boxes do not overlap.  classes forces the class indices; radii
+    replaces RADII."""
     rng = np.random.default_rng(seed)
     img = np.clip(_background(rng, size), 0, 255).astype(np.uint8)
     img = _clutter(rng, img)
     if classes is None:
         classes = rng.choice(len(CLASSES), n_objects, replace=False).tolist()
     margin = 4
-    rmin, rmax = (0.13, 0.22) if n_objects == 1 else (0.11, 0.17)
-    objects, boxes = [], []
-    for cls in classes:
-        for _attempt in range(200):
-            r = rng.uniform(rmin, rmax) * size
-            cx, cy = rng.uniform(r + margin, size - r - margin, 2)
-            angle = rng.uniform(0, 2 * math.pi)
-            m = shape_mask(cls, size, cx, cy, r, angle)
-            ys, xs = np.nonzero(m)
-            box = [int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())]
-            if all(box[0] > b[2] + 3 or b[0] > box[2] + 3 or
-                   box[1] > b[3] + 3 or b[1] > box[3] + 3 for b in boxes):
+    rmin, rmax = (radii or RADII)[min(n_objects, 2)]
+    placed = None
+    for _round in range(100):  # a first object in the middle can leave no room
+        placed, boxes = [], []
+        for cls in classes:
+            for _attempt in range(30):
+                r = rng.uniform(rmin, rmax) * size
+                cx, cy = rng.uniform(r + margin, size - r - margin, 2)
+                angle = rng.uniform(0, 2 * math.pi)
+                m = shape_mask(cls, size, cx, cy, r, angle)
+                ys, xs = np.nonzero(m)
+                box = [int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())]
+                if all(box[0] > b[2] + 3 or b[0] > box[2] + 3 or
+                       box[1] > b[3] + 3 or b[1] > box[3] + 3 for b in boxes):
+                    break
+            else:
                 break
-        else:
-            raise RuntimeError("scene %d: could not place %d objects" % (seed, n_objects))
-        boxes.append(box)
+            boxes.append(box)
+            placed.append((cls, m, box, cx, r))
+        if len(placed) == len(classes):
+            break
+    else:
+        raise RuntimeError("scene %d: could not place %d objects" % (seed, n_objects))
+    objects = []
+    for cls, m, box, cx, r in placed:
         colour = _contrasting_colour(rng, img[m].reshape(-1, 3).mean(0))
         # Slight shading so objects are not perfectly flat, then pixel noise.
         shade = 1.0 + rng.uniform(-0.15, 0.15) * (np.arange(size)[None, :] - cx) / r

@@ -44,21 +44,22 @@ def n_objects(i):
 class Scenes:
     """Scene i of a set -> (uint8 HxWx3 image, float32 target distribution)."""
 
-    def __init__(self, base, size, two=True):
-        self.base, self.size, self.two = base, size, two
+    def __init__(self, base, size, two=True, radii=None):
+        self.base, self.size, self.two, self.radii = base, size, two, radii
 
     def __call__(self, i):
         n = n_objects(i) if self.two else 1
-        img, objs = scenes.make_scene(scenes.scene_seed(self.base, i), n, self.size)
+        img, objs = scenes.make_scene(scenes.scene_seed(self.base, i), n, self.size,
+                                      radii=self.radii)
         target = np.zeros(len(scenes.CLASSES), np.float32)
         for o in objs:
             target[o["class"]] = 1.0 / len(objs)
         return img, target
 
 
-def generate(base, count, size, two, workers):
+def generate(base, count, size, two, workers, radii=None):
     with multiprocessing.Pool(workers) as pool:
-        data = pool.map(Scenes(base, size, two), range(count), chunksize=128)
+        data = pool.map(Scenes(base, size, two, radii), range(count), chunksize=128)
     return (torch.from_numpy(np.stack([d[0] for d in data])),
             torch.from_numpy(np.stack([d[1] for d in data])))
 
@@ -93,7 +94,8 @@ def main():
     torch.set_num_threads(a.threads)
     size = shapesnet.INPUT_SIZE
     t0 = time.time()
-    imgs, targets = generate(TRAIN_BASE, a.train, size, True, a.threads)
+    radii = None
+    imgs, targets = generate(TRAIN_BASE, a.train, size, True, a.threads, radii)
     x = imgs[:1000].reshape(-1, 3).double() / 255.0
     mean = [round(float(v), 4) for v in x.mean(0)]
     std = [round(float(v), 4) for v in x.std(0)]
@@ -143,7 +145,7 @@ def main():
                 break
     del imgs, targets
 
-    h_imgs, h_targets = generate(HELDOUT_BASE, a.heldout, size, False, a.threads)
+    h_imgs, h_targets = generate(HELDOUT_BASE, a.heldout, size, False, a.threads, radii)
     acc = accuracy(model, h_imgs, h_targets, mean, std)
     print("held-out accuracy (%d single-object scenes, seed base %d): %.4f"
           % (a.heldout, HELDOUT_BASE, acc), flush=True)

@@ -120,12 +120,17 @@ def gaussian_map(h, w):
 
 def point(cam, hw):
     """Pixel (x, y) of the upsampled map's maximum, or None for an all-zero
-    map (which points nowhere)."""
+    map (which points nowhere).  Bilinear upsampling clamps at the borders, so
+    a maximum in an edge cell is a flat band reaching the image edge; of tied
+    pixels take the one nearest the image centre, which is the cell's centre
+    (np.argmax alone would pick the band's outer corner)."""
     if not np.any(cam > 0):
         return None
-    up = cv2.resize(cam.astype(np.float32), (hw[1], hw[0]), interpolation=cv2.INTER_LINEAR)
-    y, x = np.unravel_index(np.argmax(up), up.shape)
-    return x, y
+    h, w = hw
+    up = cv2.resize(cam.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    ys, xs = np.nonzero(up >= up.max() * (1 - 1e-6))
+    k = np.argmin((ys - (h - 1) / 2) ** 2 + (xs - (w - 1) / 2) ** 2)
+    return int(xs[k]), int(ys[k])
 
 
 def inside(pt, box):
