@@ -290,8 +290,9 @@ static gc_status parse(st_ctx *c, const uint8_t *buf, size_t len, cJSON **root, 
     const char *end = NULL;
     *root = cJSON_ParseWithLengthOpts(h, (size_t)hlen, &end, 0);
     if (!*root) {
-        const char *at = cJSON_GetErrorPtr();
-        long off = at && at >= h && at <= h + hlen ? (long)(at - h) : -1;
+        /* the error position comes back in end; cJSON_GetErrorPtr() is a
+         * global other threads may be writing */
+        long off = end && end >= h && end <= h + hlen ? (long)(end - h) : -1;
         return gc_fail(c->err, GC_ERR_FORMAT, "%s: header is not valid JSON (near byte %ld)", c->label, off);
     }
     /* writers pad the header with spaces to align the data */
