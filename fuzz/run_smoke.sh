@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(pth pickle npy image description model onnx)
+[ ${#targets[@]} -eq 0 ] && targets=(pth pickle npy image description model onnx safetensors)
 build=${BUILD_DIR:-build-fuzz}
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/gc_fuzz_smoke.XXXXXX")
