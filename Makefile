@@ -37,7 +37,7 @@ test: test-deps build build-asan
 	cmake -S . -B build-hard -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGC_NATIVE=OFF -DGC_BUILD_TESTS=OFF
 	cmake --build build-hard -j$(JOBS) --target gradcam
 	scripts/valgrind_cli.sh build-hard
-	JOBS=$(JOBS) fuzz/run_smoke.sh 30
+	JOBS=$(JOBS) fuzz/run_smoke.sh 20
 	# ThreadSanitizer on the concurrency test. OpenBLAS's threads are not
 	# instrumented: one thread. libarcher tells TSan about OpenMP's barriers.
 	cmake -S . -B build-tsan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
