@@ -34,21 +34,21 @@ import shapesnet  # noqa: E402
 
 TRAIN_BASE = 1000      # training scenes: scene_seed(TRAIN_BASE, i)
 HELDOUT_BASE = 2       # held-out accuracy scenes (single object)
-TWO_SHARE = 3          # scenes i with i % 10 < TWO_SHARE hold two objects
+TWO_SHARE = 3          # scenes i with i % 10 < share hold two objects
 
 
-def n_objects(i):
-    return 2 if i % 10 < TWO_SHARE else 1
+def n_objects(i, share=TWO_SHARE):
+    return 2 if i % 10 < share else 1
 
 
 class Scenes:
     """Scene i of a set -> (uint8 HxWx3 image, float32 target distribution)."""
 
-    def __init__(self, base, size, two=True, radii=None):
+    def __init__(self, base, size, two=TWO_SHARE, radii=None):
         self.base, self.size, self.two, self.radii = base, size, two, radii
 
     def __call__(self, i):
-        n = n_objects(i) if self.two else 1
+        n = n_objects(i, self.two)
         img, objs = scenes.make_scene(scenes.scene_seed(self.base, i), n, self.size,
                                       radii=self.radii)
         target = np.zeros(len(scenes.CLASSES), np.float32)
@@ -84,6 +84,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..",
                                                   "models", "shapes"))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--two-share", type=int, default=TWO_SHARE,
+                    help="two-object scenes per 10 training scenes")
     ap.add_argument("--init", help="start from these weights instead of at random")
     ap.add_argument("--replan", metavar="STEP:TOTAL",
                     help="after STEP steps, end the run (and the learning-rate "
@@ -95,7 +97,7 @@ def main():
     size = shapesnet.INPUT_SIZE
     t0 = time.time()
     radii = None
-    imgs, targets = generate(TRAIN_BASE, a.train, size, True, a.threads, radii)
+    imgs, targets = generate(TRAIN_BASE, a.train, size, a.two_share, a.threads, radii)
     x = imgs[:1000].reshape(-1, 3).double() / 255.0
     mean = [round(float(v), 4) for v in x.mean(0)]
     std = [round(float(v), 4) for v in x.std(0)]
@@ -145,7 +147,7 @@ def main():
                 break
     del imgs, targets
 
-    h_imgs, h_targets = generate(HELDOUT_BASE, a.heldout, size, False, a.threads, radii)
+    h_imgs, h_targets = generate(HELDOUT_BASE, a.heldout, size, 0, a.threads, radii)
     acc = accuracy(model, h_imgs, h_targets, mean, std)
     print("held-out accuracy (%d single-object scenes, seed base %d): %.4f"
           % (a.heldout, HELDOUT_BASE, acc), flush=True)

@@ -171,11 +171,11 @@ def main():
     # Single-object scenes also get a wrong class, one not in the scene.
     jobs = {c: [] for c in range(n_classes)}
     wrong = {}
-    for path, objs, _hw in items:
+    for i, (path, objs, _hw) in enumerate(items):
         for c, _box in objs:
             jobs[c].append(path)
         if len(objs) == 1:
-            wrong[path] = (objs[0][0] + 1 + len(path) % (n_classes - 1)) % n_classes
+            wrong[path] = (objs[0][0] + 1 + i % (n_classes - 1)) % n_classes
             jobs[wrong[path]].append(path)
 
     if a.oracle:
@@ -195,9 +195,10 @@ def main():
     hits_gauss = sum(inside(point(g, hw), box) for p, (c, box), hw in single)
     zero = sum(not np.any(maps[(p, c)] > 0) for p, (c, box), hw in single)
 
-    disc = swapped = disc_gauss = 0
+    disc = swapped = disc_gauss = each = 0
     for p, ((ca, ba), (cb, bb)), hw in two:
         pa, pb = point(maps[(p, ca)], hw), point(maps[(p, cb)], hw)
+        each += inside(pa, ba) + inside(pb, bb)
         disc += inside(pa, ba) and inside(pb, bb)
         swapped += inside(pa, bb) and inside(pb, ba)
         pg = point(g, hw)
@@ -213,6 +214,7 @@ def main():
           % (pointing, POINTING_MIN, zero))
     print("pointing game, absent class:      %.3f  (baseline)" % pointing_wrong)
     print("pointing game, centred Gaussian:  %.3f  (baseline)" % pointing_gauss)
+    print("two-object scenes, each map:      %.3f  (in its own class's box)" % f(each, 2 * nt))
     print("class discrimination:             %.3f  (min %.2f)" % (discrim, DISCRIM_MIN))
     print("class discrimination, swapped:    %.3f  (baseline)" % discrim_swapped)
     print("class discrimination, Gaussian:   %.3f  (baseline)" % discrim_gauss)
