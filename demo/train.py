@@ -15,7 +15,8 @@ size: uint8 RGB at INPUT_SIZE, /255, (x-mean)/std, CHW.
 
 Deliberately not here: GPU support, checkpoint resumption.
 
-Reproduce: nice -n 10 /usr/bin/python3 demo/train.py
+Reproduce: see demo/README.md (the committed model took five runs, each
+starting from the previous weights: --init, --replan, --two-share).
 """
 import argparse
 import json
