@@ -169,6 +169,9 @@ const char *gc_model_default_layer(const gc_model *m);
 const char *gc_model_class_name(const gc_model *m, int i);
 /* The input size, normalisation and resizing the model expects. */
 gc_preprocess gc_model_preprocess(const gc_model *m);
+/* Replaces the class names with those in a text file, one per line (as
+ * many lines as the model has classes). Call it before sharing the model. */
+gc_status gc_model_set_labels(gc_model *m, const char *path, gc_error *err);
 
 /* ---- Explanations ------------------------------------------------------ */
 

@@ -44,6 +44,10 @@ static const struct {
     {"out", offsetof(cli_args, out)},
     {"input-npy", offsetof(cli_args, input_npy)},
     {"preprocess", offsetof(cli_args, preprocess)},
+    {"labels", offsetof(cli_args, labels)},
+    {"input-size", offsetof(cli_args, input_size)},
+    {"mean", offsetof(cli_args, mean)},
+    {"std", offsetof(cli_args, std)},
 };
 
 static const struct {
@@ -175,6 +179,11 @@ int cli_open_model(const cli_args *a, gc_model **model)
     }
     if (gc_model_load(path, model, &err))
         return cli_report(&err);
+    if (a->labels && gc_model_set_labels(*model, a->labels, &err)) {
+        gc_model_free(*model);
+        *model = NULL;
+        return cli_report(&err);
+    }
     return EXIT_OK;
 }
 

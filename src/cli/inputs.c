@@ -5,9 +5,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* "0.485,0.456,0.406" -> three numbers (positive ones for --std). */
+static int parse_triple(const char *opt, const char *text, int positive, float out[3])
+{
+    const char *s = text;
+    for (int i = 0; i < 3; i++) {
+        char *end;
+        double v = strtod(s, &end);
+        if (end == s || (i < 2 ? *end != ',' : *end != '\0') || !(v == v) ||
+            (positive && !(v > 0.0)))
+        {
+            fprintf(stderr, "gradcam: --%s needs three %snumbers like 0.5,0.5,0.5, not '%s'\n",
+                    opt, positive ? "positive " : "", text);
+            return EXIT_USAGE;
+        }
+        out[i] = (float)v;
+        s = end + 1;
+    }
+    return EXIT_OK;
+}
+
 int cli_preprocess_from_args(const cli_args *a, const gc_model *m, gc_preprocess *p)
 {
     *p = gc_model_preprocess(m);
+    int rc;
+    if (a->mean && (rc = parse_triple("mean", a->mean, 0, p->mean)))
+        return rc;
+    if (a->std && (rc = parse_triple("std", a->std, 1, p->std)))
+        return rc;
+    if (a->input_size) {
+        char *end;
+        long v = strtol(a->input_size, &end, 10);
+        if (!*a->input_size || *end || v < 8 || v > 4096)
+        {
+            fprintf(stderr, "gradcam: --input-size needs an integer 8-4096, not '%s'\n",
+                    a->input_size);
+            return EXIT_USAGE;
+        }
+        p->size = (int)v;
+    }
     if (!a->preprocess)
         return EXIT_OK;
     if (strcmp(a->preprocess, "stretch") == 0) {

@@ -154,3 +154,59 @@ gc_status gc_description_load(gc_model *m, const char *model_path, gc_error *err
     cJSON_Delete(root);
     return st;
 }
+
+/* ---- --labels FILE: one class name per line ---------------------------- */
+
+gc_status gc_model_set_labels(gc_model *m, const char *path, gc_error *err)
+{
+    char *text;
+    gc_status st = read_small_file(path, &text, err);
+    if (st)
+        return st;
+    char **names = gc_calloc((size_t)m->num_classes, sizeof(char *), err);
+    int count = 0;
+    for (char *line = text, *next; names && line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        size_t len = strlen(line);
+        if (len && line[len - 1] == '\r')
+            line[--len] = '\0';
+        if (len == 0 && (!next || !*next))
+            break; /* a final newline */
+        for (size_t i = 0; i < len; i++)
+            if ((unsigned char)line[i] < 0x20) {
+                st = gc_fail(err, GC_ERR_FORMAT, "%s: line %d has a control character", path,
+                             count + 1);
+                goto out;
+            }
+        if (count == m->num_classes) {
+            st = gc_fail(err, GC_ERR_FORMAT, "%s: more than %d lines (the model has %d classes)",
+                         path, m->num_classes, m->num_classes);
+            goto out;
+        }
+        if (!(names[count++] = strdup(line))) {
+            st = gc_fail(err, GC_ERR_NOMEM, "%s: out of memory", path);
+            goto out;
+        }
+    }
+    if (!names)
+        st = GC_ERR_NOMEM;
+    else if (count != m->num_classes)
+        st = gc_fail(err, GC_ERR_FORMAT, "%s: %d class names, the model has %d classes", path,
+                     count, m->num_classes);
+out:
+    free(text);
+    if (st) {
+        for (int i = 0; names && i < count; i++)
+            free(names[i]);
+        free(names);
+        return st;
+    }
+    if (m->class_names)
+        for (int i = 0; i < m->num_classes; i++)
+            free(m->class_names[i]);
+    free(m->class_names);
+    m->class_names = names;
+    return GC_OK;
+}
