@@ -31,7 +31,7 @@ test: test-deps build build-asan
 	# code paths the fixture parity, method and malformed-file tests cover.
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  ctest --test-dir build-asan --output-on-failure \
-	    -E '^(parity_live|onnx_parity|cam_methods_extra|localisation)$$'
+	    -E '^(parity_live|onnx_parity|cam_methods_extra|cam_methods_onnx|localisation)$$'
 	# Valgrind: a portable build (-march=native may emit AVX-512, which
 	# valgrind cannot run), with symbols.
 	cmake -S . -B build-hard -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGC_NATIVE=OFF -DGC_BUILD_TESTS=OFF

@@ -59,6 +59,20 @@ MODELS = [  # name, depth, widths, layers
     ("r18", 18, (16, 32, 64, 128), ("layer4", "layer3.0.bn2")),
     ("r50", 50, (8, 16, 16, 32), ("layer4", "layer2")),
 ]
+# With --onnx the same models go through torch.onnx.export (opset 13, BN
+# folded into the convolutions, so a BN's own name has no node: the inner
+# layer is a block's output instead).
+MODELS_ONNX = [
+    ("r18", 18, (16, 32, 64, 128), ("layer4", "layer3.0")),
+    ("r50", 50, (8, 16, 16, 32), ("layer4", "layer2")),
+]
+
+
+def export_onnx(model, path):
+    x = torch.zeros((1, 3) + SIZE)
+    torch.onnx.export(model, x, path, opset_version=13, input_names=["input"],
+                      output_names=["logits"],
+                      dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
 MAPS = list(co.MAP_METHODS)
 GUIDED = ["guidedbackprop", "guidedgradcam"]
 ALL = MAPS + ["random"] + GUIDED
@@ -169,6 +183,8 @@ def main():
     ap.add_argument("-k", default="", help="only cases whose name contains this")
     ap.add_argument("--methods", default=",".join(ALL),
                     help="comma-separated subset of the methods")
+    ap.add_argument("--onnx", action="store_true",
+                    help="run the CLI on ONNX exports of the same models")
     ap.add_argument("--conditioning", action="store_true",
                     help="also print float32-vs-float64 reference distances")
     a = ap.parse_args()
@@ -193,13 +209,16 @@ def main():
     with tempfile.TemporaryDirectory(prefix="gc-methods-") as tmp:
         work = a.fixtures or tmp
         os.makedirs(work, exist_ok=True)
-        for mi, (mname, depth, widths, layers) in enumerate(MODELS):
+        for mi, (mname, depth, widths, layers) in enumerate(MODELS_ONNX if a.onnx else MODELS):
             if a.k and not any(a.k in "%s/%s" % (mname, L) for L in layers):
                 continue
             model = co.make_model(depth, widths, 10, SEED + 10 * mi, SIZE)
             model64 = copy.deepcopy(model).double() if a.conditioning else None
-            mpath = os.path.join(work, mname + ".pth")
-            torch.save(model.state_dict(), mpath)
+            mpath = os.path.join(work, mname + (".onnx" if a.onnx else ".pth"))
+            if a.onnx:
+                export_onnx(model, mpath)
+            else:
+                torch.save(model.state_dict(), mpath)
             stem = "x_" + mname
             # The first of a few seeded batches whose two images have
             # different top-1 classes, so "each image's own class" is tested.
