@@ -16,6 +16,7 @@
  * sparse or complex tensors, big-endian files, the tar format of torch < 0.4.
  * Everything else in a checkpoint (optimizer state, epochs, ...) is skipped. */
 #include "loaders/pth.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -779,28 +780,11 @@ gc_status gc_pth_load(const char *path, gc_state_dict *out, gc_error *err)
     if (!path || !out)
         return gc_fail(err, GC_ERR_USAGE, "gc_pth_load: no path or output");
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return gc_fail(err, GC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb)) {
-        int e = errno;
-        close(fd);
-        return gc_fail(err, GC_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        close(fd);
-        return gc_fail(err, GC_ERR_IO, "%s: is a directory, not a checkpoint file", path);
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return gc_fail(err, GC_ERR_IO, "%s: not a regular file", path);
-    }
-    if ((uint64_t)sb.st_size > 2 * GC_PTH_MAX_STORAGE || (uint64_t)sb.st_size > SIZE_MAX / 2) {
-        close(fd);
-        return gc_fail(err, GC_ERR_LIMIT, "%s: file is %lld bytes, too large", path, (long long)sb.st_size);
-    }
-    size_t len = (size_t)sb.st_size, got = 0;
+    int fd;
+    size_t len, got = 0;
+    gc_status st = gc_file_open(path, "checkpoint file", 2 * GC_PTH_MAX_STORAGE, &fd, &len, err);
+    if (st)
+        return st;
     uint8_t *buf = malloc(len ? len : 1);
     if (!buf) {
         close(fd);
@@ -820,7 +804,7 @@ gc_status gc_pth_load(const char *path, gc_state_dict *out, gc_error *err)
         got += (size_t)r;
     }
     close(fd);
-    gc_status st = gc_pth_load_memory(buf, len, path, out, err);
+    st = gc_pth_load_memory(buf, len, path, out, err);
     free(buf);
     return st;
 }

@@ -12,6 +12,7 @@
  * state_dicts use (F8, U16..U64, complex are refused by name), and
  * zero-copy: every tensor is converted into a float32 buffer of its own. */
 #include "loaders/safetensors.h"
+#include "core/file.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -377,23 +378,11 @@ gc_status gc_safetensors_load(const char *path, gc_state_dict *out, gc_error *er
     if (!path || !out)
         return gc_fail(err, GC_ERR_USAGE, "gc_safetensors_load: no path or output");
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return gc_fail(err, GC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    gc_status st = GC_OK;
-    if (fstat(fd, &sb))
-        st = gc_fail(err, GC_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    else if (!S_ISREG(sb.st_mode))
-        st = gc_fail(err, GC_ERR_IO, "%s: not a regular file", path);
-    else if ((uint64_t)sb.st_size > GC_ST_MAX_FILE || (uint64_t)sb.st_size > SIZE_MAX / 2)
-        st = gc_fail(err, GC_ERR_LIMIT, "%s: %llu bytes, more than the %llu allowed", path,
-                     (unsigned long long)sb.st_size, (unsigned long long)GC_ST_MAX_FILE);
-    if (st) {
-        close(fd);
+    int fd;
+    size_t len;
+    gc_status st = gc_file_open(path, "safetensors file", GC_ST_MAX_FILE, &fd, &len, err);
+    if (st)
         return st;
-    }
-    size_t len = (size_t)sb.st_size;
     if (!len) {
         close(fd);
         return gc_fail(err, GC_ERR_FORMAT, "%s: empty file (0 bytes), not a safetensors file", path);
