@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "fuzz_common.h"
 
+#include "core/model.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,4 +165,37 @@ int fz_resnet_sd(gc_state_dict *sd, int w, int classes)
         fz_sd_put(sd, "fc.bias", 1, (int64_t[]){classes}))
         return -1;
     return 0;
+}
+
+void fz_check_state_dict_and_build(gc_status st, gc_error *err, gc_state_dict *sd,
+                                   const char *label, size_t input_size, int strict)
+{
+    fz_check(st, err);
+    if (st != GC_OK) {
+        if (sd->count || sd->tensors)
+            abort(); /* a failed load must leave the output empty */
+        return;
+    }
+    for (int i = 0; i < sd->count; i++) {
+        const gc_sd_tensor *t = &sd->tensors[i];
+        int64_t n = 1;
+        for (int d = 0; d < t->ndim; d++)
+            n *= t->shape[d];
+        if (!t->name || t->ndim < 0 || t->ndim > GC_MAX_DIMS || n != t->numel ||
+            (n && !t->data))
+            abort();
+        if (strict && ((uint64_t)n > (uint64_t)input_size || !strncmp(t->name, "module.", 7) ||
+                       gc_sd_find(sd, t->name) != t))
+            abort();
+        volatile float sink = n ? t->data[0] + t->data[n - 1] : 0; /* in bounds? */
+        (void)sink;
+    }
+    gc_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        gc_sd_free(sd);
+        return;
+    }
+    m->weights = *sd;
+    fz_check(gc_resnet_build(m, label, err), err);
+    gc_model_free(m);
 }

@@ -26,6 +26,13 @@ void fz_write(const char *path, const uint8_t *data, size_t size);
  * one-line, NUL-terminated message; a success must not say it failed. */
 void fz_check(gc_status st, const gc_error *err);
 
+/* After a weight loader ran: a failure must leave sd empty; a success must
+ * hold self-consistent tensors readable end to end (strict: also unique,
+ * "module."-stripped names and at most one element per input byte), and is
+ * handed to the ResNet builder as gc_model_load would. Takes sd. */
+void fz_check_state_dict_and_build(gc_status st, gc_error *err, gc_state_dict *sd,
+                                   const char *label, size_t input_size, int strict);
+
 /* A BasicBlock ResNet with one block per stage: conv1 width w, stages w, 2w,
  * 4w, 8w, fc with `classes` outputs. Values are small, deterministic and
  * running_var positive. Returns 0 on success. */
