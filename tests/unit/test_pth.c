@@ -19,34 +19,13 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "loaders/pth.h"
 #include "loaders/state_dict.h"
 
 #define FIX GC_SOURCE_DIR "/tests/fixtures/pth/"
 #define PWNED_MARKER "/tmp/gc_pth_pwned_marker" /* as in make_pth_fixtures.py */
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
-/* One line, starting with the label. */
-static void assert_clean_message(const gc_error *err, const char *label)
-{
-    assert_true(strlen(err->msg) > strlen(label));
-    assert_memory_equal(err->msg, label, strlen(label));
-    assert_null(strchr(err->msg, '\n'));
-}
 
 /* Compares sd with the PyTorch dump <stem>.expected, bit for bit. */
 static void compare_expected(const gc_state_dict *sd, const char *stem)

@@ -14,34 +14,14 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "gradcam.h"
 #include "loaders/safetensors.h"
 #include "loaders/state_dict.h"
 
 #define FIX GC_SOURCE_DIR "/tests/fixtures/safetensors/"
 #define W1_PTH GC_SOURCE_DIR "/fuzz/corpus/pth/resnet_w1.pth"
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
-static void assert_clean_message(const gc_error *err, const char *label)
-{
-    assert_true(strlen(err->msg) > strlen(label));
-    assert_memory_equal(err->msg, label, strlen(label));
-    assert_null(strchr(err->msg, '\n'));
-}
 
 /* Same names, shapes and bits (the order may differ). */
 static void assert_same_sd(const gc_state_dict *a, const gc_state_dict *b)
