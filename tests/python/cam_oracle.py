@@ -481,8 +481,9 @@ def _hook_guided(model, x, classes):
 
 
 def _eigh_projection(T):
-    """First principal projection by float64 eigh of M^T M (no SVD)."""
-    T = T.double().numpy()
+    """First principal projection by float64 eigh of M^T M (no SVD), of a
+    tensor or array [N, K, h, w]."""
+    T = T.double().numpy() if torch.is_tensor(T) else np.asarray(T, np.float64)
     n, k, h, w = T.shape
     out = np.empty((n, h, w))
     for i in range(n):

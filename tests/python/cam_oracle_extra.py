@@ -376,20 +376,6 @@ def _input_term_loop(x, gx, i):
     return out
 
 
-def _eigh_projection(P):
-    n, k, h, w = P.shape
-    out = np.empty((n, h, w))
-    for i in range(n):
-        M = P[i].reshape(k, h * w).T
-        M = M - M.mean(axis=0)
-        _, vec = np.linalg.eigh(M.T @ M)
-        p = M @ vec[:, -1]
-        if p[np.argmax(np.abs(p))] < 0:
-            p = -p
-        out[i] = np.maximum(p, 0).reshape(h, w)
-    return out
-
-
 def selftest():
     torch.set_num_threads(max(1, min(2, torch.get_num_threads() or 1)))
     fails = 0
@@ -433,7 +419,7 @@ def selftest():
             for m in ("gradcam", "hirescam", "layercam"):
                 P = contributions(m, model, xt, layer, A, G, logits, classes).numpy()
                 e = oracle.rel_err(reduce(torch.from_numpy(P), True).numpy(),
-                                   _eigh_projection(P))
+                                   co._eigh_projection(P))
                 check(e < 1e-8, "%s %s eigen-smooth %s: SVD vs eigh %.1e"
                       % (tag, layer, m, e))
                 e = oracle.rel_err(reduce(torch.from_numpy(-P), True).numpy(),
