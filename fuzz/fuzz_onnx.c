@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!m)
         return 0;
     gc_error err;
-    gc_status st = gc_onnx_load_memory(m, data, size, fz_path("fuzz.onnx"), &err);
+    gc_status st = gc_onnx_load_memory(m, data, size, fz_path("fuzz.onnx"), NULL, &err);
     fz_check(st, &err);
     if (st == GC_OK)
         run_model(m);

@@ -8,7 +8,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     gc_error err;
     gc_state_dict sd;
-    gc_status st = gc_pth_load_memory(data, size, "fuzz.pth", &sd, &err);
+    gc_status st = gc_pth_load_memory(data, size, "fuzz.pth", NULL, &sd, &err);
     fz_check_state_dict_and_build(st, &err, &sd, "fuzz.pth", size, 0);
     return 0;
 }

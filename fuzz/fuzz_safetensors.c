@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     gc_error err;
     gc_state_dict sd;
-    gc_status st = gc_safetensors_load_memory(data, size, "fuzz.safetensors", &sd, &err);
+    gc_status st = gc_safetensors_load_memory(data, size, "fuzz.safetensors", NULL, &sd, &err);
     fz_check_state_dict_and_build(st, &err, &sd, "fuzz.safetensors", size, 1);
     return 0;
 }

@@ -64,6 +64,26 @@ typedef struct gc_error {
 const char *gc_status_name(gc_status s);
 const char *gc_version(void);
 
+/* ---- Limits on untrusted files ---------------------------------------- */
+
+/* What one image or model file may make the library allocate. Checked from
+ * headers and declared sizes, before the memory is asked for; going over
+ * one fails with GC_ERR_LIMIT, naming the limit. A field of 0 means its
+ * default; a negative one is GC_ERR_USAGE. */
+typedef struct gc_limits {
+    int64_t max_image_pixels; /* width * height of a decoded image.
+                                 Default 100,000,000; at most 715,827,882
+                                 (3 bytes a pixel in an int), larger
+                                 values count as that */
+    int64_t max_weight_bytes; /* float32 bytes of weights a model file
+                                 produces (ONNX: derived copies included).
+                                 Default 4 GiB. Raw storage read and file
+                                 size follow from it: twice this (float64
+                                 halves), the file another 512 MiB more */
+    int64_t max_graph_nodes;  /* ONNX nodes, in the file and once
+                                 converted. Default 200,000 */
+} gc_limits;
+
 /* ---- Arrays (.npy) ----------------------------------------------------- */
 
 #define GC_MAX_DIMS 8
@@ -93,7 +113,11 @@ typedef struct gc_image {
 /* JPEG or PNG by content (not by extension). Grey is expanded to RGB, alpha
  * is dropped (as OpenCV's imread does), 16-bit PNG is scaled to 8 bits. */
 gc_status gc_image_load(const char *path, gc_image *out, gc_error *err);
+/* The same under lim's max_image_pixels (NULL: the defaults). */
+gc_status gc_image_load_limited(const char *path, const gc_limits *lim, gc_image *out,
+                                gc_error *err);
 gc_status gc_image_write_png(const char *path, const gc_image *img, gc_error *err);
+/* A zeroed image; at most the ceiling of max_image_pixels (see gc_limits). */
 gc_status gc_image_alloc(gc_image *img, int width, int height, gc_error *err);
 void gc_image_free(gc_image *img);
 
@@ -146,6 +170,9 @@ typedef struct gc_model gc_model;
 /* Loads a torchvision state_dict (.pth, zip or legacy format) or an ONNX
  * model, decided by content. */
 gc_status gc_model_load(const char *path, gc_model **out, gc_error *err);
+/* The same under lim's weight and node limits (NULL: the defaults). */
+gc_status gc_model_load_limited(const char *path, const gc_limits *lim, gc_model **out,
+                                gc_error *err);
 void gc_model_free(gc_model *m);
 
 int gc_model_num_classes(const gc_model *m);

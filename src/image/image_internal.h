@@ -9,15 +9,16 @@
 
 #include "gradcam.h"
 
-/* Largest image we decode: 100 megapixels. Checked from the header, before
- * any pixel buffer exists, so a hostile header cannot make us allocate. */
-#define GC_IMAGE_MAX_PIXELS (100LL * 1000 * 1000)
+/* Checks a decoded header's size against max_pixels (a resolved
+ * gc_limits field). Decoders call it before any pixel buffer exists, so a
+ * hostile header cannot make us allocate. */
+gc_status gc_image_check_size(const char *path, long long w, long long h, int64_t max_pixels,
+                              gc_error *err);
 
-/* Checks a decoded header's size against GC_IMAGE_MAX_PIXELS. */
-gc_status gc_image_check_size(const char *path, long long w, long long h, gc_error *err);
-
-gc_status gc_jpeg_load(const char *path, FILE *f, gc_image *out, gc_error *err);
-gc_status gc_png_load(const char *path, FILE *f, gc_image *out, gc_error *err);
+gc_status gc_jpeg_load(const char *path, FILE *f, int64_t max_pixels, gc_image *out,
+                       gc_error *err);
+gc_status gc_png_load(const char *path, FILE *f, int64_t max_pixels, gc_image *out,
+                      gc_error *err);
 
 /* PIL's Image.resize(..., BILINEAR) on RGB (antialiased when shrinking),
  * bit-exact with Pillow's 8-bit fixed-point resampler. */

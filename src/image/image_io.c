@@ -6,16 +6,18 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "image/image_internal.h"
 
-gc_status gc_image_check_size(const char *path, long long w, long long h, gc_error *err)
+gc_status gc_image_check_size(const char *path, long long w, long long h, int64_t max_pixels,
+                              gc_error *err)
 {
     if (w <= 0 || h <= 0)
         return gc_fail(err, GC_ERR_FORMAT, "%s: image has no pixels (%lldx%lld)", path, w, h);
-    if (w > GC_IMAGE_MAX_PIXELS || h > GC_IMAGE_MAX_PIXELS ||
-        w * h > GC_IMAGE_MAX_PIXELS)
+    /* each side first, so w * h cannot overflow */
+    if (w > max_pixels || h > max_pixels || w * h > max_pixels)
         return gc_fail(err, GC_ERR_LIMIT, "%s: image is %lldx%lld, above the limit of %lld pixels",
-                       path, w, h, (long long)GC_IMAGE_MAX_PIXELS);
+                       path, w, h, (long long)max_pixels);
     return GC_OK;
 }
 
@@ -23,7 +25,9 @@ gc_status gc_image_alloc(gc_image *img, int width, int height, gc_error *err)
 {
     img->width = img->height = 0;
     img->pixels = NULL;
-    gc_status st = gc_image_check_size("image", width, height, err);
+    /* the caller chose the size: only the ceiling applies, so an image
+     * loaded under a raised limit can still be drawn on */
+    gc_status st = gc_image_check_size("image", width, height, GC_IMAGE_CEILING_PIXELS, err);
     if (st)
         return st == GC_ERR_FORMAT ? gc_fail(err, GC_ERR_USAGE, "image size %dx%d is not positive",
                                              width, height)
@@ -47,19 +51,28 @@ void gc_image_free(gc_image *img)
 
 gc_status gc_image_load(const char *path, gc_image *out, gc_error *err)
 {
+    return gc_image_load_limited(path, NULL, out, err);
+}
+
+gc_status gc_image_load_limited(const char *path, const gc_limits *lim, gc_image *out,
+                                gc_error *err)
+{
     out->width = out->height = 0;
     out->pixels = NULL;
+    gc_limits l;
+    gc_status st = gc_limits_resolve(lim, path, &l, err);
+    if (st)
+        return st;
     FILE *f = fopen(path, "rb");
     if (!f)
         return gc_fail(err, GC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     unsigned char magic[8] = {0};
     size_t n = fread(magic, 1, sizeof magic, f);
     rewind(f);
-    gc_status st;
     if (n >= 3 && magic[0] == 0xFF && magic[1] == 0xD8 && magic[2] == 0xFF)
-        st = gc_jpeg_load(path, f, out, err);
+        st = gc_jpeg_load(path, f, l.max_image_pixels, out, err);
     else if (n == 8 && !memcmp(magic, "\x89PNG\r\n\x1a\n", 8))
-        st = gc_png_load(path, f, out, err);
+        st = gc_png_load(path, f, l.max_image_pixels, out, err);
     else
         st = gc_fail(err, GC_ERR_UNSUPPORTED, "%s: not a JPEG or PNG file", path);
     fclose(f);

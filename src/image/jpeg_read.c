@@ -40,7 +40,8 @@ static void on_message(j_common_ptr c, int level)
 
 static void no_output(j_common_ptr c) { (void)c; }
 
-gc_status gc_jpeg_load(const char *path, FILE *f, gc_image *out, gc_error *err)
+gc_status gc_jpeg_load(const char *path, FILE *f, int64_t max_pixels, gc_image *out,
+                       gc_error *err)
 {
     struct jpeg_decompress_struct ci;
     jerr je;
@@ -66,7 +67,7 @@ gc_status gc_jpeg_load(const char *path, FILE *f, gc_image *out, gc_error *err)
         jpeg_destroy_decompress(&ci);
         return gc_fail(err, GC_ERR_UNSUPPORTED, "%s: CMYK JPEGs are not supported", path);
     }
-    gc_status st = gc_image_check_size(path, ci.image_width, ci.image_height, err);
+    gc_status st = gc_image_check_size(path, ci.image_width, ci.image_height, max_pixels, err);
     if (st) {
         jpeg_destroy_decompress(&ci);
         return st;

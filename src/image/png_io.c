@@ -30,7 +30,8 @@ static void on_warning(png_structp png, png_const_charp msg)
     (void)msg;
 }
 
-gc_status gc_png_load(const char *path, FILE *f, gc_image *out, gc_error *err)
+gc_status gc_png_load(const char *path, FILE *f, int64_t max_pixels, gc_image *out,
+                      gc_error *err)
 {
     pctx ctx = {"unknown error"};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
@@ -55,7 +56,7 @@ gc_status gc_png_load(const char *path, FILE *f, gc_image *out, gc_error *err)
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     int depth = png_get_bit_depth(png, info), type = png_get_color_type(png, info);
-    gc_status st = gc_image_check_size(path, w, h, err);
+    gc_status st = gc_image_check_size(path, w, h, max_pixels, err);
     if (st) {
         png_destroy_read_struct(&png, &info, NULL);
         return st;

@@ -12,6 +12,7 @@
  * image input. */
 #include "loaders/onnx.h"
 #include "loaders/onnx_internal.h"
+#include "core/limits.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -22,7 +23,8 @@
 #include <sys/stat.h>
 
 #define MAX_FILE ((size_t)2 << 30)     /* protobuf's own limit             */
-#define MAX_FLOATS ((int64_t)2 << 30)  /* 8 GB of weights in all           */
+#define MAX_ELEMS ((int64_t)2 << 30)   /* one constant; the weight limit caps
+                                          floats in all, this int64 ones  */
 
 gc_status onnx_fail(onnx_loader *L, gc_status st, const char *fmt, ...)
 {
@@ -128,8 +130,24 @@ static gc_status sd_push(onnx_loader *L, const char *name, int ndim, const int64
     return GC_OK;
 }
 
+/* Counts n more floats against the weight limit, before they are
+ * allocated: initializers, folded constants and derived copies alike. */
+static gc_status charge_floats(onnx_loader *L, const char *name, int64_t n)
+{
+    uint64_t bytes = (uint64_t)(n > 0 ? n : 0) * sizeof(float);
+    if (bytes > L->max_weight_bytes - L->weight_bytes)
+        return onnx_fail(L, GC_ERR_LIMIT,
+                         "weights total more than %llu bytes as float32 at '%s' "
+                         "(the weight limit)",
+                         (unsigned long long)L->max_weight_bytes, name ? name : "?");
+    L->weight_bytes += bytes;
+    return GC_OK;
+}
+
 float *onnx_alloc_floats(onnx_loader *L, const char *name, int64_t count)
 {
+    if (charge_floats(L, name, count))
+        return NULL;
     float *f = calloc((size_t)(count > 0 ? count : 1), sizeof *f);
     if (!f) {
         onnx_fail(L, GC_ERR_NOMEM, "out of memory");
@@ -143,7 +161,7 @@ static int64_t numel_of(int ndim, const int64_t *dims)
 {
     int64_t n = 1;
     for (int k = 0; k < ndim; k++) {
-        if (dims[k] < 0 || (dims[k] && n > MAX_FLOATS / dims[k]))
+        if (dims[k] < 0 || (dims[k] && n > MAX_ELEMS / dims[k]))
             return -1;
         n *= dims[k];
     }
@@ -156,6 +174,8 @@ gc_status onnx_put_float(onnx_loader *L, const char *name, int ndim, const int64
     int64_t n = numel_of(ndim, dims);
     if (n < 0 || ndim > GC_MAX_DIMS)
         return onnx_fail(L, GC_ERR_FORMAT, "constant '%s' has a bad shape", name);
+    if (charge_floats(L, name, n))
+        return L->err->status;
     float *f = malloc(sizeof(float) * (size_t)(n ? n : 1));
     if (!f)
         return onnx_fail(L, GC_ERR_NOMEM, "out of memory");
@@ -208,11 +228,15 @@ gc_node_ext *onnx_new_ext(onnx_loader *L, int nidx)
 int onnx_add_node(onnx_loader *L, gc_op op, const int *in, int nin, gc_node_ext *ext)
 {
     gc_graph *g = &L->m->graph;
-    if (nin > GC_NODE_MAX_IN || g->count >= GC_ONNX_MAX_NODES) {
+    if (nin > GC_NODE_MAX_IN) {
         free(ext);
-        onnx_fail(L, GC_ERR_LIMIT, nin > GC_NODE_MAX_IN ? "more than %d inputs"
-                                                        : "more than %d nodes",
-                  nin > GC_NODE_MAX_IN ? GC_NODE_MAX_IN : GC_ONNX_MAX_NODES);
+        onnx_fail(L, GC_ERR_LIMIT, "more than %d inputs", GC_NODE_MAX_IN);
+        return -1;
+    }
+    if (g->count >= L->max_nodes) {
+        free(ext);
+        onnx_fail(L, GC_ERR_LIMIT, "converted graph has more than %lld nodes (the node limit)",
+                  (long long)L->max_nodes);
         return -1;
     }
     int i = gc_graph_add(g, op, nin > 0 ? in[0] : -1, nin > 1 ? in[1] : -1);
@@ -442,6 +466,8 @@ gc_status onnx_tensor_value(onnx_loader *L, Onnx__TensorProto *t, const char *na
     if (n < 0)
         return onnx_fail(L, GC_ERR_FORMAT, "tensor '%s': bad or too large shape", name);
     size_t bytes = (size_t)n * (size_t)es;
+    if (is_float_type(dt) && charge_floats(L, name, n)) /* before reading external data */
+        return L->err->status;
     uint8_t *ext = NULL;
     const uint8_t *raw = NULL;
     size_t typed = 0;
@@ -690,6 +716,9 @@ static gc_status build(onnx_loader *L)
     Onnx__GraphProto *g = L->proto->graph;
     if (!g)
         return onnx_fail(L, GC_ERR_FORMAT, "no graph in the model");
+    if ((int64_t)g->n_node > L->max_nodes)
+        return onnx_fail(L, GC_ERR_LIMIT, "the graph has %zu nodes, more than %lld (the node limit)",
+                         g->n_node, (long long)L->max_nodes);
     if (find_opset(L) || check_supported(L))
         return L->err->status;
     for (size_t k = 0; k < g->n_initializer; k++) {
@@ -759,9 +788,11 @@ static Onnx__ModelProto *unpack(const void *buf, size_t len, const char *label, 
 }
 
 static gc_status load_proto(gc_model *m, Onnx__ModelProto *proto, const char *label,
-                            gc_error *err)
+                            const gc_limits *lim, gc_error *err)
 {
-    onnx_loader L = {.m = m, .path = label, .err = err, .proto = proto};
+    onnx_loader L = {.m = m, .path = label, .err = err, .proto = proto,
+                     .max_nodes = lim->max_graph_nodes,
+                     .max_weight_bytes = (uint64_t)lim->max_weight_bytes};
     gc_status st = build(&L);
     for (size_t k = 0; k < L.vcap; k++)
         if (L.vals[k].name && L.vals[k].kind == V_INT)
@@ -780,22 +811,29 @@ static gc_status load_proto(gc_model *m, Onnx__ModelProto *proto, const char *la
 }
 
 gc_status gc_onnx_load_memory(gc_model *m, const void *buf, size_t len, const char *label,
-                              gc_error *err)
+                              const gc_limits *lim, gc_error *err)
 {
+    gc_limits l;
+    if (gc_limits_resolve(lim, label, &l, err))
+        return GC_ERR_USAGE;
     Onnx__ModelProto *p = unpack(buf, len, label, err);
-    return p ? load_proto(m, p, label, err) : err->status;
+    return p ? load_proto(m, p, label, &l, err) : err->status;
 }
 
-gc_status gc_onnx_load(gc_model *m, const char *path, gc_error *err)
+gc_status gc_onnx_load(gc_model *m, const char *path, const gc_limits *lim, gc_error *err)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    gc_status st = read_file(path, &buf, &len, err);
+    gc_limits l;
+    gc_status st = gc_limits_resolve(lim, path, &l, err);
+    if (st)
+        return st;
+    st = read_file(path, &buf, &len, err);
     if (st)
         return st;
     /* The file's bytes are not needed once decoded: free them before the
      * weights are converted, so a large model is not held three times. */
     Onnx__ModelProto *p = unpack(buf, len, path, err);
     free(buf);
-    return p ? load_proto(m, p, path, err) : err->status;
+    return p ? load_proto(m, p, path, &l, err) : err->status;
 }

@@ -15,7 +15,6 @@
 #include "ops/ext.h"
 
 #define GC_ONNX_BATCH (INT64_MIN / 2)
-#define GC_ONNX_MAX_NODES 200000
 
 typedef enum { V_NODE = 1, V_FLOAT, V_INT } value_kind;
 
@@ -45,6 +44,9 @@ typedef struct onnx_loader {
     const char **node_name;     /* per graph node: ONNX node name (borrowed) */
     const char **tensor_name;   /* per graph node: its output tensor        */
     int names_cap;
+    int64_t max_nodes;          /* from the caller's gc_limits              */
+    uint64_t max_weight_bytes;  /* likewise: float32 bytes kept in m->weights */
+    uint64_t weight_bytes;      /* kept so far                              */
 } onnx_loader;
 
 /* Values. */

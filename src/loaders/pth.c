@@ -17,6 +17,7 @@
  * Everything else in a checkpoint (optimizer state, epochs, ...) is skipped. */
 #include "loaders/pth.h"
 #include "core/file.h"
+#include "core/limits.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -97,6 +98,8 @@ typedef struct pth {
     size_t *slots; /* open addressing over st, index + 1 */
     size_t nslots;
     uint64_t storage_bytes_read;
+    uint64_t max_output;  /* float32 bytes, from the caller's limits */
+    uint64_t max_storage; /* raw bytes read, likewise               */
 } pth;
 
 static size_t hash_key(const char *s)
@@ -247,9 +250,10 @@ static gc_status storage_data(pth *p, storage *s, const uint8_t **data)
     if (!p->zip)
         return gc_fail(p->err, GC_ERR_INTERNAL, "%s: storage '%s' has no data", p->label, s->key);
     uint64_t need = (uint64_t)s->numel * (uint64_t)dtypes[s->dtype].size; /* checked in check_fits */
-    if (need > GC_PTH_MAX_STORAGE - p->storage_bytes_read)
-        return gc_fail(p->err, GC_ERR_LIMIT, "%s: storages total more than %llu bytes",
-                       p->label, (unsigned long long)GC_PTH_MAX_STORAGE);
+    if (need > p->max_storage - p->storage_bytes_read)
+        return gc_fail(p->err, GC_ERR_LIMIT,
+                       "%s: storages total more than %llu bytes (twice the weight limit)",
+                       p->label, (unsigned long long)p->max_storage);
     if (need > SIZE_MAX || !(s->owned = malloc((size_t)need)))
         return gc_fail(p->err, GC_ERR_NOMEM, "%s: out of memory reading storage '%s'", p->label, s->key);
     zip_file_t *zf = zip_fopen_index(p->zip, (zip_uint64_t)s->zindex, 0);
@@ -443,9 +447,10 @@ static gc_status make_tensor(pth *p, const pk_value *v, const char *key, size_t 
     if (st)
         return st;
     uint64_t bytes = (uint64_t)tv.numel * sizeof(float);
-    if (bytes > GC_PTH_MAX_OUTPUT - *total)
-        return gc_fail(p->err, GC_ERR_LIMIT, "%s: tensors total more than %llu bytes as float32",
-                       p->label, (unsigned long long)GC_PTH_MAX_OUTPUT);
+    if (bytes > p->max_output - *total)
+        return gc_fail(p->err, GC_ERR_LIMIT,
+                       "%s: tensors total more than %llu bytes as float32 (the weight limit)",
+                       p->label, (unsigned long long)p->max_output);
     *total += bytes;
     storage *s = &p->st[tv.storage];
     const uint8_t *data = NULL;
@@ -725,8 +730,8 @@ static gc_status load_legacy(pth *p, const uint8_t *buf, size_t len, pk_heap *he
     return GC_OK;
 }
 
-gc_status gc_pth_load_memory(const void *data, size_t len, const char *label, gc_state_dict *out,
-                             gc_error *err)
+gc_status gc_pth_load_memory(const void *data, size_t len, const char *label,
+                             const gc_limits *lim, gc_state_dict *out, gc_error *err)
 {
     const uint8_t *buf = data;
     pth p = {.label = label ? label : "checkpoint", .err = err};
@@ -736,6 +741,11 @@ gc_status gc_pth_load_memory(const void *data, size_t len, const char *label, gc
     if (!out)
         return gc_fail(err, GC_ERR_USAGE, "%s: no output state_dict", p.label);
     memset(out, 0, sizeof *out);
+    gc_limits l;
+    if (gc_limits_resolve(lim, p.label, &l, err))
+        return GC_ERR_USAGE;
+    p.max_output = (uint64_t)l.max_weight_bytes;
+    p.max_storage = gc_limits_storage_bytes(&l);
     if (!buf && len)
         return gc_fail(err, GC_ERR_USAGE, "%s: no data", p.label);
     if (!len)
@@ -775,14 +785,19 @@ gc_status gc_pth_load_memory(const void *data, size_t len, const char *label, gc
     return GC_OK;
 }
 
-gc_status gc_pth_load(const char *path, gc_state_dict *out, gc_error *err)
+gc_status gc_pth_load(const char *path, const gc_limits *lim, gc_state_dict *out,
+                      gc_error *err)
 {
     if (!path || !out)
         return gc_fail(err, GC_ERR_USAGE, "gc_pth_load: no path or output");
     memset(out, 0, sizeof *out);
     int fd;
     size_t len, got = 0;
-    gc_status st = gc_file_open(path, "checkpoint file", 2 * GC_PTH_MAX_STORAGE, &fd, &len, err);
+    gc_limits l;
+    gc_status st = gc_limits_resolve(lim, path, &l, err);
+    if (st)
+        return st;
+    st = gc_file_open(path, "checkpoint file", gc_limits_file_bytes(&l), &fd, &len, err);
     if (st)
         return st;
     uint8_t *buf = malloc(len ? len : 1);
@@ -804,7 +819,7 @@ gc_status gc_pth_load(const char *path, gc_state_dict *out, gc_error *err)
         got += (size_t)r;
     }
     close(fd);
-    st = gc_pth_load_memory(buf, len, path, out, err);
+    st = gc_pth_load_memory(buf, len, path, &l, out, err);
     free(buf);
     return st;
 }

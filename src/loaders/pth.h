@@ -8,15 +8,15 @@
 
 #include "loaders/state_dict.h"
 
-/* Caps on what one checkpoint may make us allocate. */
-#define GC_PTH_MAX_PICKLE ((size_t)256 << 20)      /* bytes of data.pkl       */
-#define GC_PTH_MAX_OUTPUT ((uint64_t)4 << 30)      /* float32 bytes produced  */
-#define GC_PTH_MAX_STORAGE ((uint64_t)8 << 30)     /* raw storage bytes read  */
+/* The cap on data.pkl. The float32 bytes produced, raw storage read and
+ * file size follow the caller's gc_limits (core/limits.h). */
+#define GC_PTH_MAX_PICKLE ((size_t)256 << 20)
 
 /* Parses a zip-format or legacy checkpoint held in buf. label (usually the
- * file path) starts every error message. buf must stay valid during the
- * call only; *out owns everything it holds. On failure *out is empty. */
+ * file path) starts every error message. lim may be NULL (the defaults).
+ * buf must stay valid during the call only; *out owns everything it holds.
+ * On failure *out is empty. */
 gc_status gc_pth_load_memory(const void *buf, size_t len, const char *label,
-                             gc_state_dict *out, gc_error *err);
+                             const gc_limits *lim, gc_state_dict *out, gc_error *err);
 
 #endif

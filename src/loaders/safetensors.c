@@ -13,6 +13,7 @@
  * zero-copy: every tensor is converted into a float32 buffer of its own. */
 #include "loaders/safetensors.h"
 #include "core/file.h"
+#include "core/limits.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -41,6 +42,7 @@ static const struct { const char *name; int size; } dtypes[DT_COUNT] = {
 typedef struct st_ctx {
     const char *label;
     gc_error *err;
+    uint64_t max_output; /* float32 bytes, from the caller's limits */
 } st_ctx;
 
 /* A name from the file, made safe to quote in a one-line message. */
@@ -323,9 +325,10 @@ static gc_status parse(st_ctx *c, const uint8_t *buf, size_t len, cJSON **root, 
         if ((st = parse_entry(c, item, data_len, &e[k])))
             break;
         total += (uint64_t)e[k].numel * sizeof(float); /* each below the file size */
-        if (total > GC_ST_MAX_OUTPUT) {
-            st = gc_fail(c->err, GC_ERR_LIMIT, "%s: tensors total more than %llu bytes as float32", c->label,
-                         (unsigned long long)GC_ST_MAX_OUTPUT);
+        if (total > c->max_output) {
+            st = gc_fail(c->err, GC_ERR_LIMIT,
+                         "%s: tensors total more than %llu bytes as float32 (the weight limit)",
+                         c->label, (unsigned long long)c->max_output);
             break;
         }
         k++;
@@ -352,14 +355,18 @@ static gc_status parse(st_ctx *c, const uint8_t *buf, size_t len, cJSON **root, 
     return st;
 }
 
-gc_status gc_safetensors_load_memory(const void *buf, size_t len, const char *label, gc_state_dict *out,
-                                     gc_error *err)
+gc_status gc_safetensors_load_memory(const void *buf, size_t len, const char *label,
+                                     const gc_limits *lim, gc_state_dict *out, gc_error *err)
 {
     gc_error local;
     st_ctx c = {.label = label ? label : "safetensors", .err = err ? err : &local};
     if (!out)
         return gc_fail(err, GC_ERR_USAGE, "%s: no output state_dict", c.label);
     memset(out, 0, sizeof *out);
+    gc_limits l;
+    if (gc_limits_resolve(lim, c.label, &l, err))
+        return GC_ERR_USAGE;
+    c.max_output = (uint64_t)l.max_weight_bytes;
     if (!buf && len)
         return gc_fail(err, GC_ERR_USAGE, "%s: no data", c.label);
     cJSON *root = NULL;
@@ -373,14 +380,19 @@ gc_status gc_safetensors_load_memory(const void *buf, size_t len, const char *la
     return GC_OK;
 }
 
-gc_status gc_safetensors_load(const char *path, gc_state_dict *out, gc_error *err)
+gc_status gc_safetensors_load(const char *path, const gc_limits *lim, gc_state_dict *out,
+                              gc_error *err)
 {
     if (!path || !out)
         return gc_fail(err, GC_ERR_USAGE, "gc_safetensors_load: no path or output");
     memset(out, 0, sizeof *out);
     int fd;
     size_t len;
-    gc_status st = gc_file_open(path, "safetensors file", GC_ST_MAX_FILE, &fd, &len, err);
+    gc_limits l;
+    gc_status st = gc_limits_resolve(lim, path, &l, err);
+    if (st)
+        return st;
+    st = gc_file_open(path, "safetensors file", gc_limits_file_bytes(&l), &fd, &len, err);
     if (st)
         return st;
     if (!len) {
@@ -394,7 +406,7 @@ gc_status gc_safetensors_load(const char *path, gc_state_dict *out, gc_error *er
     close(fd);
     if (map == MAP_FAILED)
         return gc_fail(err, GC_ERR_IO, "%s: cannot map: %s", path, strerror(e));
-    st = gc_safetensors_load_memory(map, len, path, out, err);
+    st = gc_safetensors_load_memory(map, len, path, &l, out, err);
     munmap(map, len);
     return st;
 }

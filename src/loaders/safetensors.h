@@ -10,10 +10,9 @@
 
 #include "loaders/state_dict.h"
 
-/* Caps on what one file may make us allocate. */
-#define GC_ST_MAX_HEADER ((uint64_t)100 << 20)   /* bytes of JSON header     */
-#define GC_ST_MAX_OUTPUT ((uint64_t)4 << 30)     /* float32 bytes produced   */
-#define GC_ST_MAX_FILE ((uint64_t)16 << 30)      /* bytes of the whole file  */
+/* The cap on the JSON header. The float32 bytes produced and the file size
+ * follow the caller's gc_limits (core/limits.h). */
+#define GC_ST_MAX_HEADER ((uint64_t)100 << 20)
 
 /* 1 when the first bytes look like a safetensors file: a header length of
  * at least 2 and below 2^32, then '{'. Needs 9 bytes; fewer is "no". */
@@ -22,12 +21,13 @@ int gc_safetensors_sniff(const void *head, size_t n);
 int gc_safetensors_sniff_file(const char *path);
 
 /* Parses a safetensors file held in buf into *out (every dtype converted to
- * float32, a leading "module." stripped). label starts every message. On
- * failure *out is empty. */
+ * float32, a leading "module." stripped). label starts every message; lim
+ * may be NULL (the defaults). On failure *out is empty. */
 gc_status gc_safetensors_load_memory(const void *buf, size_t len, const char *label,
-                                     gc_state_dict *out, gc_error *err);
+                                     const gc_limits *lim, gc_state_dict *out, gc_error *err);
 
 /* Maps path and parses it as above; messages start with path. */
-gc_status gc_safetensors_load(const char *path, gc_state_dict *out, gc_error *err);
+gc_status gc_safetensors_load(const char *path, const gc_limits *lim, gc_state_dict *out,
+                              gc_error *err);
 
 #endif

@@ -24,8 +24,10 @@ typedef struct gc_state_dict {
  * format, detected by content. Accepts a bare state_dict or one nested under
  * "state_dict" / "model" in a dict; strips a leading "module." (DataParallel).
  * Never executes anything: the unpickler knows only the opcodes and globals
- * a state_dict needs and rejects everything else, naming it. */
-gc_status gc_pth_load(const char *path, gc_state_dict *out, gc_error *err);
+ * a state_dict needs and rejects everything else, naming it. lim may be
+ * NULL (the defaults); over its max_weight_bytes is GC_ERR_LIMIT. */
+gc_status gc_pth_load(const char *path, const gc_limits *lim, gc_state_dict *out,
+                      gc_error *err);
 
 /* NULL if absent. */
 const gc_sd_tensor *gc_sd_find(const gc_state_dict *sd, const char *name);

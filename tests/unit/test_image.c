@@ -152,7 +152,8 @@ static void test_alloc_limits(void **state)
     gc_image img;
     gc_error err;
     assert_int_equal(gc_image_alloc(&img, 0, 5, &err), GC_ERR_USAGE);
-    assert_int_equal(gc_image_alloc(&img, 20000, 20000, &err), GC_ERR_LIMIT);
+    /* only the ceiling applies here: 3 bytes a pixel must fit an int */
+    assert_int_equal(gc_image_alloc(&img, 30000, 30000, &err), GC_ERR_LIMIT);
     assert_int_equal(gc_image_alloc(&img, 3, 2, &err), GC_OK);
     assert_int_equal(img.pixels[17], 0);
     gc_image_free(&img);

@@ -69,7 +69,7 @@ static void load_and_check(const char *file, const char *stem)
     snprintf(path, sizeof path, FIX "%s", file);
     gc_state_dict sd;
     gc_error err;
-    if (gc_pth_load(path, &sd, &err) != GC_OK)
+    if (gc_pth_load(path, NULL, &sd, &err) != GC_OK)
         fail_msg("%s", err.msg);
     assert_int_equal(err.status, GC_OK);
     compare_expected(&sd, stem);
@@ -96,7 +96,7 @@ static void test_checkpoints(void **state)
     load_and_check("checkpoint_model_legacy.pth", "checkpoint");
     gc_state_dict sd;
     gc_error err;
-    assert_int_equal(gc_pth_load(FIX "checkpoint.pth", &sd, &err), GC_OK);
+    assert_int_equal(gc_pth_load(FIX "checkpoint.pth", NULL, &sd, &err), GC_OK);
     assert_non_null(gc_sd_find(&sd, "weight"));
     assert_null(gc_sd_find(&sd, "module.weight"));
     assert_null(gc_sd_find(&sd, "momentum_buffer"));
@@ -112,7 +112,7 @@ static void test_views(void **state)
 {
     gc_state_dict sd;
     gc_error err;
-    assert_int_equal(gc_pth_load(FIX "tiny.pth", &sd, &err), GC_OK);
+    assert_int_equal(gc_pth_load(FIX "tiny.pth", NULL, &sd, &err), GC_OK);
     const gc_sd_tensor *t = gc_sd_find(&sd, "transposed");
     assert_non_null(t);
     assert_int_equal(t->shape[0], 5);
@@ -171,7 +171,7 @@ static void test_bad_files(void **state)
         snprintf(path, sizeof path, FIX "%s", c->file);
         gc_state_dict sd = {(gc_sd_tensor *)1, 99}; /* must be cleared */
         gc_error err;
-        gc_status st = gc_pth_load(path, &sd, &err);
+        gc_status st = gc_pth_load(path, NULL, &sd, &err);
         if (st != c->status || !strstr(err.msg, c->substring))
             fail_msg("%s: got status %d '%s', want %d '%s'", c->file, st, err.msg, c->status, c->substring);
         assert_int_equal(err.status, c->status);
@@ -197,11 +197,11 @@ static void test_unreadable(void **state)
     fclose(f);
     gc_state_dict sd;
     gc_error err;
-    assert_int_equal(gc_pth_load(inner, &sd, &err), GC_ERR_IO);
+    assert_int_equal(gc_pth_load(inner, NULL, &sd, &err), GC_ERR_IO);
     assert_non_null(strstr(err.msg, "cannot open: Not a directory"));
     if (geteuid() != 0) {
         chmod(path, 0);
-        assert_int_equal(gc_pth_load(path, &sd, &err), GC_ERR_IO);
+        assert_int_equal(gc_pth_load(path, NULL, &sd, &err), GC_ERR_IO);
         assert_non_null(strstr(err.msg, "cannot open: Permission denied"));
     }
     unlink(path);
@@ -219,7 +219,7 @@ static void truncate_all(const char *file)
         memcpy(copy, buf, cut);
         gc_state_dict sd;
         gc_error err;
-        gc_status st = gc_pth_load_memory(copy, cut, "cut.pth", &sd, &err);
+        gc_status st = gc_pth_load_memory(copy, cut, "cut.pth", NULL, &sd, &err);
         if (st == GC_OK)
             fail_msg("%s cut at %zu bytes loaded", file, cut);
         assert_clean_message(&err, "cut.pth: ");
@@ -240,7 +240,7 @@ static void test_truncated(void **state)
     unsigned char *buf = slurp(FIX "tiny_legacy.pth", &len);
     gc_state_dict sd;
     gc_error err;
-    assert_int_equal(gc_pth_load_memory(buf, 300, "x.pth", &sd, &err), GC_ERR_FORMAT);
+    assert_int_equal(gc_pth_load_memory(buf, 300, "x.pth", NULL, &sd, &err), GC_ERR_FORMAT);
     assert_non_null(strstr(err.msg, "x.pth: truncated pickle at byte "));
     free(buf);
 }
@@ -258,7 +258,7 @@ static void flip_all(const char *file)
             buf[i] ^= x ? 0xff : 0x01;
             gc_state_dict sd;
             gc_error err;
-            if (gc_pth_load_memory(buf, len, "flip.pth", &sd, &err) == GC_OK)
+            if (gc_pth_load_memory(buf, len, "flip.pth", NULL, &sd, &err) == GC_OK)
                 gc_sd_free(&sd);
             else
                 assert_clean_message(&err, "flip.pth: ");
@@ -288,7 +288,7 @@ static gc_status run_legacy(const unsigned char *pkl, size_t n, gc_error *err)
     memcpy(buf + sizeof head, pkl, n);
     memcpy(buf + sizeof head + n, "\x80\x02].", 4); /* no storages */
     gc_state_dict sd;
-    gc_status st = gc_pth_load_memory(buf, sizeof head + n + 4, "mem.pth", &sd, err);
+    gc_status st = gc_pth_load_memory(buf, sizeof head + n + 4, "mem.pth", NULL, &sd, err);
     if (st == GC_OK)
         gc_sd_free(&sd);
     free(buf);
@@ -348,11 +348,11 @@ static void test_bad_arguments(void **state)
 {
     gc_error err;
     gc_state_dict sd;
-    assert_int_equal(gc_pth_load(NULL, &sd, &err), GC_ERR_USAGE);
-    assert_int_equal(gc_pth_load(FIX "tiny.pth", NULL, &err), GC_ERR_USAGE);
-    assert_int_equal(gc_pth_load(FIX "tiny.pth", &sd, NULL), GC_OK); /* err is optional */
+    assert_int_equal(gc_pth_load(NULL, NULL, &sd, &err), GC_ERR_USAGE);
+    assert_int_equal(gc_pth_load(FIX "tiny.pth", NULL, NULL, &err), GC_ERR_USAGE);
+    assert_int_equal(gc_pth_load(FIX "tiny.pth", NULL, &sd, NULL), GC_OK); /* err is optional */
     gc_sd_free(&sd);
-    assert_int_equal(gc_pth_load(FIX "empty.pth", &sd, NULL), GC_ERR_FORMAT);
+    assert_int_equal(gc_pth_load(FIX "empty.pth", NULL, &sd, NULL), GC_ERR_FORMAT);
     assert_null(gc_sd_find(NULL, "x"));
     gc_sd_free(NULL);
 }

@@ -43,9 +43,9 @@ static void test_resnet_matches_pth(void **state)
     (void)state;
     gc_state_dict pth, st, mod;
     gc_error err;
-    assert_int_equal(gc_pth_load(W1_PTH, &pth, &err), GC_OK);
-    assert_int_equal(gc_safetensors_load(FIX "resnet_w1.safetensors", &st, &err), GC_OK);
-    assert_int_equal(gc_safetensors_load(FIX "resnet_w1_module.safetensors", &mod, &err), GC_OK);
+    assert_int_equal(gc_pth_load(W1_PTH, NULL, &pth, &err), GC_OK);
+    assert_int_equal(gc_safetensors_load(FIX "resnet_w1.safetensors", NULL, &st, &err), GC_OK);
+    assert_int_equal(gc_safetensors_load(FIX "resnet_w1_module.safetensors", NULL, &mod, &err), GC_OK);
     assert_true(pth.count > 50);
     assert_same_sd(&pth, &st);
     assert_same_sd(&pth, &mod); /* "module." stripped, __metadata__ ignored */
@@ -64,7 +64,7 @@ static void test_dtypes(void **state)
     static const char *const dts[] = {"F32", "F64", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL"};
     gc_state_dict sd;
     gc_error err;
-    assert_int_equal(gc_safetensors_load(FIX "dtypes.safetensors", &sd, &err), GC_OK);
+    assert_int_equal(gc_safetensors_load(FIX "dtypes.safetensors", NULL, &sd, &err), GC_OK);
     for (size_t i = 0; i < sizeof dts / sizeof *dts; i++) {
         char name[64], exp[64];
         snprintf(name, sizeof name, "x_%s", dts[i]);
@@ -132,7 +132,7 @@ static void test_hostile(void **state)
         snprintf(path, sizeof path, FIX "%s.safetensors", hostile[i].file);
         gc_state_dict sd;
         gc_error err = {0};
-        gc_status st = gc_safetensors_load(path, &sd, &err);
+        gc_status st = gc_safetensors_load(path, NULL, &sd, &err);
         if (st != hostile[i].st || !strstr(err.msg, hostile[i].needle))
             fail_msg("%s: status %d (want %d), message: %s", hostile[i].file, st, hostile[i].st, err.msg);
         assert_int_equal(err.status, st);
@@ -147,10 +147,10 @@ static void test_io_errors(void **state)
     (void)state;
     gc_state_dict sd;
     gc_error err;
-    assert_int_equal(gc_safetensors_load(FIX "no_such_file.safetensors", &sd, &err), GC_ERR_IO);
+    assert_int_equal(gc_safetensors_load(FIX "no_such_file.safetensors", NULL, &sd, &err), GC_ERR_IO);
     assert_clean_message(&err, FIX "no_such_file.safetensors");
-    assert_int_equal(gc_safetensors_load(FIX, &sd, &err), GC_ERR_IO);
-    assert_int_equal(gc_safetensors_load_memory("x", 1, "mem", NULL, &err), GC_ERR_USAGE);
+    assert_int_equal(gc_safetensors_load(FIX, NULL, &sd, &err), GC_ERR_IO);
+    assert_int_equal(gc_safetensors_load_memory("x", 1, "mem", NULL, NULL, &err), GC_ERR_USAGE);
 }
 
 /* Every prefix of a real file fails cleanly (the data section is cut). */
@@ -162,7 +162,7 @@ static void test_truncations(void **state)
     for (size_t n = 0; n < len; n += (n < 2048 ? 1 : 97)) {
         gc_state_dict sd;
         gc_error err = {0};
-        gc_status st = gc_safetensors_load_memory(buf, n, "cut", &sd, &err);
+        gc_status st = gc_safetensors_load_memory(buf, n, "cut", NULL, &sd, &err);
         if (st != GC_ERR_FORMAT)
             fail_msg("prefix %zu: status %d: %s", n, st, err.msg);
         assert_clean_message(&err, "cut");
@@ -170,7 +170,7 @@ static void test_truncations(void **state)
     }
     gc_state_dict sd;
     gc_error err;
-    assert_int_equal(gc_safetensors_load_memory(buf, len, "whole", &sd, &err), GC_OK);
+    assert_int_equal(gc_safetensors_load_memory(buf, len, "whole", NULL, &sd, &err), GC_OK);
     gc_sd_free(&sd);
     free(buf);
 }
