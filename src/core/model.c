@@ -24,19 +24,25 @@ static int is_onnx(const char *path)
 
 gc_status gc_model_load(const char *path, gc_model **out, gc_error *err)
 {
+    return gc_model_load_limited(path, NULL, out, err);
+}
+
+gc_status gc_model_load_limited(const char *path, const gc_limits *lim, gc_model **out,
+                                gc_error *err)
+{
     *out = NULL;
     gc_model *m = gc_calloc(1, sizeof *m, err);
     if (!m)
         return GC_ERR_NOMEM;
     gc_status st;
     if (gc_safetensors_sniff_file(path)) { /* first: its length byte may look like ONNX's tag */
-        st = gc_safetensors_load(path, &m->weights, err);
+        st = gc_safetensors_load(path, lim, &m->weights, err);
         if (st == GC_OK)
             st = gc_resnet_build(m, path, err);
     } else if (is_onnx(path)) {
-        st = gc_onnx_load(m, path, err);
+        st = gc_onnx_load(m, path, lim, err);
     } else {
-        st = gc_pth_load(path, &m->weights, err);
+        st = gc_pth_load(path, lim, &m->weights, err);
         if (st == GC_OK)
             st = gc_resnet_build(m, path, err);
     }
