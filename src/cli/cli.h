@@ -12,7 +12,8 @@
 enum { EXIT_OK = 0, EXIT_BAD_INPUT = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
 
 int cli_exit_code(gc_status st);
-/* Prints "gradcam: <msg>" to stderr and returns the matching exit code. */
+/* Prints "gradcam: <msg>" to stderr and returns the matching exit code.
+ * A configurable limit's message gets the option that raises it. */
 int cli_report(const gc_error *err);
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -32,6 +33,7 @@ typedef struct cli_args {
     int top_k;    /* explain --top-k K  */
     int help;
     int counterfactual, eigen_smooth, aug_smooth;
+    gc_limits limits; /* --max-pixels, --max-weights, --max-nodes; 0: default */
     const char *positional[CLI_MAX_POSITIONAL];
     int npositional;
 } cli_args;
@@ -40,7 +42,8 @@ typedef struct cli_args {
 int cli_parse(const char *cmd, int argc, char **argv, int first, cli_args *a);
 
 /* Opens --model: a checkpoint path, or an architecture name such as
- * "resnet18" whose pretrained weights are fetched into the user's cache. */
+ * "resnet18" whose pretrained weights are fetched into the user's cache.
+ * Loaded under a->limits. */
 int cli_open_model(const cli_args *a, gc_model **model);
 
 /* The name of class i of this model ("tiger shark", or "class 7"). */

@@ -34,6 +34,10 @@ static const char help[] =
     "                   or ImageNet's for 1000 classes)\n"
     "  --input-size N   --mean R,G,B   --std R,G,B   override the model's\n"
     "                   preprocessing (default: its description, else ImageNet's)\n"
+    "  --max-pixels N   --max-weights SIZE   --max-nodes N   what one file may make\n"
+    "                   gradcam allocate: image pixels (default 100000000), float32\n"
+    "                   weight bytes, suffix K, M or G (default 4G), ONNX nodes\n"
+    "                   (default 200000)\n"
     "\n"
     "Per input STEM it writes STEM.METHOD.cam.npy (raw map, after ReLU, at the\n"
     "layer's resolution; guided methods: STEM.METHOD.npy, [N,3,H,W]) and\n"
@@ -145,7 +149,7 @@ static int explain_image(job *j, const char *path, const gc_preprocess *pre)
     double t0 = now_ms();
     gc_image photo;
     float *x;
-    int rc = cli_load_image_tensor(path, pre, &photo, &x);
+    int rc = cli_load_image_tensor(path, &j->a->limits, pre, &photo, &x);
     if (rc)
         return rc;
     double load_ms = now_ms() - t0;

@@ -5,11 +5,12 @@
 #include <string.h>
 
 static const char help[] =
-    "usage: gradcam layers --model M\n"
+    "usage: gradcam layers --model M [--max-weights SIZE] [--max-nodes N]\n"
     "Lists every layer of the model in execution order with its output shape\n"
     "(channels x height x width) for the model's input size (224x224 unless\n"
     "the model or its description says otherwise). Any listed name works as\n"
-    "--layer; the default layer is marked with '*'.\n";
+    "--layer; the default layer is marked with '*'. The --max options bound\n"
+    "what the model file may make gradcam allocate (see 'gradcam explain --help').\n";
 
 int cmd_layers(int argc, char **argv)
 {

@@ -5,8 +5,10 @@
 
 static const char help[] =
     "usage: gradcam predict --model M [--top K] [--preprocess stretch|crop] IMAGE...\n"
+    "                       [--max-pixels N] [--max-weights SIZE] [--max-nodes N]\n"
     "Prints the K most likely classes (default 5) of each image with their\n"
-    "softmax probabilities.\n";
+    "softmax probabilities. The --max options bound what one file may make\n"
+    "gradcam allocate (see 'gradcam explain --help').\n";
 
 /* Indices of the k largest values, largest first. */
 void cli_top_k(const float *v, int n, int k, int *idx)
@@ -55,7 +57,7 @@ int cmd_predict(int argc, char **argv)
     for (int i = 0; i < a.npositional && !rc; i++) {
         gc_image photo;
         float *x;
-        if ((rc = cli_load_image_tensor(a.positional[i], &pre, &photo, &x)))
+        if ((rc = cli_load_image_tensor(a.positional[i], &a.limits, &pre, &photo, &x)))
             break;
         if (gc_predict(s, x, 1, pre.size, pre.size, logits, &err)) {
             rc = cli_report(&err);

@@ -2,6 +2,7 @@
  * the subcommands. */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -18,9 +19,26 @@ int cli_exit_code(gc_status st)
     }
 }
 
+/* The option that raises the limit a message names, or NULL. The library
+ * names limits in words (it knows no flags); these are its phrases. */
+static const char *limit_option(const gc_error *err)
+{
+    if (err->status != GC_ERR_LIMIT)
+        return NULL;
+    if (strstr(err->msg, "above the limit of") && strstr(err->msg, " pixels"))
+        return "--max-pixels";
+    if (strstr(err->msg, "the weight limit)"))
+        return "--max-weights";
+    if (strstr(err->msg, "the node limit)"))
+        return "--max-nodes";
+    return NULL;
+}
+
 int cli_report(const gc_error *err)
 {
-    fprintf(stderr, "gradcam: %s\n", err->msg[0] ? err->msg : gc_status_name(err->status));
+    const char *opt = limit_option(err);
+    fprintf(stderr, "gradcam: %s%s%s\n", err->msg[0] ? err->msg : gc_status_name(err->status),
+            opt ? "; raise it with " : "", opt ? opt : "");
     return cli_exit_code(err->status);
 }
 
@@ -66,6 +84,26 @@ static int parse_count(const char *cmd, const char *opt, const char *value, int 
     if (!*value || *end || k < 1 || k > 100000)
         return cli_usage_error(cmd, "--%s needs a positive number, not '%s'", opt, value);
     *out = (int)k;
+    return EXIT_OK;
+}
+
+/* --max-pixels N, --max-nodes N, --max-weights SIZE: a positive integer
+ * that fits an int64 (the library clamps what it cannot use); suffix allows
+ * K, M, G (1024-based), as byte counts are written. */
+static int parse_limit(const char *cmd, const char *opt, const char *value, int suffix,
+                       int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    int shift = 0;
+    if (suffix && *end && !end[1] && strchr("KkMmGg", *end))
+        shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 : 30;
+    if (value[0] < '0' || value[0] > '9' || errno || (*end && !shift) || v < 1 ||
+        v > (INT64_MAX >> shift))
+        return cli_usage_error(cmd, "--%s needs a positive number%s, not '%s'", opt,
+                               suffix ? " of bytes (suffix K, M or G)" : "", value);
+    *out = (int64_t)v << shift;
     return EXIT_OK;
 }
 
@@ -115,6 +153,12 @@ static int parse_option(const char *cmd, int argc, char **argv, int *i, cli_args
         return parse_count(cmd, opt, value, &a->size);
     if (strcmp(opt, "iters") == 0)
         return parse_count(cmd, opt, value, &a->iters);
+    if (strcmp(opt, "max-pixels") == 0)
+        return parse_limit(cmd, opt, value, 0, &a->limits.max_image_pixels);
+    if (strcmp(opt, "max-weights") == 0)
+        return parse_limit(cmd, opt, value, 1, &a->limits.max_weight_bytes);
+    if (strcmp(opt, "max-nodes") == 0)
+        return parse_limit(cmd, opt, value, 0, &a->limits.max_graph_nodes);
     return cli_usage_error(cmd, "unknown option '%s'", arg);
 }
 
@@ -177,7 +221,7 @@ int cli_open_model(const cli_args *a, gc_model **model)
             return cli_report(&err);
         path = fetched;
     }
-    if (gc_model_load(path, model, &err))
+    if (gc_model_load_limited(path, &a->limits, model, &err))
         return cli_report(&err);
     if (a->labels && gc_model_set_labels(*model, a->labels, &err)) {
         gc_model_free(*model);

@@ -58,12 +58,12 @@ int cli_preprocess_from_args(const cli_args *a, const gc_model *m, gc_preprocess
     return EXIT_USAGE;
 }
 
-int cli_load_image_tensor(const char *path, const gc_preprocess *p, gc_image *photo,
-                          float **x)
+int cli_load_image_tensor(const char *path, const gc_limits *lim, const gc_preprocess *p,
+                          gc_image *photo, float **x)
 {
     gc_error err = {0};
     *x = NULL;
-    if (gc_image_load(path, photo, &err))
+    if (gc_image_load_limited(path, lim, photo, &err))
         return cli_report(&err);
     *x = malloc(sizeof(float) * 3 * (size_t)p->size * p->size);
     if (!*x) {

@@ -6,9 +6,10 @@
 
 /* The model's own preprocessing, overridden by --preprocess. */
 int cli_preprocess_from_args(const cli_args *a, const gc_model *m, gc_preprocess *p);
-/* Loads an image and its normalised 1x3xSxS tensor (caller frees both). */
-int cli_load_image_tensor(const char *path, const gc_preprocess *p, gc_image *photo,
-                          float **x);
+/* Loads an image under lim and its normalised 1x3xSxS tensor (caller frees
+ * both). */
+int cli_load_image_tensor(const char *path, const gc_limits *lim, const gc_preprocess *p,
+                          gc_image *photo, float **x);
 /* Loads a float32 [N,3,H,W] batch. */
 int cli_load_npy_batch(const char *path, gc_array *x);
 /* "dir/shark.jpeg" -> "shark". */
