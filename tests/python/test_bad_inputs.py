@@ -380,6 +380,27 @@ def main():
     t.run("decompression bomb (30000^2 PNG)", ["predict", "--model", good, P("bomb.png")],
           BAD_INPUT, "above the limit of 100000000 pixels")
 
+    # -- configurable limits (the photo is 56x40 = 2240 pixels; the model's
+    # float32 weights are far more than 1 KiB)
+    t.run("--max-pixels below the photo", ["predict", "--model", good, "--max-pixels", "2239",
+                                           photo], BAD_INPUT,
+          "gradcam: %s: image is 56x40, above the limit of 2239 pixels; raise it with "
+          "--max-pixels\n" % photo)
+    t.run("--max-pixels at the photo", ["predict", "--model", good, "--max-pixels=2240", photo],
+          OK, None)
+    t.run("--max-weights 1K", ["layers", "--model", good, "--max-weights", "1K"], BAD_INPUT,
+          "gradcam: %s: tensors total more than 1024 bytes as float32 (the weight limit); "
+          "raise it with --max-weights\n" % good)
+    torch.save({"w": torch.zeros(1000)[:1]}, P("view.pth"))  # saves all 4000 storage bytes
+    t.run("--max-weights: storage beyond a view", ["layers", "--model", P("view.pth"),
+                                                   "--max-weights", "1K"], BAD_INPUT,
+          "storages total more than 2048 bytes (twice the weight limit)")
+    for opt, value in [("--max-pixels", "0"), ("--max-pixels", "-5"), ("--max-weights", "abc"),
+                       ("--max-weights", "1T"), ("--max-weights", "9000000000G"),
+                       ("--max-nodes", "99999999999999999999"), ("--max-nodes", "")]:
+        t.run("%s %r" % (opt, value), ["explain", "--model", good, opt, value, photo], USAGE,
+              "%s needs a positive number" % opt)
+
     # -- permissions. As root every file is readable, so a permission test
     # would pass for the wrong reason; then the same code path (open fails)
     # is met with a path whose parent is a regular file instead.
