@@ -5,6 +5,7 @@
  * is the column matrix. Deliberately not here: weight gradients, Winograd or
  * other fast algorithms (they belong beside this file, chosen by the graph). */
 #include "ops/ops.h"
+#include "ops/gemm.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -126,8 +127,7 @@ void conv2d_forward(float *out, const float *in, const float *weight, const floa
                 im2col(col, x, cg, s);
                 b = col;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, og, hw_out, k, 1.0f,
-                        weight + (size_t)gi * og * k, k, b, hw_out, 0.0f, y, hw_out);
+            gemm_nn(og, hw_out, k, weight + (size_t)gi * og * k, k, b, hw_out, y, hw_out, 0);
             if (bias)
                 for (int o = 0; o < og; o++) {
                     float bo = bias[gi * og + o];

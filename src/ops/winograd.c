@@ -11,8 +11,8 @@
  * Deliberately not here: other tile sizes, strides, groups, the backward
  * pass (conv2d.c's GEMM path serves it). */
 #include "ops/ops.h"
+#include "ops/gemm.h"
 
-#include <cblas.h>
 #include <omp.h>
 #include <string.h>
 
@@ -53,109 +53,150 @@ static int tiles(const gc_window *s, int *th, int *tw)
     return *th * *tw;
 }
 
-/* Per thread: four padded input rows and the 16 half-transformed values
- * of one tile row. */
-static size_t thread_scratch(int tw) { return 4 * (size_t)(2 * tw + 2) + 16 * (size_t)tw; }
+/* Tiles per block: the block's 16 transformed inputs (16 x c x tb floats)
+ * and products stay within about half of a 1 MB L2 cache. */
+static int tile_block(int c)
+{
+    int tb = 8192 / (c > 0 ? c : 1);
+    tb -= tb % 16;
+    return tb < 16 ? 16 : tb > 64 ? 64 : tb;
+}
+
+/* Output channels per unit of work: all of them when there are enough tile
+ * blocks to share among the threads, otherwise fewer (at least 48, so the
+ * repeated input transform stays a small part of the unit). */
+static int channel_chunk(int oc, int blocks, int threads)
+{
+    int chunks = blocks >= 4 * threads ? 1 : (4 * threads + blocks - 1) / blocks;
+    int chunk = (oc + chunks - 1) / chunks;
+    chunk = (chunk + 5) / 6 * 6; /* whole micro-kernel rows */
+    return chunk < 48 ? (oc < 48 ? oc : 48) : chunk > oc ? oc : chunk;
+}
+
+/* Per thread: V (16 x c x tb), M (16 x chunk x tb), four padded input rows
+ * and the 16 half-transformed rows of one segment. */
+static size_t thread_scratch(const gc_window *s, int tb, int chunk)
+{
+    return 16 * (size_t)tb * ((size_t)s->c + chunk) + 4 * (size_t)(2 * tb + 2) + 16 * (size_t)tb;
+}
 
 size_t winograd_workspace(const gc_window *s)
 {
     int th, tw;
-    size_t t = (size_t)s->n * tiles(s, &th, &tw);
-    return 16 * t * ((size_t)s->c + s->oc) + (size_t)omp_get_max_threads() * thread_scratch(tw);
+    int tb = tile_block(s->c), blocks = (s->n * tiles(s, &th, &tw) + tb - 1) / tb;
+    int threads = omp_get_max_threads();
+    return (size_t)threads * thread_scratch(s, tb, channel_chunk(s->oc, blocks, threads));
 }
 
-/* V[xi][c][t] = (B^T d B)[xi] for the 4x4 patch of tile t, zero outside.
- * Each tile row reads four input rows copied into zero-padded buffers, so
- * the inner loop over tiles has no bounds checks and vectorises. */
-static void input_transform(float *V, const float *in, const gc_window *s, int th, int tw,
-                            float *scratch)
+/* A run of tiles in one tile row: image n, row ty, columns [tx, tx + len). */
+typedef struct segment {
+    int n, ty, tx, len;
+} segment;
+
+static segment segment_at(int t, int t_end, int th, int tw)
 {
-    const size_t T = (size_t)s->n * th * tw, ct = (size_t)s->c * T;
-    const int padded = 2 * tw + 2;
-    #pragma omp parallel
-    {
-        float *mine = scratch + (size_t)omp_get_thread_num() * thread_scratch(tw);
-        float *rows[4], *b[4][4]; /* b: B^T d, per tile column */
+    segment g;
+    g.tx = t % tw;
+    g.ty = (t / tw) % th;
+    g.n = t / (tw * th);
+    g.len = tw - g.tx < t_end - t ? tw - g.tx : t_end - t;
+    return g;
+}
+
+/* V[xi][ch][col + k] = (B^T d B)[xi] for the 4x4 patch of tile (g.ty,
+ * g.tx + k), zero outside the image. The four input rows are first copied
+ * into zero-padded buffers so the loops over k have no bounds checks and
+ * vectorise. ldv is the row length of V (the block's tile count). */
+static void input_segment(float *V, size_t ldv, int col, const float *in, const gc_window *s,
+                          segment g, float *rows, float *half)
+{
+    const int padded = 2 * g.len + 2, x0 = 2 * g.tx - 1;
+    const size_t plane = (size_t)s->h * s->w, xi_stride = (size_t)s->c * ldv;
+    for (int ch = 0; ch < s->c; ch++) {
+        const float *src = in + ((size_t)g.n * s->c + ch) * plane;
         for (int i = 0; i < 4; i++) {
-            rows[i] = mine + (size_t)i * padded;
-            for (int j = 0; j < 4; j++)
-                b[i][j] = mine + 4 * (size_t)padded + (size_t)(i * 4 + j) * tw;
+            float *r = rows + (size_t)i * padded;
+            int y = 2 * g.ty - 1 + i;
+            if (y < 0 || y >= s->h) {
+                memset(r, 0, sizeof(float) * padded);
+                continue;
+            }
+            const float *row = src + (size_t)y * s->w;
+            int lo = x0 < 0 ? -x0 : 0, hi = s->w - x0 < padded ? s->w - x0 : padded;
+            for (int q = 0; q < lo; q++)
+                r[q] = 0.0f;
+            memcpy(r + lo, row + x0 + lo, sizeof(float) * (hi - lo));
+            for (int q = hi; q < padded; q++)
+                r[q] = 0.0f;
         }
-        #pragma omp for schedule(static)
-        for (int nc = 0; nc < s->n * s->c; nc++) {
-            const int n = nc / s->c, ch = nc % s->c;
-            const float *plane = in + (size_t)nc * s->h * s->w;
-            for (int ty = 0; ty < th; ty++) {
-                for (int i = 0; i < 4; i++) {
-                    int y = 2 * ty - 1 + i;
-                    if (y >= 0 && y < s->h) {
-                        /* Only the padding around the copied row is zeroed. */
-                        rows[i][0] = 0.0f;
-                        memcpy(rows[i] + 1, plane + (size_t)y * s->w, sizeof(float) * s->w);
-                        for (int q = s->w + 1; q < padded; q++)
-                            rows[i][q] = 0.0f;
-                    } else {
-                        memset(rows[i], 0, sizeof(float) * padded);
-                    }
-                }
-                for (int j = 0; j < 4; j++)
-                    for (int tx = 0; tx < tw; tx++) {
-                        float d0 = rows[0][2 * tx + j], d1 = rows[1][2 * tx + j];
-                        float d2 = rows[2][2 * tx + j], d3 = rows[3][2 * tx + j];
-                        b[0][j][tx] = d0 - d2;
-                        b[1][j][tx] = d1 + d2;
-                        b[2][j][tx] = d2 - d1;
-                        b[3][j][tx] = d1 - d3;
-                    }
-                float *v = V + (size_t)ch * T + ((size_t)n * th + ty) * tw;
-                for (int i = 0; i < 4; i++) {
-                    float *v0 = v + (size_t)(i * 4 + 0) * ct, *v1 = v + (size_t)(i * 4 + 1) * ct;
-                    float *v2 = v + (size_t)(i * 4 + 2) * ct, *v3 = v + (size_t)(i * 4 + 3) * ct;
-                    for (int tx = 0; tx < tw; tx++) {
-                        float e0 = b[i][0][tx], e1 = b[i][1][tx], e2 = b[i][2][tx], e3 = b[i][3][tx];
-                        v0[tx] = e0 - e2;
-                        v1[tx] = e1 + e2;
-                        v2[tx] = e2 - e1;
-                        v3[tx] = e1 - e3;
-                    }
-                }
+        const float *r0 = rows, *r1 = rows + padded, *r2 = r1 + padded, *r3 = r2 + padded;
+        for (int j = 0; j < 4; j++) { /* B^T d, column j of every tile */
+            float *b0 = half + (size_t)(0 * 4 + j) * g.len, *b1 = half + (size_t)(1 * 4 + j) * g.len;
+            float *b2 = half + (size_t)(2 * 4 + j) * g.len, *b3 = half + (size_t)(3 * 4 + j) * g.len;
+            for (int k = 0; k < g.len; k++) {
+                float d0 = r0[2 * k + j], d1 = r1[2 * k + j], d2 = r2[2 * k + j], d3 = r3[2 * k + j];
+                b0[k] = d0 - d2;
+                b1[k] = d1 + d2;
+                b2[k] = d2 - d1;
+                b3[k] = d1 - d3;
+            }
+        }
+        float *v = V + (size_t)ch * ldv + col;
+        for (int i = 0; i < 4; i++) { /* (B^T d) B */
+            const float *e0 = half + (size_t)(i * 4 + 0) * g.len, *e1 = half + (size_t)(i * 4 + 1) * g.len;
+            const float *e2 = half + (size_t)(i * 4 + 2) * g.len, *e3 = half + (size_t)(i * 4 + 3) * g.len;
+            float *v0 = v + (size_t)(i * 4 + 0) * xi_stride, *v1 = v + (size_t)(i * 4 + 1) * xi_stride;
+            float *v2 = v + (size_t)(i * 4 + 2) * xi_stride, *v3 = v + (size_t)(i * 4 + 3) * xi_stride;
+            for (int k = 0; k < g.len; k++) {
+                v0[k] = e0[k] - e2[k];
+                v1[k] = e1[k] + e2[k];
+                v2[k] = e2[k] - e1[k];
+                v3[k] = e1[k] - e3[k];
             }
         }
     }
 }
 
-/* out = A^T m A for every tile, plus bias, clipped at the borders. */
-static void output_transform(float *out, const float *M, const float *bias,
-                             const gc_window *s, int th, int tw)
+/* out = A^T m A + bias for the tiles of one segment and output channels
+ * [k0, k0 + kn), clipped at the image's bottom and right edges. M holds
+ * 16 x kn x ldm products; its row r is channel k0 + r. */
+static void output_segment(float *out, const float *M, size_t ldm, int col, const float *bias,
+                           const gc_window *s, segment g, int k0, int kn)
 {
-    const size_t T = (size_t)s->n * th * tw, kt = (size_t)s->oc * T;
-    #pragma omp parallel for schedule(static)
-    for (int nk = 0; nk < s->n * s->oc; nk++) {
-        const int n = nk / s->oc, k = nk % s->oc;
-        float *plane = out + (size_t)nk * s->ho * s->wo;
-        const float b = bias ? bias[k] : 0.0f;
-        for (int ty = 0; ty < th; ty++)
-            for (int tx = 0; tx < tw; tx++) {
-                size_t t = ((size_t)n * th + ty) * tw + tx;
-                const float *m = M + (size_t)k * T + t;
-                float r[2][4]; /* A^T m */
-                for (int j = 0; j < 4; j++) {
-                    float m0 = m[(size_t)(0 * 4 + j) * kt], m1 = m[(size_t)(1 * 4 + j) * kt];
-                    float m2 = m[(size_t)(2 * 4 + j) * kt], m3 = m[(size_t)(3 * 4 + j) * kt];
-                    r[0][j] = m0 + m1 + m2;
-                    r[1][j] = m1 - m2 - m3;
-                }
-                for (int i = 0; i < 2; i++) {
-                    int y = 2 * ty + i;
-                    if (y >= s->ho)
-                        break;
-                    float y0 = r[i][0] + r[i][1] + r[i][2] + b;
-                    float y1 = r[i][1] - r[i][2] - r[i][3] + b;
-                    plane[(size_t)y * s->wo + 2 * tx] = y0;
-                    if (2 * tx + 1 < s->wo)
-                        plane[(size_t)y * s->wo + 2 * tx + 1] = y1;
-                }
+    const size_t xi_stride = (size_t)kn * ldm;
+    float y[4][64]; /* y00, y01, y10, y11 per tile; a segment is at most 64 */
+    for (int r = 0; r < kn; r++) {
+        const float *m = M + (size_t)r * ldm + col;
+        const float b = bias ? bias[k0 + r] : 0.0f;
+        for (int k = 0; k < g.len; k++) {
+            float t0[4], t1[4]; /* A^T m */
+            for (int j = 0; j < 4; j++) {
+                float m0 = m[(size_t)(0 * 4 + j) * xi_stride + k], m1 = m[(size_t)(1 * 4 + j) * xi_stride + k];
+                float m2 = m[(size_t)(2 * 4 + j) * xi_stride + k], m3 = m[(size_t)(3 * 4 + j) * xi_stride + k];
+                t0[j] = m0 + m1 + m2;
+                t1[j] = m1 - m2 - m3;
             }
+            y[0][k] = t0[0] + t0[1] + t0[2] + b;
+            y[1][k] = t0[1] - t0[2] - t0[3] + b;
+            y[2][k] = t1[0] + t1[1] + t1[2] + b;
+            y[3][k] = t1[1] - t1[2] - t1[3] + b;
+        }
+        float *plane = out + ((size_t)g.n * s->oc + k0 + r) * s->ho * s->wo;
+        for (int i = 0; i < 2; i++) {
+            int oy = 2 * g.ty + i;
+            if (oy >= s->ho)
+                break;
+            float *row = plane + (size_t)oy * s->wo + 2 * g.tx;
+            int pairs = g.len, last_full = 2 * (g.tx + g.len) <= s->wo;
+            if (!last_full)
+                pairs--; /* the last tile's right column is outside */
+            for (int k = 0; k < pairs; k++) {
+                row[2 * k] = y[2 * i][k];
+                row[2 * k + 1] = y[2 * i + 1][k];
+            }
+            if (!last_full)
+                row[2 * pairs] = y[2 * i][pairs];
+        }
     }
 }
 
@@ -163,12 +204,43 @@ void conv2d_winograd_forward(float *out, const float *in, const float *U, const 
                              const gc_window *s, float *work)
 {
     int th, tw;
-    const size_t T = (size_t)s->n * tiles(s, &th, &tw);
-    float *V = work, *M = V + 16 * T * s->c, *scratch = M + 16 * T * s->oc;
-    input_transform(V, in, s, th, tw, scratch);
-    for (int xi = 0; xi < 16; xi++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->oc, (int)T, s->c, 1.0f,
-                    U + (size_t)xi * s->oc * s->c, s->c, V + (size_t)xi * s->c * T, (int)T,
-                    0.0f, M + (size_t)xi * s->oc * T, (int)T);
-    output_transform(out, M, bias, s, th, tw);
+    const int T = s->n * tiles(s, &th, &tw);
+    const int tb = tile_block(s->c), blocks = (T + tb - 1) / tb;
+    const int chunk = channel_chunk(s->oc, blocks, omp_get_max_threads());
+    const int chunks = (s->oc + chunk - 1) / chunk, units = blocks * chunks;
+    /* One parallel region per convolution: each unit transforms a block of
+     * tiles, multiplies it by one chunk of output channels' filters and
+     * writes those channels' outputs, all within the thread's own scratch.
+     * Units are block-major, so a thread whose consecutive units share a
+     * block transforms it once. */
+    #pragma omp parallel
+    {
+        const int nt = omp_get_num_threads(), me = omp_get_thread_num();
+        const int first = (int)((long)units * me / nt), end = (int)((long)units * (me + 1) / nt);
+        float *V = work + (size_t)me * thread_scratch(s, tb, chunk);
+        float *M = V + 16 * (size_t)tb * s->c;
+        float *rows = M + 16 * (size_t)tb * chunk, *half = rows + 4 * (size_t)(2 * tb + 2);
+        int have = -1; /* the block now in V */
+        for (int u = first; u < end; u++) {
+            const int blk = u / chunks, k0 = (u % chunks) * chunk;
+            const int kn = s->oc - k0 < chunk ? s->oc - k0 : chunk;
+            const int t0 = blk * tb, t1 = T - t0 < tb ? T : t0 + tb, nb = t1 - t0;
+            if (have != blk) {
+                for (int t = t0; t < t1;) {
+                    segment g = segment_at(t, t1, th, tw);
+                    input_segment(V, (size_t)nb, t - t0, in, s, g, rows, half);
+                    t += g.len;
+                }
+                have = blk;
+            }
+            for (int xi = 0; xi < 16; xi++)
+                gemm_nn(kn, nb, s->c, U + ((size_t)xi * s->oc + k0) * s->c, s->c,
+                        V + (size_t)xi * s->c * nb, nb, M + (size_t)xi * kn * nb, nb, 0);
+            for (int t = t0; t < t1;) {
+                segment g = segment_at(t, t1, th, tw);
+                output_segment(out, M, (size_t)nb, t - t0, bias, s, g, k0, kn);
+                t += g.len;
+            }
+        }
+    }
 }

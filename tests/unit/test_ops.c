@@ -127,6 +127,9 @@ static void test_winograd(void **state)
     check_winograd(2, 5, 3, 7, 9);  /* odd sizes: partial tiles */
     check_winograd(1, 16, 8, 1, 5);
     check_winograd(3, 8, 16, 14, 13);
+    check_winograd(2, 64, 100, 23, 30); /* many tile blocks, two images */
+    check_winograd(1, 256, 130, 7, 7);  /* one block, channels split in chunks */
+    check_winograd(1, 300, 20, 9, 40);  /* smallest blocks, a segment per row */
     gc_window strided = {1, 3, 8, 8, 4, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1};
     assert_false(winograd_applies(&strided));
 }

@@ -1,0 +1,33 @@
+/* gemm.c — chooses the implementation of gemm_nn() (see gemm.h): our AVX-512
+ * kernel where the CPU has it, OpenBLAS elsewhere. The choice is made per
+ * call from the CPU's feature bits, so one portable binary is fast on new
+ * CPUs and still runs on old ones (and under Valgrind, which hides
+ * AVX-512 from the program). */
+#include "ops/gemm.h"
+
+#include <cblas.h>
+#include <string.h>
+
+void gemm_nn_blas(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                  float *c, int ldc, int accumulate)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb,
+                accumulate ? 1.0f : 0.0f, c, ldc);
+}
+
+void gemm_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+             int ldc, int accumulate)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    if (k <= 0) { /* an empty sum */
+        if (!accumulate)
+            for (int i = 0; i < m; i++)
+                memset(c + (size_t)i * ldc, 0, sizeof(float) * n);
+        return;
+    }
+    if (gemm_avx512_available())
+        gemm_avx512(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    else
+        gemm_nn_blas(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+}

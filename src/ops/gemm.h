@@ -1,0 +1,20 @@
+/* gemm.h — the matrix product under the convolutions: C = A B, or C += A B,
+ * all three row-major with leading dimensions, no transposes. On CPUs with
+ * AVX-512 it runs our own unpacked kernel (gemm_avx512.c), elsewhere
+ * OpenBLAS's sgemm. Threads: OpenMP, unless called inside a parallel
+ * region, where it runs on the calling thread. */
+#ifndef GC_OPS_GEMM_H
+#define GC_OPS_GEMM_H
+
+/* C[m x n] (=|+=) A[m x k] B[k x n]; accumulate selects +=. */
+void gemm_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+             int ldc, int accumulate);
+
+/* The two implementations, for tests that compare them. */
+void gemm_nn_blas(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                  float *c, int ldc, int accumulate);
+int gemm_avx512_available(void);
+void gemm_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                 float *c, int ldc, int accumulate);
+
+#endif

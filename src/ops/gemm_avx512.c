@@ -1,0 +1,139 @@
+/* gemm_avx512.c — C = A B (or C += A B) for row-major float matrices, with
+ * AVX-512 register blocking and no packing of either operand.
+ *
+ * Why not BLAS here: the convolutions multiply a weight matrix (A, fixed for
+ * the model's life) by an activation matrix (B) whose width is often small
+ * (a 7x7 map has 49 columns, a Winograd tile batch 16). OpenBLAS copies A
+ * into its panel layout on every call, which at those widths costs as much
+ * as the arithmetic. This kernel reads A in place instead: an MR-row block
+ * of A is MR sequential streams, each element broadcast once per column
+ * block, which the hardware prefetchers follow well. B rows are read in
+ * place too, with masked loads for the right edge, so nothing is copied.
+ *
+ * Each micro-kernel call keeps an MR x (NV*16) block of C in registers for
+ * a KC-long slice of the inner dimension. The columns are split into blocks
+ * of NR, the rows into chunks of MC; (column block, row chunk) pairs are the
+ * units the OpenMP threads share.
+ *
+ * Compiled for AVX-512 by a function attribute, so a portable build still
+ * carries it; gemm.c calls it only when the CPU has AVX-512F.
+ * Deliberately not here: transposed operands, alpha/beta other than 0/1. */
+#include "ops/gemm.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#include <omp.h>
+
+#define MR 6            /* rows of C per micro-kernel                      */
+#define NV 4            /* 16-float vectors of C per row                   */
+#define NR (NV * 16)    /* columns per block                               */
+#define KC 128          /* inner-dimension slice kept hot between calls    */
+#define MC 48           /* rows per unit of work (8 micro-kernel rows)     */
+
+#define TARGET __attribute__((target("avx512f,fma")))
+
+/* The register block for mr rows, nv vectors; mr and nv are constants at
+ * every call site, so the compiler unrolls both loops and keeps acc in
+ * zmm registers. last masks the final vector of each row. */
+TARGET static inline __attribute__((always_inline)) void
+block(int mr, int nv, int kc, const float *a, int lda, const float *b, int ldb, float *c,
+      int ldc, __mmask16 last, int accumulate)
+{
+    __m512 acc[MR][NV];
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++) {
+            __mmask16 mk = v == nv - 1 ? last : (__mmask16)0xFFFF;
+            acc[i][v] = accumulate ? _mm512_maskz_loadu_ps(mk, c + (size_t)i * ldc + 16 * v)
+                                   : _mm512_setzero_ps();
+        }
+    for (int p = 0; p < kc; p++) {
+        __m512 bv[NV];
+        const float *bp = b + (size_t)p * ldb;
+        for (int v = 0; v < nv; v++)
+            bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(last, bp + 16 * v)
+                                : _mm512_loadu_ps(bp + 16 * v);
+        for (int i = 0; i < mr; i++) {
+            __m512 av = _mm512_set1_ps(a[(size_t)i * lda + p]);
+            for (int v = 0; v < nv; v++)
+                acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+        }
+    }
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++) {
+            __mmask16 mk = v == nv - 1 ? last : (__mmask16)0xFFFF;
+            _mm512_mask_storeu_ps(c + (size_t)i * ldc + 16 * v, mk, acc[i][v]);
+        }
+}
+
+/* One instance of block() per (mr, nv): the switch turns the run-time
+ * sizes into compile-time ones. */
+#define NV_CASES(mr)                                                                 \
+    switch (nv) {                                                                    \
+    case 1: block(mr, 1, kc, a, lda, b, ldb, c, ldc, last, accumulate); break;       \
+    case 2: block(mr, 2, kc, a, lda, b, ldb, c, ldc, last, accumulate); break;       \
+    case 3: block(mr, 3, kc, a, lda, b, ldb, c, ldc, last, accumulate); break;       \
+    default: block(mr, 4, kc, a, lda, b, ldb, c, ldc, last, accumulate); break;      \
+    }
+
+TARGET static void micro(int mr, int nv, int kc, const float *a, int lda, const float *b,
+                         int ldb, float *c, int ldc, __mmask16 last, int accumulate)
+{
+    switch (mr) {
+    case 1: NV_CASES(1) break;
+    case 2: NV_CASES(2) break;
+    case 3: NV_CASES(3) break;
+    case 4: NV_CASES(4) break;
+    case 5: NV_CASES(5) break;
+    default: NV_CASES(6) break;
+    }
+}
+
+/* Rows [m0, m1) of columns [n0, n0 + nr) of C. */
+TARGET static void unit(int m0, int m1, int n0, int nr, int k, const float *a, int lda,
+                        const float *b, int ldb, float *c, int ldc, int accumulate)
+{
+    const int nv = (nr + 15) / 16;
+    const int tail = nr - 16 * (nv - 1);
+    const __mmask16 last = (__mmask16)(tail == 16 ? 0xFFFF : (1u << tail) - 1);
+    for (int k0 = 0; k0 < k; k0 += KC) {
+        const int kc = k - k0 < KC ? k - k0 : KC;
+        const int acc = accumulate || k0 > 0;
+        for (int m = m0; m < m1; m += MR) {
+            const int mr = m1 - m < MR ? m1 - m : MR;
+            micro(mr, nv, kc, a + (size_t)m * lda + k0, lda, b + (size_t)k0 * ldb + n0, ldb,
+                  c + (size_t)m * ldc + n0, ldc, last, acc);
+        }
+    }
+}
+
+void gemm_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                 float *c, int ldc, int accumulate)
+{
+    const int nblocks = (n + NR - 1) / NR, mchunks = (m + MC - 1) / MC;
+    const int units = nblocks * mchunks;
+    /* Column-block-major order: a thread's consecutive units share the
+     * B block, which stays in its L2 while A streams past. */
+    #pragma omp parallel for schedule(static) if (units > 1 && !omp_in_parallel())
+    for (int u = 0; u < units; u++) {
+        const int j = u / mchunks, q = u % mchunks;
+        const int n0 = j * NR, nr = n - n0 < NR ? n - n0 : NR;
+        const int m0 = q * MC, m1 = m - m0 < MC ? m : m0 + MC;
+        unit(m0, m1, n0, nr, k, a, lda, b, ldb, c, ldc, accumulate);
+    }
+}
+
+int gemm_avx512_available(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+}
+
+#else /* not x86-64 with GCC or clang */
+
+int gemm_avx512_available(void) { return 0; }
+void gemm_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                 float *c, int ldc, int accumulate)
+{
+}
+
+#endif
