@@ -2,7 +2,8 @@
  * and its gradient with respect to the input as GEMM + col2im.
  *
  * A 1x1 stride-1 unpadded convolution skips im2col: the input plane already
- * is the column matrix. Deliberately not here: weight gradients, Winograd or
+ * is the column matrix. Where our own GEMM kernel runs, the forward pass
+ * goes to conv2d_blocked.c instead. Deliberately not here: weight gradients, Winograd or
  * other fast algorithms (they belong beside this file, chosen by the graph). */
 #include "ops/ops.h"
 #include "ops/gemm.h"
@@ -32,9 +33,9 @@ static int is_pointwise(const gc_window *s)
 
 size_t conv2d_workspace(const gc_window *s)
 {
-    if (is_pointwise(s))
-        return 0;
-    return (size_t)(s->c / s->groups) * s->kh * s->kw * s->ho * s->wo;
+    size_t plain = is_pointwise(s) ? 0 : (size_t)(s->c / s->groups) * s->kh * s->kw * s->ho * s->wo;
+    size_t blocked = conv2d_blocked_applies(s) ? conv2d_blocked_workspace(s) : 0;
+    return plain > blocked ? plain : blocked;
 }
 
 /* The output columns [*lo, *hi) whose input column ox*sw - pw + j*dw lies
@@ -53,35 +54,34 @@ static void valid_columns(const gc_window *s, int j, int *lo, int *hi)
 /* col[(c*kh + i)*kw + j][oy*wo + ox] = in[c][oy*sh - ph + i*dh][ox*sw - pw + j*dw] */
 static void im2col(float *col, const float *in, int c, const gc_window *s)
 {
-    const int hw_out = s->ho * s->wo;
+    const int hw_out = s->ho * s->wo, taps = s->kh * s->kw;
+    /* One row (channel, tap) per iteration: a 3-channel input still gives
+     * every thread a share. */
     #pragma omp parallel for schedule(static)
-    for (int ch = 0; ch < c; ch++) {
+    for (int r = 0; r < c * taps; r++) {
+        const int ch = r / taps, i = r % taps / s->kw, j = r % s->kw;
         const float *plane = in + (size_t)ch * s->h * s->w;
-        for (int i = 0; i < s->kh; i++) {
-            for (int j = 0; j < s->kw; j++) {
-                float *row = col + ((size_t)(ch * s->kh + i) * s->kw + j) * hw_out;
-                int lo, hi;
-                valid_columns(s, j, &lo, &hi);
-                const int off = j * s->dw - s->pw;
-                for (int oy = 0; oy < s->ho; oy++) {
-                    int y = oy * s->sh - s->ph + i * s->dh;
-                    float *dst = row + (size_t)oy * s->wo;
-                    if (y < 0 || y >= s->h) {
-                        memset(dst, 0, sizeof(float) * s->wo);
-                        continue;
-                    }
-                    const float *src = plane + (size_t)y * s->w + off;
-                    for (int ox = 0; ox < lo; ox++)
-                        dst[ox] = 0.0f;
-                    if (s->sw == 1)
-                        memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
-                    else
-                        for (int ox = lo; ox < hi; ox++)
-                            dst[ox] = src[ox * s->sw];
-                    for (int ox = hi; ox < s->wo; ox++)
-                        dst[ox] = 0.0f;
-                }
+        float *row = col + (size_t)r * hw_out;
+        int lo, hi;
+        valid_columns(s, j, &lo, &hi);
+        const int off = j * s->dw - s->pw;
+        for (int oy = 0; oy < s->ho; oy++) {
+            int y = oy * s->sh - s->ph + i * s->dh;
+            float *dst = row + (size_t)oy * s->wo;
+            if (y < 0 || y >= s->h) {
+                memset(dst, 0, sizeof(float) * s->wo);
+                continue;
             }
+            const float *src = plane + (size_t)y * s->w + off;
+            for (int ox = 0; ox < lo; ox++)
+                dst[ox] = 0.0f;
+            if (s->sw == 1)
+                memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
+            else
+                for (int ox = lo; ox < hi; ox++)
+                    dst[ox] = src[ox * s->sw];
+            for (int ox = hi; ox < s->wo; ox++)
+                dst[ox] = 0.0f;
         }
     }
 }
@@ -118,6 +118,10 @@ void conv2d_forward(float *out, const float *in, const float *weight, const floa
     const int g = s->groups, cg = s->c / g, og = s->oc / g;
     const int k = cg * s->kh * s->kw, hw_in = s->h * s->w, hw_out = s->ho * s->wo;
     const int pointwise = is_pointwise(s);
+    if (conv2d_blocked_applies(s)) {
+        conv2d_blocked_forward(out, in, weight, bias, s, col);
+        return;
+    }
     for (int n = 0; n < s->n; n++) {
         for (int gi = 0; gi < g; gi++) {
             const float *x = in + ((size_t)n * s->c + (size_t)gi * cg) * hw_in;

@@ -1,41 +1,47 @@
 /* elementwise.c — per-element and per-channel layers: the BatchNorm affine
- * map, ReLU and residual addition. Forward and gradient-to-input only. */
+ * map, ReLU and residual addition. Forward and gradient-to-input only.
+ * They are memory-bound: both cores share the work only on tensors large
+ * enough to pay for waking the second thread. */
 #include "ops/ops.h"
+
+#define PARALLEL_MIN ((size_t)1 << 40) /* elements */
 
 void affine_forward(float *out, const float *in, const float *scale, const float *shift,
                     int n, int c, int hw)
 {
-    for (int i = 0; i < n; i++)
-        for (int ch = 0; ch < c; ch++) {
-            const float a = scale[ch], b = shift[ch];
-            const float *x = in + ((size_t)i * c + ch) * hw;
-            float *y = out + ((size_t)i * c + ch) * hw;
-            for (int p = 0; p < hw; p++)
-                y[p] = x[p] * a + b;
-        }
+    #pragma omp parallel for schedule(static) if ((size_t)n * c * hw >= PARALLEL_MIN)
+    for (int nc = 0; nc < n * c; nc++) {
+        const float a = scale[nc % c], b = shift[nc % c];
+        const float *x = in + (size_t)nc * hw;
+        float *y = out + (size_t)nc * hw;
+        for (int p = 0; p < hw; p++)
+            y[p] = x[p] * a + b;
+    }
 }
 
 void affine_backward_input(float *din, const float *dout, const float *scale, int n,
                            int c, int hw)
 {
-    for (int i = 0; i < n; i++)
-        for (int ch = 0; ch < c; ch++) {
-            const float a = scale[ch];
-            const float *dy = dout + ((size_t)i * c + ch) * hw;
-            float *dx = din + ((size_t)i * c + ch) * hw;
-            for (int p = 0; p < hw; p++)
-                dx[p] += dy[p] * a;
-        }
+    #pragma omp parallel for schedule(static) if ((size_t)n * c * hw >= PARALLEL_MIN)
+    for (int nc = 0; nc < n * c; nc++) {
+        const float a = scale[nc % c];
+        const float *dy = dout + (size_t)nc * hw;
+        float *dx = din + (size_t)nc * hw;
+        for (int p = 0; p < hw; p++)
+            dx[p] += dy[p] * a;
+    }
 }
 
 void relu_forward(float *out, const float *in, size_t count)
 {
+    #pragma omp parallel for schedule(static) if (count >= PARALLEL_MIN)
     for (size_t i = 0; i < count; i++)
         out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 
 void relu_backward_input(float *din, const float *dout, const float *out, size_t count)
 {
+    #pragma omp parallel for schedule(static) if (count >= PARALLEL_MIN)
     for (size_t i = 0; i < count; i++)
         if (out[i] > 0.0f)
             din[i] += dout[i];
@@ -44,6 +50,7 @@ void relu_backward_input(float *din, const float *dout, const float *out, size_t
 void relu_backward_input_guided(float *din, const float *dout, const float *out,
                                 size_t count)
 {
+    #pragma omp parallel for schedule(static) if (count >= PARALLEL_MIN)
     for (size_t i = 0; i < count; i++)
         if (out[i] > 0.0f && dout[i] > 0.0f)
             din[i] += dout[i];
@@ -51,12 +58,14 @@ void relu_backward_input_guided(float *din, const float *dout, const float *out,
 
 void add_forward(float *out, const float *a, const float *b, size_t count)
 {
+    #pragma omp parallel for schedule(static) if (count >= PARALLEL_MIN)
     for (size_t i = 0; i < count; i++)
         out[i] = a[i] + b[i];
 }
 
 void add_backward_input(float *din, const float *dout, size_t count)
 {
+    #pragma omp parallel for schedule(static) if (count >= PARALLEL_MIN)
     for (size_t i = 0; i < count; i++)
         din[i] += dout[i];
 }

@@ -28,7 +28,7 @@
 #define NV 4            /* 16-float vectors of C per row                   */
 #define NR (NV * 16)    /* columns per block                               */
 #define KC 128          /* inner-dimension slice kept hot between calls    */
-#define MC 48           /* rows per unit of work (8 micro-kernel rows)     */
+#define MC 48           /* about this many rows per unit of work           */
 
 #define TARGET __attribute__((target("avx512f,fma")))
 
@@ -109,16 +109,26 @@ TARGET static void unit(int m0, int m1, int n0, int nr, int k, const float *a, i
 void gemm_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                  float *c, int ldc, int accumulate)
 {
-    const int nblocks = (n + NR - 1) / NR, mchunks = (m + MC - 1) / MC;
-    const int units = nblocks * mchunks;
+    const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    const int nblocks = (n + NR - 1) / NR, micro_rows = (m + MR - 1) / MR;
+    /* Row parts of about MC rows; with few column blocks, a multiple of
+     * the thread count, so every thread gets the same number of rows
+     * (to within one micro-kernel row). */
+    int parts = (m + MC - 1) / MC;
+    if (nblocks < 4 * threads)
+        parts = (parts + threads - 1) / threads * threads;
+    if (parts > micro_rows)
+        parts = micro_rows;
+    const int units = nblocks * parts;
     /* Column-block-major order: a thread's consecutive units share the
      * B block, which stays in its L2 while A streams past. */
-    #pragma omp parallel for schedule(static) if (units > 1 && !omp_in_parallel())
+    #pragma omp parallel for schedule(static) if (units > 1 && threads > 1)
     for (int u = 0; u < units; u++) {
-        const int j = u / mchunks, q = u % mchunks;
+        const int j = u / parts, q = u % parts;
         const int n0 = j * NR, nr = n - n0 < NR ? n - n0 : NR;
-        const int m0 = q * MC, m1 = m - m0 < MC ? m : m0 + MC;
-        unit(m0, m1, n0, nr, k, a, lda, b, ldb, c, ldc, accumulate);
+        const int m0 = MR * (int)((long)micro_rows * q / parts);
+        const int m1 = MR * (int)((long)micro_rows * (q + 1) / parts);
+        unit(m0, m1 < m ? m1 : m, n0, nr, k, a, lda, b, ldb, c, ldc, accumulate);
     }
 }
 

@@ -35,6 +35,14 @@ void conv2d_forward(float *out, const float *in, const float *weight, const floa
 void conv2d_backward_input(float *din, const float *dout, const float *weight,
                            const gc_window *s, float *col);
 
+/* The same forward pass, blocked over output pixels in one parallel region
+ * (conv2d_blocked.c); applies to ungrouped convolutions where gemm_nn runs
+ * our own kernel. conv2d_workspace covers its workspace too. */
+int conv2d_blocked_applies(const gc_window *s);
+size_t conv2d_blocked_workspace(const gc_window *s);
+void conv2d_blocked_forward(float *out, const float *in, const float *weight, const float *bias,
+                            const gc_window *s, float *work);
+
 /* Winograd F(2x2, 3x3) for 3x3 stride-1 pad-1 ungrouped convolutions:
  * U holds 16 * oc * c transformed weights (winograd_transform_weights, done
  * once per model); work holds winograd_workspace(s) floats. */

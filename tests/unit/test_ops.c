@@ -101,6 +101,10 @@ static void test_conv_shapes(void **state)
     check_conv((gc_window){1, 5, 9, 9, 3, 0, 0, 1, 1, 2, 2, 0, 0, 1, 1, 1}, 0, 0);
     check_conv((gc_window){1, 2, 12, 13, 3, 0, 0, 3, 2, 2, 3, 0, 1, 2, 1, 1}, 2, 0);
     check_conv((gc_window){1, 3, 5, 6, 2, 0, 0, 3, 3, 1, 1, 2, 0, 1, 1, 1}, 0, 2);
+    /* Enough pixels that conv2d_blocked.c splits them among threads, in
+     * blocks that straddle rows and images; and few pixels, many channels. */
+    check_conv((gc_window){3, 5, 21, 26, 70, 0, 0, 3, 3, 2, 1, 1, 0, 1, 2, 1}, 1, 2);
+    check_conv((gc_window){2, 9, 7, 7, 100, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 1}, 1, 1);
 }
 
 static void check_winograd(int n, int c, int oc, int h, int w)
