@@ -30,40 +30,78 @@ size_t conv2d_blocked_workspace(const gc_window *s)
     return (size_t)omp_get_max_threads() * (k + (size_t)s->oc) * BLOCK;
 }
 
+/* dst[q] = row[x0 + 2q] for q in [0, len): the stride-2 gather of a
+ * stride-2 convolution, 16 outputs from two 16-float loads at a time; the
+ * masks keep every load inside [x0, x0 + 2 len - 1). Only called where the
+ * CPU has AVX-512 (conv2d_blocked_applies). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+__attribute__((target("avx512f"))) static void gather2(float *dst, const float *src, int len)
+{
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    for (int q = 0; q < len; q += 16) {
+        const int n = len - q < 16 ? len - q : 16, span = 2 * n - 1; /* floats read */
+        const __mmask16 m0 = (__mmask16)(span >= 16 ? 0xFFFF : (1u << span) - 1);
+        const __mmask16 m1 = (__mmask16)(span > 16 ? (1u << (span - 16)) - 1 : 0);
+        __m512 a = _mm512_maskz_loadu_ps(m0, src + 2 * q);
+        __m512 b = _mm512_maskz_loadu_ps(m1, src + 2 * q + 16);
+        _mm512_mask_storeu_ps(dst + q, (__mmask16)((1u << n) - 1),
+                              _mm512_permutex2var_ps(a, even, b));
+    }
+}
+#else
+static void gather2(float *dst, const float *src, int len)
+{
+    for (int q = 0; q < len; q++)
+        dst[q] = src[2 * q];
+}
+#endif
+
+/* The first q >= 0 with x0 + q * stride >= bound, for bound >= 0. */
+static int first_at_or_past(int x0, int stride, int bound)
+{
+    return x0 >= bound ? 0 : (bound - x0 + stride - 1) / stride;
+}
+
 /* col[r][p - p0] for r = (channel, tap) and the output pixels p in [p0, p1)
  * counted across images: the input value that tap reads, 0 in the padding. */
 static void im2col_block(float *col, const float *in, const gc_window *s, int p0, int p1)
 {
-    const int hw = s->ho * s->wo, nb = p1 - p0, taps = s->kh * s->kw;
+    const int hw = s->ho * s->wo, nb = p1 - p0;
     const size_t plane = (size_t)s->h * s->w;
     for (int p = p0; p < p1;) { /* one run of pixels in one output row */
         const int img = p / hw, oy = p % hw / s->wo, ox0 = p % hw % s->wo;
         const int len = s->wo - ox0 < p1 - p ? s->wo - ox0 : p1 - p;
-        for (int r = 0; r < s->c * taps; r++) {
-            const int ch = r / taps, i = r % taps / s->kw, j = r % s->kw;
-            float *dst = col + (size_t)r * nb + (p - p0);
-            const int y = oy * s->sh - s->ph + i * s->dh;
-            if (y < 0 || y >= s->h) {
-                memset(dst, 0, sizeof(float) * len);
-                continue;
+        float *dst = col + (p - p0);
+        for (int ch = 0; ch < s->c; ch++) {
+            const float *chan = in + ((size_t)img * s->c + ch) * plane;
+            for (int i = 0; i < s->kh; i++) {
+                const int y = oy * s->sh - s->ph + i * s->dh;
+                for (int j = 0; j < s->kw; j++, dst += nb) {
+                    if (y < 0 || y >= s->h) {
+                        memset(dst, 0, sizeof(float) * len);
+                        continue;
+                    }
+                    const float *row = chan + (size_t)y * s->w;
+                    const int x0 = ox0 * s->sw - s->pw + j * s->dw;
+                    /* [lo, hi): the run's pixels whose column is inside */
+                    int lo = first_at_or_past(x0, s->sw, 0);
+                    int hi = first_at_or_past(x0, s->sw, s->w);
+                    lo = lo < len ? lo : len;
+                    hi = hi < lo ? lo : hi < len ? hi : len;
+                    for (int q = 0; q < lo; q++)
+                        dst[q] = 0.0f;
+                    if (s->sw == 1)
+                        memcpy(dst + lo, row + x0 + lo, sizeof(float) * (hi - lo));
+                    else if (s->sw == 2)
+                        gather2(dst + lo, row + x0 + 2 * lo, hi - lo);
+                    else
+                        for (int q = lo; q < hi; q++)
+                            dst[q] = row[x0 + q * s->sw];
+                    for (int q = hi; q < len; q++)
+                        dst[q] = 0.0f;
+                }
             }
-            const float *row = in + ((size_t)img * s->c + ch) * plane + (size_t)y * s->w;
-            const int x0 = ox0 * s->sw - s->pw + j * s->dw;
-            /* [lo, hi): the run's pixels whose column lies inside the row */
-            int lo = 0, hi = len;
-            while (lo < len && x0 + lo * s->sw < 0)
-                lo++;
-            while (hi > lo && x0 + (hi - 1) * s->sw >= s->w)
-                hi--;
-            for (int q = 0; q < lo; q++)
-                dst[q] = 0.0f;
-            if (s->sw == 1)
-                memcpy(dst + lo, row + x0 + lo, sizeof(float) * (hi - lo));
-            else
-                for (int q = lo; q < hi; q++)
-                    dst[q] = row[x0 + q * s->sw];
-            for (int q = hi; q < len; q++)
-                dst[q] = 0.0f;
         }
         p += len;
     }

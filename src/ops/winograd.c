@@ -74,7 +74,7 @@ static int channel_chunk(int oc, int blocks, int threads)
 }
 
 /* Per thread: V (16 x c x tb), M (16 x chunk x tb), four padded input rows
- * and the 16 half-transformed rows of one segment. */
+ * and their even and odd columns (8 x (tb + 1) <= 16 x tb). */
 static size_t thread_scratch(const gc_window *s, int tb, int chunk)
 {
     return 16 * (size_t)tb * ((size_t)s->c + chunk) + 4 * (size_t)(2 * tb + 2) + 16 * (size_t)tb;
@@ -104,14 +104,18 @@ static segment segment_at(int t, int t_end, int th, int tw)
 }
 
 /* V[xi][ch][col + k] = (B^T d B)[xi] for the 4x4 patch of tile (g.ty,
- * g.tx + k), zero outside the image. The four input rows are first copied
- * into zero-padded buffers so the loops over k have no bounds checks and
- * vectorise. ldv is the row length of V (the block's tile count). */
+ * g.tx + k), zero outside the image. Written so every loop runs over
+ * contiguous arrays and vectorises: the four input rows are copied into
+ * zero-padded buffers, combined down the columns (B^T d) in place, then
+ * split into even and odd columns E, O; tile k's four columns are then
+ * E[k], O[k], E[k+1], O[k+1]. ldv is the row length of V (the block's tile
+ * count). rows holds 4 x (2 len + 2) floats, eo 8 x (len + 1). */
 static void input_segment(float *V, size_t ldv, int col, const float *in, const gc_window *s,
-                          segment g, float *rows, float *half)
+                          segment g, float *rows, float *eo)
 {
-    const int padded = 2 * g.len + 2, x0 = 2 * g.tx - 1;
+    const int padded = 2 * g.len + 2, half = g.len + 1, x0 = 2 * g.tx - 1;
     const size_t plane = (size_t)s->h * s->w, xi_stride = (size_t)s->c * ldv;
+    float *r0 = rows, *r1 = rows + padded, *r2 = r1 + padded, *r3 = r2 + padded;
     for (int ch = 0; ch < s->c; ch++) {
         const float *src = in + ((size_t)g.n * s->c + ch) * plane;
         for (int i = 0; i < 4; i++) {
@@ -129,29 +133,27 @@ static void input_segment(float *V, size_t ldv, int col, const float *in, const 
             for (int q = hi; q < padded; q++)
                 r[q] = 0.0f;
         }
-        const float *r0 = rows, *r1 = rows + padded, *r2 = r1 + padded, *r3 = r2 + padded;
-        for (int j = 0; j < 4; j++) { /* B^T d, column j of every tile */
-            float *b0 = half + (size_t)(0 * 4 + j) * g.len, *b1 = half + (size_t)(1 * 4 + j) * g.len;
-            float *b2 = half + (size_t)(2 * 4 + j) * g.len, *b3 = half + (size_t)(3 * 4 + j) * g.len;
-            for (int k = 0; k < g.len; k++) {
-                float d0 = r0[2 * k + j], d1 = r1[2 * k + j], d2 = r2[2 * k + j], d3 = r3[2 * k + j];
-                b0[k] = d0 - d2;
-                b1[k] = d1 + d2;
-                b2[k] = d2 - d1;
-                b3[k] = d1 - d3;
-            }
+        for (int q = 0; q < padded; q++) { /* B^T d, every column at once */
+            float d0 = r0[q], d1 = r1[q], d2 = r2[q], d3 = r3[q];
+            r0[q] = d0 - d2;
+            r1[q] = d1 + d2;
+            r2[q] = d2 - d1;
+            r3[q] = d1 - d3;
         }
-        float *v = V + (size_t)ch * ldv + col;
-        for (int i = 0; i < 4; i++) { /* (B^T d) B */
-            const float *e0 = half + (size_t)(i * 4 + 0) * g.len, *e1 = half + (size_t)(i * 4 + 1) * g.len;
-            const float *e2 = half + (size_t)(i * 4 + 2) * g.len, *e3 = half + (size_t)(i * 4 + 3) * g.len;
-            float *v0 = v + (size_t)(i * 4 + 0) * xi_stride, *v1 = v + (size_t)(i * 4 + 1) * xi_stride;
-            float *v2 = v + (size_t)(i * 4 + 2) * xi_stride, *v3 = v + (size_t)(i * 4 + 3) * xi_stride;
-            for (int k = 0; k < g.len; k++) {
-                v0[k] = e0[k] - e2[k];
-                v1[k] = e1[k] + e2[k];
-                v2[k] = e2[k] - e1[k];
-                v3[k] = e1[k] - e3[k];
+        for (int i = 0; i < 4; i++) {
+            const float *r = rows + (size_t)i * padded;
+            float *e = eo + (size_t)(2 * i) * half, *o = e + half;
+            for (int q = 0; q < half; q++) {
+                e[q] = r[2 * q];
+                o[q] = r[2 * q + 1];
+            }
+            float *v = V + (size_t)ch * ldv + col + (size_t)(4 * i) * xi_stride;
+            float *v0 = v, *v1 = v + xi_stride, *v2 = v1 + xi_stride, *v3 = v2 + xi_stride;
+            for (int k = 0; k < g.len; k++) { /* (B^T d) B */
+                v0[k] = e[k] - e[k + 1];
+                v1[k] = o[k] + e[k + 1];
+                v2[k] = e[k + 1] - o[k];
+                v3[k] = o[k] - o[k + 1];
             }
         }
     }
@@ -159,43 +161,42 @@ static void input_segment(float *V, size_t ldv, int col, const float *in, const 
 
 /* out = A^T m A + bias for the tiles of one segment and output channels
  * [k0, k0 + kn), clipped at the image's bottom and right edges. M holds
- * 16 x kn x ldm products; its row r is channel k0 + r. */
+ * 16 x kn x ldm products; its row r is channel k0 + r. Like the input
+ * transform, every loop runs over contiguous tiles. */
 static void output_segment(float *out, const float *M, size_t ldm, int col, const float *bias,
                            const gc_window *s, segment g, int k0, int kn)
 {
-    const size_t xi_stride = (size_t)kn * ldm;
-    float y[4][64]; /* y00, y01, y10, y11 per tile; a segment is at most 64 */
+    const size_t xs = (size_t)kn * ldm; /* from one xi to the next */
+    float t[8][64], y[4][64]; /* A^T m (rows 0, 1 x columns 0..3); outputs */
+    const int len = g.len;    /* at most 64, the largest tile block */
     for (int r = 0; r < kn; r++) {
         const float *m = M + (size_t)r * ldm + col;
         const float b = bias ? bias[k0 + r] : 0.0f;
-        for (int k = 0; k < g.len; k++) {
-            float t0[4], t1[4]; /* A^T m */
-            for (int j = 0; j < 4; j++) {
-                float m0 = m[(size_t)(0 * 4 + j) * xi_stride + k], m1 = m[(size_t)(1 * 4 + j) * xi_stride + k];
-                float m2 = m[(size_t)(2 * 4 + j) * xi_stride + k], m3 = m[(size_t)(3 * 4 + j) * xi_stride + k];
-                t0[j] = m0 + m1 + m2;
-                t1[j] = m1 - m2 - m3;
+        for (int j = 0; j < 4; j++) {
+            const float *m0 = m + (size_t)j * xs, *m1 = m0 + 4 * xs;
+            const float *m2 = m1 + 4 * xs, *m3 = m2 + 4 * xs;
+            for (int k = 0; k < len; k++) {
+                t[j][k] = m0[k] + m1[k] + m2[k];
+                t[4 + j][k] = m1[k] - m2[k] - m3[k];
             }
-            y[0][k] = t0[0] + t0[1] + t0[2] + b;
-            y[1][k] = t0[1] - t0[2] - t0[3] + b;
-            y[2][k] = t1[0] + t1[1] + t1[2] + b;
-            y[3][k] = t1[1] - t1[2] - t1[3] + b;
         }
-        float *plane = out + ((size_t)g.n * s->oc + k0 + r) * s->ho * s->wo;
-        for (int i = 0; i < 2; i++) {
-            int oy = 2 * g.ty + i;
-            if (oy >= s->ho)
-                break;
-            float *row = plane + (size_t)oy * s->wo + 2 * g.tx;
-            int pairs = g.len, last_full = 2 * (g.tx + g.len) <= s->wo;
-            if (!last_full)
-                pairs--; /* the last tile's right column is outside */
-            for (int k = 0; k < pairs; k++) {
-                row[2 * k] = y[2 * i][k];
-                row[2 * k + 1] = y[2 * i + 1][k];
+        for (int i = 0; i < 2; i++)
+            for (int k = 0; k < len; k++) {
+                y[2 * i][k] = t[4 * i][k] + t[4 * i + 1][k] + t[4 * i + 2][k] + b;
+                y[2 * i + 1][k] = t[4 * i + 1][k] - t[4 * i + 2][k] - t[4 * i + 3][k] + b;
             }
-            if (!last_full)
-                row[2 * pairs] = y[2 * i][pairs];
+        float *plane = out + ((size_t)g.n * s->oc + k0 + r) * s->ho * s->wo;
+        const int full = 2 * (g.tx + len) <= s->wo; /* else the last column is outside */
+        for (int i = 0; i < 2 && 2 * g.ty + i < s->ho; i++) {
+            float *row = plane + (size_t)(2 * g.ty + i) * s->wo + 2 * g.tx;
+            const float *ye = y[2 * i], *yo = y[2 * i + 1];
+            const int pairs = full ? len : len - 1;
+            for (int k = 0; k < pairs; k++) {
+                row[2 * k] = ye[k];
+                row[2 * k + 1] = yo[k];
+            }
+            if (!full)
+                row[2 * pairs] = ye[pairs];
         }
     }
 }
@@ -219,7 +220,7 @@ void conv2d_winograd_forward(float *out, const float *in, const float *U, const 
         const int first = (int)((long)units * me / nt), end = (int)((long)units * (me + 1) / nt);
         float *V = work + (size_t)me * thread_scratch(s, tb, chunk);
         float *M = V + 16 * (size_t)tb * s->c;
-        float *rows = M + 16 * (size_t)tb * chunk, *half = rows + 4 * (size_t)(2 * tb + 2);
+        float *rows = M + 16 * (size_t)tb * chunk, *eo = rows + 4 * (size_t)(2 * tb + 2);
         int have = -1; /* the block now in V */
         for (int u = first; u < end; u++) {
             const int blk = u / chunks, k0 = (u % chunks) * chunk;
@@ -228,7 +229,7 @@ void conv2d_winograd_forward(float *out, const float *in, const float *U, const 
             if (have != blk) {
                 for (int t = t0; t < t1;) {
                     segment g = segment_at(t, t1, th, tw);
-                    input_segment(V, (size_t)nb, t - t0, in, s, g, rows, half);
+                    input_segment(V, (size_t)nb, t - t0, in, s, g, rows, eo);
                     t += g.len;
                 }
                 have = blk;
