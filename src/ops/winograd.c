@@ -103,6 +103,74 @@ static segment segment_at(int t, int t_end, int th, int tw)
     return g;
 }
 
+/* The transforms' inner loops, each over contiguous arrays, as functions
+ * with restrict parameters: that is what tells the compiler the arrays do
+ * not overlap, so it vectorises them. */
+static void row_transform(float *restrict r0, float *restrict r1, float *restrict r2,
+                          float *restrict r3, int n)
+{
+    for (int q = 0; q < n; q++) { /* B^T d down every column at once */
+        float d0 = r0[q], d1 = r1[q], d2 = r2[q], d3 = r3[q];
+        r0[q] = d0 - d2;
+        r1[q] = d1 + d2;
+        r2[q] = d2 - d1;
+        r3[q] = d1 - d3;
+    }
+}
+
+static void split_even_odd(float *restrict e, float *restrict o, const float *restrict r, int n)
+{
+    for (int q = 0; q < n; q++) {
+        e[q] = r[2 * q];
+        o[q] = r[2 * q + 1];
+    }
+}
+
+/* (B^T d) B for tiles whose four columns are e[k], o[k], e[k+1], o[k+1]. */
+static void column_transform(float *restrict v0, float *restrict v1, float *restrict v2,
+                             float *restrict v3, const float *restrict e,
+                             const float *restrict o, int len)
+{
+    for (int k = 0; k < len; k++) {
+        v0[k] = e[k] - e[k + 1];
+        v1[k] = o[k] + e[k + 1];
+        v2[k] = e[k + 1] - o[k];
+        v3[k] = o[k] - o[k + 1];
+    }
+}
+
+/* A^T m for one column of every tile: rows m0..m3 in, two rows out. */
+static void at_m(float *restrict t0, float *restrict t1, const float *restrict m0,
+                 const float *restrict m1, const float *restrict m2, const float *restrict m3,
+                 int len)
+{
+    for (int k = 0; k < len; k++) {
+        t0[k] = m0[k] + m1[k] + m2[k];
+        t1[k] = m1[k] - m2[k] - m3[k];
+    }
+}
+
+/* (A^T m) A plus the bias: one row of A^T m (columns t0..t3) in, the two
+ * outputs of that row out. */
+static void at_m_a(float *restrict y0, float *restrict y1, const float *restrict t0,
+                   const float *restrict t1, const float *restrict t2, const float *restrict t3,
+                   float b, int len)
+{
+    for (int k = 0; k < len; k++) {
+        y0[k] = t0[k] + t1[k] + t2[k] + b;
+        y1[k] = t1[k] - t2[k] - t3[k] + b;
+    }
+}
+
+static void interleave(float *restrict row, const float *restrict even,
+                       const float *restrict odd, int pairs)
+{
+    for (int k = 0; k < pairs; k++) {
+        row[2 * k] = even[k];
+        row[2 * k + 1] = odd[k];
+    }
+}
+
 /* V[xi][ch][col + k] = (B^T d B)[xi] for the 4x4 patch of tile (g.ty,
  * g.tx + k), zero outside the image. Written so every loop runs over
  * contiguous arrays and vectorises: the four input rows are copied into
@@ -133,28 +201,13 @@ static void input_segment(float *V, size_t ldv, int col, const float *in, const 
             for (int q = hi; q < padded; q++)
                 r[q] = 0.0f;
         }
-        for (int q = 0; q < padded; q++) { /* B^T d, every column at once */
-            float d0 = r0[q], d1 = r1[q], d2 = r2[q], d3 = r3[q];
-            r0[q] = d0 - d2;
-            r1[q] = d1 + d2;
-            r2[q] = d2 - d1;
-            r3[q] = d1 - d3;
-        }
+        row_transform(r0, r1, r2, r3, padded);
         for (int i = 0; i < 4; i++) {
             const float *r = rows + (size_t)i * padded;
             float *e = eo + (size_t)(2 * i) * half, *o = e + half;
-            for (int q = 0; q < half; q++) {
-                e[q] = r[2 * q];
-                o[q] = r[2 * q + 1];
-            }
+            split_even_odd(e, o, r, half);
             float *v = V + (size_t)ch * ldv + col + (size_t)(4 * i) * xi_stride;
-            float *v0 = v, *v1 = v + xi_stride, *v2 = v1 + xi_stride, *v3 = v2 + xi_stride;
-            for (int k = 0; k < g.len; k++) { /* (B^T d) B */
-                v0[k] = e[k] - e[k + 1];
-                v1[k] = o[k] + e[k + 1];
-                v2[k] = e[k + 1] - o[k];
-                v3[k] = o[k] - o[k + 1];
-            }
+            column_transform(v, v + xi_stride, v + 2 * xi_stride, v + 3 * xi_stride, e, o, g.len);
         }
     }
 }
@@ -173,30 +226,19 @@ static void output_segment(float *out, const float *M, size_t ldm, int col, cons
         const float *m = M + (size_t)r * ldm + col;
         const float b = bias ? bias[k0 + r] : 0.0f;
         for (int j = 0; j < 4; j++) {
-            const float *m0 = m + (size_t)j * xs, *m1 = m0 + 4 * xs;
-            const float *m2 = m1 + 4 * xs, *m3 = m2 + 4 * xs;
-            for (int k = 0; k < len; k++) {
-                t[j][k] = m0[k] + m1[k] + m2[k];
-                t[4 + j][k] = m1[k] - m2[k] - m3[k];
-            }
+            const float *m0 = m + (size_t)j * xs;
+            at_m(t[j], t[4 + j], m0, m0 + 4 * xs, m0 + 8 * xs, m0 + 12 * xs, len);
         }
-        for (int i = 0; i < 2; i++)
-            for (int k = 0; k < len; k++) {
-                y[2 * i][k] = t[4 * i][k] + t[4 * i + 1][k] + t[4 * i + 2][k] + b;
-                y[2 * i + 1][k] = t[4 * i + 1][k] - t[4 * i + 2][k] - t[4 * i + 3][k] + b;
-            }
+        for (int i = 0; i < 2; i++) /* (A^T m) A, two columns of outputs */
+            at_m_a(y[2 * i], y[2 * i + 1], t[4 * i], t[4 * i + 1], t[4 * i + 2], t[4 * i + 3], b, len);
         float *plane = out + ((size_t)g.n * s->oc + k0 + r) * s->ho * s->wo;
         const int full = 2 * (g.tx + len) <= s->wo; /* else the last column is outside */
         for (int i = 0; i < 2 && 2 * g.ty + i < s->ho; i++) {
             float *row = plane + (size_t)(2 * g.ty + i) * s->wo + 2 * g.tx;
-            const float *ye = y[2 * i], *yo = y[2 * i + 1];
             const int pairs = full ? len : len - 1;
-            for (int k = 0; k < pairs; k++) {
-                row[2 * k] = ye[k];
-                row[2 * k + 1] = yo[k];
-            }
+            interleave(row, y[2 * i], y[2 * i + 1], pairs);
             if (!full)
-                row[2 * pairs] = ye[pairs];
+                row[2 * pairs] = y[2 * i][pairs];
         }
     }
 }
