@@ -42,9 +42,13 @@ test: test-deps build build-asan
 	# instrumented: one thread. libarcher tells TSan about OpenMP's barriers.
 	cmake -S . -B build-tsan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
 	  "-DCMAKE_C_FLAGS=-fsanitize=thread -O1 -g" -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread
-	cmake --build build-tsan -j$(JOBS) --target test_threads
+	cmake --build build-tsan -j$(JOBS) --target test_threads gradcam
 	OPENBLAS_NUM_THREADS=1 OMP_TOOL_LIBRARIES=$$(ls /usr/lib/llvm-*/lib/libarcher.so 2>/dev/null | head -1) \
 	  TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1" build-tsan/tests/test_threads
+	# ... and on the CLI's decode / compute / write threads, with a failure
+	# in the middle (exit 1 expected, any race report fails).
+	OPENBLAS_NUM_THREADS=1 OMP_TOOL_LIBRARIES=$$(ls /usr/lib/llvm-*/lib/libarcher.so 2>/dev/null | head -1) \
+	  TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1 exitcode=66" scripts/tsan_cli.sh build-tsan
 
 clean:
 	rm -rf build build-asan build-hard build-fuzz build-tsan demo-out

@@ -2,6 +2,7 @@
  * score to a layer, and write the maps (and, for images, the figures). */
 #include "cli/inputs.h"
 #include "cli/outputs.h"
+#include "cli/pipeline.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -144,46 +145,109 @@ static int explain_npy(job *j)
     return rc;
 }
 
-static int explain_image(job *j, const char *path, const gc_preprocess *pre)
-{
-    double t0 = now_ms();
+/* One image on its way through the pipeline (pipeline.h): decoded on the
+ * loader thread, explained here, written on the writer thread. */
+typedef struct image_item {
+    const char *path;
     gc_image photo;
     float *x;
-    int rc = cli_load_image_tensor(path, &j->a->limits, pre, &photo, &x);
-    if (rc)
-        return rc;
-    double load_ms = now_ms() - t0;
-    char stem[1024], name[1100];
-    cli_stem(path, stem, sizeof stem);
-    for (int t = 0; t < j->ntargets && !rc; t++) {
-        gc_error err = {0};
-        gc_result r;
+    double load_ms;
+    gc_result r[CLI_MAX_REPEAT]; /* one per target */
+    int nr;
+    gc_error err;                /* why load or compute failed */
+} image_item;
+
+typedef struct image_run {
+    job *j;
+    const gc_preprocess *pre;
+} image_run;
+
+static void discard_image(void *ctx, void *it)
+{
+    image_item *item = it;
+    for (int t = 0; t < item->nr; t++)
+        gc_result_free(&item->r[t]);
+    free(item->x);
+    gc_image_free(&item->photo);
+    memset(item, 0, sizeof *item);
+}
+
+static int load_image(void *ctx, int i, void *it)
+{
+    image_run *run = ctx;
+    image_item *item = it;
+    memset(item, 0, sizeof *item);
+    item->path = run->j->a->positional[i];
+    double t0 = now_ms();
+    gc_status st = cli_read_image_tensor(item->path, &run->j->a->limits, run->pre, &item->photo,
+                                         &item->x, &item->err);
+    item->load_ms = now_ms() - t0;
+    return st ? cli_exit_code(st) : EXIT_OK;
+}
+
+static int compute_image(void *ctx, int i, void *it)
+{
+    image_run *run = ctx;
+    image_item *item = it;
+    job *j = run->j;
+    for (int t = 0; t < j->ntargets; t++) {
         j->req.class_index = j->targets[t].class_index;
         j->req.rank = j->targets[t].rank;
-        if (gc_explain(j->s, x, 1, pre->size, pre->size, &j->req, &r, &err)) {
-            rc = cli_report(&err);
-            break;
-        }
+        gc_status st = gc_explain(j->s, item->x, 1, run->pre->size, run->pre->size, &j->req,
+                                  &item->r[t], &item->err);
+        if (st)
+            return cli_exit_code(st);
+        item->nr = t + 1;
+    }
+    return EXIT_OK;
+}
+
+static int write_image(void *ctx, int i, void *it, int failed)
+{
+    image_run *run = ctx;
+    image_item *item = it;
+    job *j = run->j;
+    int rc = failed ? cli_report(&item->err) : EXIT_OK;
+    char stem[1024], name[1100];
+    cli_stem(item->path, stem, sizeof stem);
+    for (int t = 0; t < item->nr && !rc; t++) {
+        const gc_result *r = &item->r[t];
         snprintf(name, sizeof name, "%s%s", stem, j->targets[t].suffix);
-        rc = cli_write_arrays(j->out, name, &r);
+        rc = cli_write_arrays(j->out, name, r);
         if (!rc) {
             cli_visual v = {
-                .dir = j->out, .stem = name, .image_path = path, .model_path = j->a->model,
-                .layer = j->layer_label, .model = j->m, .photo = &photo, .pre = pre,
-                .result = &r, .counterfactual = j->req.counterfactual, .load_ms = load_ms,
+                .dir = j->out, .stem = name, .image_path = item->path, .model_path = j->a->model,
+                .layer = j->layer_label, .model = j->m, .photo = &item->photo, .pre = run->pre,
+                .result = r, .counterfactual = j->req.counterfactual, .load_ms = item->load_ms,
             };
             rc = cli_write_visuals(&v);
         }
         if (!rc) {
             char buf[32];
-            printf("%s: %s (class %d) -> %s/%s.*\n", path,
-                   cli_class_name(j->m, r.class_index[0], buf, sizeof buf), r.class_index[0],
+            printf("%s: %s (class %d) -> %s/%s.*\n", item->path,
+                   cli_class_name(j->m, r->class_index[0], buf, sizeof buf), r->class_index[0],
                    j->out, name);
         }
-        gc_result_free(&r);
     }
-    free(x);
-    gc_image_free(&photo);
+    discard_image(ctx, item);
+    return rc;
+}
+
+/* Every image: decoding the next and writing the last overlap this one's
+ * computation, so a folder of photos keeps both cores busy. */
+static int explain_images(job *j, const gc_preprocess *pre)
+{
+    image_run run = {.j = j, .pre = pre};
+    cli_pipeline p = {
+        .n = j->a->npositional, .item_size = sizeof(image_item), .ctx = &run,
+        .load = load_image, .compute = compute_image, .write = write_image,
+        .discard = discard_image,
+    };
+    int rc = cli_pipeline_run(&p);
+    if (rc < 0) {
+        fprintf(stderr, "gradcam: cannot start threads\n");
+        return EXIT_INTERNAL;
+    }
     return rc;
 }
 
@@ -228,8 +292,8 @@ int cmd_explain(int argc, char **argv)
     }
     if (a.input_npy)
         rc = explain_npy(&j);
-    for (int i = 0; i < a.npositional && !rc; i++)
-        rc = explain_image(&j, a.positional[i], &pre);
+    if (!rc && a.npositional)
+        rc = explain_images(&j, &pre);
 out:
     gc_session_free(j.s);
     gc_model_free(j.m);

@@ -2,6 +2,7 @@
  * files through the model's preprocessing, or a ready-made .npy batch. */
 #include "cli/inputs.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,26 +59,32 @@ int cli_preprocess_from_args(const cli_args *a, const gc_model *m, gc_preprocess
     return EXIT_USAGE;
 }
 
+gc_status cli_read_image_tensor(const char *path, const gc_limits *lim, const gc_preprocess *p,
+                                gc_image *photo, float **x, gc_error *err)
+{
+    *x = NULL;
+    gc_status st = gc_image_load_limited(path, lim, photo, err);
+    if (st)
+        return st;
+    *x = malloc(sizeof(float) * 3 * (size_t)p->size * p->size);
+    if (!*x) {
+        err->status = st = GC_ERR_NOMEM;
+        snprintf(err->msg, sizeof err->msg, "%s: out of memory", path);
+    } else
+        st = gc_image_to_tensor(photo, p, *x, err);
+    if (st) {
+        free(*x);
+        *x = NULL;
+        gc_image_free(photo);
+    }
+    return st;
+}
+
 int cli_load_image_tensor(const char *path, const gc_limits *lim, const gc_preprocess *p,
                           gc_image *photo, float **x)
 {
     gc_error err = {0};
-    *x = NULL;
-    if (gc_image_load_limited(path, lim, photo, &err))
-        return cli_report(&err);
-    *x = malloc(sizeof(float) * 3 * (size_t)p->size * p->size);
-    if (!*x) {
-        gc_image_free(photo);
-        fprintf(stderr, "gradcam: out of memory\n");
-        return EXIT_BAD_INPUT;
-    }
-    if (gc_image_to_tensor(photo, p, *x, &err)) {
-        free(*x);
-        *x = NULL;
-        gc_image_free(photo);
-        return cli_report(&err);
-    }
-    return EXIT_OK;
+    return cli_read_image_tensor(path, lim, p, photo, x, &err) ? cli_report(&err) : EXIT_OK;
 }
 
 int cli_load_npy_batch(const char *path, gc_array *x)

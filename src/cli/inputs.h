@@ -7,7 +7,9 @@
 /* The model's own preprocessing, overridden by --preprocess. */
 int cli_preprocess_from_args(const cli_args *a, const gc_model *m, gc_preprocess *p);
 /* Loads an image under lim and its normalised 1x3xSxS tensor (caller frees
- * both). */
+ * both). The first reports a failure on stderr, the second only in err. */
+gc_status cli_read_image_tensor(const char *path, const gc_limits *lim, const gc_preprocess *p,
+                                gc_image *photo, float **x, gc_error *err);
 int cli_load_image_tensor(const char *path, const gc_limits *lim, const gc_preprocess *p,
                           gc_image *photo, float **x);
 /* Loads a float32 [N,3,H,W] batch. */

@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "gradcam.h"
+#include "render/colormap.h"
 
 typedef struct seg {
     int n;
@@ -40,17 +41,26 @@ static double lut_entry(const seg *s, int i)
     return v < 0.0 ? 0.0 : v > 1.0 ? 1.0 : v;
 }
 
+int gc_colormap_jet_index(float v)
+{
+    if (!(v >= 0.0f))
+        return 0; /* negative or NaN */
+    if (v >= 1.0f)
+        return 255;
+    int i = (int)(v * 256.0f);
+    return i > 255 ? 255 : i;
+}
+
+void gc_colormap_jet_table(unsigned char lut[256][3])
+{
+    for (int i = 0; i < 256; i++)
+        for (int c = 0; c < 3; c++)
+            lut[i][c] = (unsigned char)(lut_entry(&JET[c], i) * 255.0);
+}
+
 void gc_colormap_jet(float v, unsigned char rgb[3])
 {
-    int i;
-    if (!(v >= 0.0f))
-        i = 0; /* negative or NaN */
-    else if (v >= 1.0f)
-        i = 255;
-    else
-        i = (int)(v * 256.0f);
-    if (i > 255)
-        i = 255;
+    int i = gc_colormap_jet_index(v);
     for (int c = 0; c < 3; c++)
         rgb[c] = (unsigned char)(lut_entry(&JET[c], i) * 255.0);
 }

@@ -4,6 +4,7 @@
  * and are shrunk (never enlarged) to fit GC_FIG_PANEL_MAX_H x _MAX_W.
  * Written as PNG to a temporary name, then renamed into place.
  * Not drawn: axes, ticks, colour bar. */
+#include "render/colormap.h"
 #include "render/figure.h"
 #include "render/surface.h"
 
@@ -49,6 +50,8 @@ static cairo_surface_t *panel_surface(const gc_image *photo, const float *heat, 
     cairo_surface_flush(s);
     unsigned char *data = cairo_image_surface_get_data(s);
     int stride = cairo_image_surface_get_stride(s);
+    unsigned char lut[256][3];
+    gc_colormap_jet_table(lut);
     for (int y = 0; y < photo->height; y++) {
         uint32_t *row = (uint32_t *)(data + (size_t)y * stride);
         for (int x = 0; x < photo->width; x++) {
@@ -56,7 +59,7 @@ static cairo_surface_t *panel_surface(const gc_image *photo, const float *heat, 
             const unsigned char *p = photo->pixels + 3 * i;
             unsigned char rgb[3] = {p[0], p[1], p[2]};
             if (kind == PANEL_HEAT)
-                gc_colormap_jet(heat[i], rgb);
+                memcpy(rgb, lut[gc_colormap_jet_index(heat[i])], 3);
             else if (kind == PANEL_MASK && !(heat[i] > threshold))
                 rgb[0] = rgb[1] = rgb[2] = 0;
             row[x] = (uint32_t)rgb[0] << 16 | (uint32_t)rgb[1] << 8 | rgb[2];

@@ -2,6 +2,7 @@
  * photo and jet(heat), rounded half up. heat is expected in [0, 1]; values
  * outside are clamped by the colour map. */
 #include "core/error.h"
+#include "render/colormap.h"
 
 gc_status gc_render_overlay(const gc_image *photo, const float *heat, gc_image *out,
                             gc_error *err)
@@ -11,10 +12,11 @@ gc_status gc_render_overlay(const gc_image *photo, const float *heat, gc_image *
     gc_status st = gc_image_alloc(out, photo->width, photo->height, err);
     if (st)
         return st;
+    unsigned char lut[256][3];
+    gc_colormap_jet_table(lut);
     size_t n = (size_t)photo->width * photo->height;
     for (size_t i = 0; i < n; i++) {
-        unsigned char j[3];
-        gc_colormap_jet(heat[i], j);
+        const unsigned char *j = lut[gc_colormap_jet_index(heat[i])];
         for (int c = 0; c < 3; c++)
             out->pixels[3 * i + c] = (unsigned char)((photo->pixels[3 * i + c] + j[c] + 1) / 2);
     }

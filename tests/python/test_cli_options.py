@@ -7,22 +7,19 @@ seed's pipeline) and passed with --input-npy; label files must name the
 classes in the JSON summary; malformed values must be usage errors.
 
 Usage: test_cli_options.py --gradcam BIN --source DIR"""
-import argparse, json, os, shutil, subprocess, sys, tempfile
+import argparse, json, os, shutil, sys, tempfile
 
 import cv2
 import numpy as np
 
-results = []
-
-
-def check(ok, label, detail=""):
-    results.append(ok)
-    print("%s %s %s" % ("ok  " if ok else "FAIL", label, detail), flush=True)
+from clitest import check, finish
+from clitest import run as run3
 
 
 def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    return p.returncode, p.stdout + p.stderr
+    """(exit code, stdout and stderr together)"""
+    rc, out, err = run3(cmd)
+    return rc, out + err
 
 
 def main():
@@ -91,9 +88,7 @@ def main():
                   "exit %d: %s" % (rc, out.strip()))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    failed = results.count(False)
-    print("%d passed, %d failed" % (len(results) - failed, failed))
-    return 1 if failed else 0
+    return finish()
 
 
 if __name__ == "__main__":

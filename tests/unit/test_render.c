@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "gradcam.h"
+#include "render/colormap.h"
 
 static const char *fx(const char *name)
 {
@@ -39,13 +40,16 @@ static void test_jet_matches_matplotlib(void **state)
     (void)state;
     jet_ref j;
     jet_load(&j);
+    unsigned char lut[256][3]; /* the renderers' table, checked the same way */
+    gc_colormap_jet_table(lut);
     for (int64_t i = 0; i < j.v.shape[0]; i++) {
         unsigned char c[3];
         gc_colormap_jet(j.v.data[i], c);
+        const unsigned char *t = lut[gc_colormap_jet_index(j.v.data[i])];
         for (int k = 0; k < 3; k++)
-            if (c[k] != j.rgb.data[3 * i + k])
-                fail_msg("jet(%.7g)[%d] = %d, matplotlib says %g", j.v.data[i], k, c[k],
-                         j.rgb.data[3 * i + k]);
+            if (c[k] != j.rgb.data[3 * i + k] || t[k] != c[k])
+                fail_msg("jet(%.7g)[%d] = %d (table %d), matplotlib says %g", j.v.data[i], k,
+                         c[k], t[k], j.rgb.data[3 * i + k]);
     }
     gc_array_free(&j.v), gc_array_free(&j.rgb);
 
