@@ -15,10 +15,13 @@ static void release(gc_session *s)
     free(s->grad);
     free(s->reach);
     free(s->keep);
+    free(s->fused);
+    free(s->head);
     free(s->arena);
     free(s->grad_arena);
     free(s->col);
     s->shapes = NULL, s->act = s->grad = NULL, s->reach = NULL, s->keep = NULL;
+    s->fused = s->head = NULL;
     s->arena = s->grad_arena = s->col = NULL;
     s->n = s->h = s->w = 0;
     s->floats = 0;
@@ -90,7 +93,9 @@ gc_status gc_session_plan(gc_session *s, int n, int h, int w, gc_error *err)
     s->act = gc_calloc((size_t)count, sizeof *s->act, err);
     s->grad = s->act ? gc_calloc((size_t)count, sizeof *s->grad, err) : NULL;
     s->reach = s->grad ? gc_calloc((size_t)count, 1, err) : NULL;
-    s->col = s->reach ? malloc(sizeof(float) * (col + 1)) : NULL;
+    s->fused = s->reach ? gc_calloc((size_t)count, sizeof(int), err) : NULL;
+    s->head = s->fused ? gc_calloc((size_t)count, sizeof(int), err) : NULL;
+    s->col = s->head ? malloc(sizeof(float) * (col + 1)) : NULL;
     if (!s->col) {
         release(s);
         return gc_fail(err, GC_ERR_NOMEM, "out of memory planning %d image(s) of %dx%d", n, h, w);
@@ -147,10 +152,17 @@ static gc_status assign_slots(const gc_session *s, const char *keep, int *slot, 
             if (size[slot[i]] < len)
                 size[slot[i]] = len;
         }
-        for (int k = 0; k < g->nodes[i].nin; k++) {
-            int j = g->nodes[i].in[k];
-            if (j >= 0 && --uses[j] == 0 && slot[j] >= 0)
-                free_slots[nfree++] = slot[j];
+        /* A folded chain reads its head's inputs while writing its last
+         * node's output: those inputs are given back only once the last
+         * node has its slot, so the two never share one. */
+        int ends_chain = s->head[i] >= 0 && i == s->head[i] + s->fused[s->head[i]];
+        for (int pass = 0; pass < 2; pass++) {
+            int reader = pass == 0 ? (s->fused[i] ? -1 : i) : (ends_chain ? s->head[i] : -1);
+            for (int k = 0; reader >= 0 && k < g->nodes[reader].nin; k++) {
+                int j = g->nodes[reader].in[k];
+                if (j >= 0 && --uses[j] == 0 && slot[j] >= 0)
+                    free_slots[nfree++] = slot[j];
+            }
         }
         if (uses[i] == 0 && slot[i] >= 0) /* nothing reads it: free at once */
             free_slots[nfree++] = slot[i];
@@ -158,6 +170,33 @@ static gc_status assign_slots(const gc_session *s, const char *keep, int *slot, 
     free(uses);
     free(free_slots);
     return GC_OK;
+}
+
+/* Folding: a convolution and the BatchNorm map and ReLU after it, or a
+ * residual addition and its ReLU, run as one pass over memory when each
+ * result in between feeds only the next node and is not kept. The values
+ * are the same to the bit (ops.h, gc_epilogue); only the memory traffic of
+ * the intermediate results goes. uses[i] counts the readers of node i. */
+static void plan_fusion(gc_session *s, const char *keep, const int *uses)
+{
+    const gc_graph *g = &s->m->graph;
+    for (int i = 0; i < g->count; i++)
+        s->fused[i] = 0, s->head[i] = -1;
+    for (int i = 0; i < g->count; i++) {
+        const gc_node *nd = &g->nodes[i];
+        if (s->head[i] >= 0 || (nd->op != GC_OP_CONV && nd->op != GC_OP_ADD))
+            continue;
+        int last = i;
+        for (int want = nd->op == GC_OP_CONV ? GC_OP_AFFINE : GC_OP_RELU; want; ) {
+            const gc_node *next = last + 1 < g->count ? &g->nodes[last + 1] : NULL;
+            if (next && (int)next->op == want && next->in[0] == last && uses[last] == 1 && !keep[last])
+                last++;
+            want = want == GC_OP_AFFINE ? GC_OP_RELU : 0; /* affine is optional */
+        }
+        s->fused[i] = last - i;
+        for (int j = i + 1; j <= last; j++)
+            s->head[j] = i;
+    }
 }
 
 gc_status gc_session_keep(gc_session *s, const char *keep, gc_error *err)
@@ -176,6 +215,13 @@ gc_status gc_session_keep(gc_session *s, const char *keep, gc_error *err)
     int *slot = gc_calloc((size_t)count, sizeof(int), err);
     size_t *size = slot ? gc_calloc((size_t)count, sizeof(size_t), err) : NULL;
     int nslots = 0;
+    if (size) {
+        for (int i = 0; i < count; i++) /* slot[] counts readers for a moment */
+            for (int k = 0; k < g->nodes[i].nin; k++)
+                if (g->nodes[i].in[k] >= 0)
+                    slot[g->nodes[i].in[k]]++;
+        plan_fusion(s, want, slot);
+    }
     gc_status st = size ? assign_slots(s, want, slot, size, &nslots, err) : GC_ERR_NOMEM;
     size_t total = 0;
     for (int i = 0; st == GC_OK && i < count; i++)
@@ -256,6 +302,8 @@ void gc_session_forward_after(gc_session *s, int after)
     const gc_graph *g = &s->m->graph;
     const int n = s->n;
     for (int i = after + 1; i < g->count; i++) {
+        if (s->head[i] > after)
+            continue; /* computed with its chain's head (plan_fusion) */
         const gc_node *nd = &g->nodes[i];
         const gc_shape *o = &s->shapes[i];
         const gc_shape *a = nd->in[0] >= 0 ? &s->shapes[nd->in[0]] : NULL;
@@ -267,10 +315,19 @@ void gc_session_forward_after(gc_session *s, int after)
             break;
         case GC_OP_CONV: {
             gc_window win = window_of(nd, a, o, n);
+            gc_epilogue epi = {0};
+            for (int j = i + 1; j <= i + s->fused[i]; j++) {
+                if (g->nodes[j].op == GC_OP_AFFINE)
+                    epi.scale = g->nodes[j].weight, epi.shift = g->nodes[j].bias;
+                else
+                    epi.relu = 1;
+                y = s->act[j];
+            }
+            const gc_epilogue *e = s->fused[i] ? &epi : NULL;
             if (nd->winograd && winograd_applies(&win))
-                conv2d_winograd_forward(y, in0, nd->winograd, nd->bias, &win, s->col);
+                conv2d_winograd_forward(y, in0, nd->winograd, nd->bias, e, &win, s->col);
             else
-                conv2d_forward(y, in0, nd->weight, nd->bias, &win, s->col);
+                conv2d_forward(y, in0, nd->weight, nd->bias, e, &win, s->col);
             break;
         }
         case GC_OP_AFFINE:
@@ -280,7 +337,10 @@ void gc_session_forward_after(gc_session *s, int after)
             relu_forward(y, in0, count);
             break;
         case GC_OP_ADD:
-            add_forward(y, in0, s->act[nd->in[1]], count);
+            if (s->fused[i]) /* and the ReLU after it */
+                add_relu_forward(s->act[i + 1], in0, s->act[nd->in[1]], count);
+            else
+                add_forward(y, in0, s->act[nd->in[1]], count);
             break;
         case GC_OP_MAXPOOL: {
             gc_window win = window_of(nd, a, o, n);

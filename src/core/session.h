@@ -17,6 +17,8 @@ struct gc_session {
     char *reach;            /* per node: depends on the backward target  */
     float *arena;           /* one block behind act                      */
     char *keep;             /* per node: its output survives the forward */
+    int *fused;             /* per node: how many following nodes it computes */
+    int *head;              /* per node: the node that computes it, or -1 */
     float *grad_arena;      /* behind grad: allocated on first backward  */
     size_t floats;          /* the size of each arena                    */
     float *col;             /* im2col workspace                          */
@@ -35,8 +37,8 @@ gc_status gc_session_keep(gc_session *s, const char *keep, gc_error *err);
 
 /* Runs the whole graph on x (n x c x h x w, as planned). */
 void gc_session_forward(gc_session *s, const float *x);
-/* Re-runs only the nodes after `after`, whose activations (and those of
- * every earlier node still used later) the caller has set. */
+/* Re-runs only the nodes after `after` (a kept node), whose activations
+ * (and those of every earlier node still used later) the caller has set. */
 void gc_session_forward_after(gc_session *s, int after);
 /* Gradient of sum_i dlogits[i] . logits[i] with respect to every node from
  * the output back to target (inclusive), leaving it in s->grad[target].

@@ -113,13 +113,13 @@ static void col2im_add(float *in, const float *col, int c, const gc_window *s)
 }
 
 void conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
-                    const gc_window *s, float *col)
+                    const gc_epilogue *epi, const gc_window *s, float *col)
 {
     const int g = s->groups, cg = s->c / g, og = s->oc / g;
     const int k = cg * s->kh * s->kw, hw_in = s->h * s->w, hw_out = s->ho * s->wo;
     const int pointwise = is_pointwise(s);
     if (conv2d_blocked_applies(s)) {
-        conv2d_blocked_forward(out, in, weight, bias, s, col);
+        conv2d_blocked_forward(out, in, weight, bias, epi, s, col);
         return;
     }
     for (int n = 0; n < s->n; n++) {
@@ -132,13 +132,15 @@ void conv2d_forward(float *out, const float *in, const float *weight, const floa
                 b = col;
             }
             gemm_nn(og, hw_out, k, weight + (size_t)gi * og * k, k, b, hw_out, y, hw_out, 0);
-            if (bias)
-                for (int o = 0; o < og; o++) {
+            for (int o = 0; o < og; o++) {
+                float *row = y + (size_t)o * hw_out;
+                if (bias) {
                     float bo = bias[gi * og + o];
-                    float *row = y + (size_t)o * hw_out;
                     for (int p = 0; p < hw_out; p++)
                         row[p] += bo;
                 }
+                epilogue_apply(row, (size_t)hw_out, epi, gi * og + o);
+            }
         }
     }
 }

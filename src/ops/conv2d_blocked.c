@@ -107,10 +107,11 @@ static void im2col_block(float *col, const float *in, const gc_window *s, int p0
     }
 }
 
-/* out[img][o][pixel] = prod[o - m0][p - p0] + bias[o] for the block's
- * pixels and rows [m0, m1). */
-static void scatter_block(float *out, const float *prod, const float *bias, const gc_window *s,
-                          int p0, int p1, int m0, int m1)
+/* out[img][o][pixel] = prod[o - m0][p - p0] + bias[o], then the epilogue,
+ * for the block's pixels and rows [m0, m1). */
+static void scatter_block(float *out, const float *prod, const float *bias,
+                          const gc_epilogue *epi, const gc_window *s, int p0, int p1, int m0,
+                          int m1)
 {
     const int hw = s->ho * s->wo, nb = p1 - p0;
     for (int p = p0; p < p1;) { /* one run of pixels in one image */
@@ -121,13 +122,14 @@ static void scatter_block(float *out, const float *prod, const float *bias, cons
             const float b = bias ? bias[o] : 0.0f;
             for (int q = 0; q < len; q++)
                 dst[q] = src[q] + b;
+            epilogue_apply(dst, (size_t)len, epi, o);
         }
         p += len;
     }
 }
 
 void conv2d_blocked_forward(float *out, const float *in, const float *weight, const float *bias,
-                            const gc_window *s, float *work)
+                            const gc_epilogue *epi, const gc_window *s, float *work)
 {
     const int k = s->c * s->kh * s->kw, pixels = s->n * s->ho * s->wo;
     const int vectors = (pixels + 15) / 16;
@@ -154,7 +156,7 @@ void conv2d_blocked_forward(float *out, const float *in, const float *weight, co
             const int b1 = p1 - b0 < BLOCK ? p1 : b0 + BLOCK, nb = b1 - b0;
             im2col_block(col, in, s, b0, b1);
             gemm_nn(m1 - m0, nb, k, weight + (size_t)m0 * k, k, col, nb, prod, nb, 0);
-            scatter_block(out, prod, bias, s, b0, b1, m0, m1);
+            scatter_block(out, prod, bias, epi, s, b0, b1, m0, m1);
         }
     }
 }

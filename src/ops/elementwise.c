@@ -69,3 +69,26 @@ void add_backward_input(float *din, const float *dout, size_t count)
     for (size_t i = 0; i < count; i++)
         din[i] += dout[i];
 }
+
+void add_relu_forward(float *out, const float *a, const float *b, size_t count)
+{
+    #pragma omp parallel for schedule(static) if (count >= PARALLEL_MIN)
+    for (size_t i = 0; i < count; i++) {
+        float y = a[i] + b[i];
+        out[i] = y > 0.0f ? y : 0.0f;
+    }
+}
+
+void epilogue_apply(float *y, size_t n, const gc_epilogue *e, int c)
+{
+    if (!e)
+        return;
+    if (e->scale) {
+        const float a = e->scale[c], b = e->shift[c];
+        for (size_t p = 0; p < n; p++)
+            y[p] = y[p] * a + b;
+    }
+    if (e->relu)
+        for (size_t p = 0; p < n; p++)
+            y[p] = y[p] > 0.0f ? y[p] : 0.0f;
+}

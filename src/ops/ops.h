@@ -25,13 +25,27 @@ typedef struct gc_window {
 int gc_window_out(int in, int k, int stride, int pad_begin, int pad_end, int dilation,
                   int ceil_mode);
 
+/* What a convolution may apply to each output channel after its bias, so
+ * that a following BatchNorm map and ReLU cost no extra pass over memory:
+ * y = y * scale[c] + shift[c] (when scale is set), then max(y, 0) (when
+ * relu is set), computed exactly as affine_forward and relu_forward do, so
+ * the result is the same to the bit. NULL means none. */
+typedef struct gc_epilogue {
+    const float *scale, *shift;
+    int relu;
+} gc_epilogue;
+
+/* Applies e to n values of output channel c. */
+void epilogue_apply(float *y, size_t n, const gc_epilogue *e, int c);
+
 /* Floats of im2col workspace that conv2d_* need for window s. */
 size_t conv2d_workspace(const gc_window *s);
 
-/* out[n, oc, ho, wo] = sum w[oc, c/groups, kh, kw] * in[...] + bias[oc].
- * bias may be NULL. col is a workspace of conv2d_workspace(s) floats. */
+/* out[n, oc, ho, wo] = sum w[oc, c/groups, kh, kw] * in[...] + bias[oc],
+ * then epi. bias and epi may be NULL. col is a workspace of
+ * conv2d_workspace(s) floats. */
 void conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
-                    const gc_window *s, float *col);
+                    const gc_epilogue *epi, const gc_window *s, float *col);
 void conv2d_backward_input(float *din, const float *dout, const float *weight,
                            const gc_window *s, float *col);
 
@@ -41,7 +55,7 @@ void conv2d_backward_input(float *din, const float *dout, const float *weight,
 int conv2d_blocked_applies(const gc_window *s);
 size_t conv2d_blocked_workspace(const gc_window *s);
 void conv2d_blocked_forward(float *out, const float *in, const float *weight, const float *bias,
-                            const gc_window *s, float *work);
+                            const gc_epilogue *epi, const gc_window *s, float *work);
 
 /* Winograd F(2x2, 3x3) for 3x3 stride-1 pad-1 ungrouped convolutions:
  * U holds 16 * oc * c transformed weights (winograd_transform_weights, done
@@ -50,7 +64,7 @@ int winograd_applies(const gc_window *s);
 void winograd_transform_weights(float *U, const float *w, int oc, int c);
 size_t winograd_workspace(const gc_window *s);
 void conv2d_winograd_forward(float *out, const float *in, const float *U, const float *bias,
-                             const gc_window *s, float *work);
+                             const gc_epilogue *epi, const gc_window *s, float *work);
 
 /* y = x * scale[c] + shift[c]: eval-mode BatchNorm with its statistics
  * folded into one affine map per channel. */
@@ -68,6 +82,8 @@ void relu_backward_input_guided(float *din, const float *dout, const float *out,
                                 size_t count);
 
 void add_forward(float *out, const float *a, const float *b, size_t count);
+/* relu_forward(add_forward(a, b)) in one pass, the same to the bit. */
+void add_relu_forward(float *out, const float *a, const float *b, size_t count);
 /* Both inputs receive dout; callers accumulate it into each. */
 void add_backward_input(float *din, const float *dout, size_t count);
 

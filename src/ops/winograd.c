@@ -217,7 +217,7 @@ static void input_segment(float *V, size_t ldv, int col, const float *in, const 
  * 16 x kn x ldm products; its row r is channel k0 + r. Like the input
  * transform, every loop runs over contiguous tiles. */
 static void output_segment(float *out, const float *M, size_t ldm, int col, const float *bias,
-                           const gc_window *s, segment g, int k0, int kn)
+                           const gc_epilogue *epi, const gc_window *s, segment g, int k0, int kn)
 {
     const size_t xs = (size_t)kn * ldm; /* from one xi to the next */
     float t[8][64], y[4][64]; /* A^T m (rows 0, 1 x columns 0..3); outputs */
@@ -231,6 +231,8 @@ static void output_segment(float *out, const float *M, size_t ldm, int col, cons
         }
         for (int i = 0; i < 2; i++) /* (A^T m) A, two columns of outputs */
             at_m_a(y[2 * i], y[2 * i + 1], t[4 * i], t[4 * i + 1], t[4 * i + 2], t[4 * i + 3], b, len);
+        for (int i = 0; i < 4; i++)
+            epilogue_apply(y[i], (size_t)len, epi, k0 + r);
         float *plane = out + ((size_t)g.n * s->oc + k0 + r) * s->ho * s->wo;
         const int full = 2 * (g.tx + len) <= s->wo; /* else the last column is outside */
         for (int i = 0; i < 2 && 2 * g.ty + i < s->ho; i++) {
@@ -244,7 +246,7 @@ static void output_segment(float *out, const float *M, size_t ldm, int col, cons
 }
 
 void conv2d_winograd_forward(float *out, const float *in, const float *U, const float *bias,
-                             const gc_window *s, float *work)
+                             const gc_epilogue *epi, const gc_window *s, float *work)
 {
     int th, tw;
     const int T = s->n * tiles(s, &th, &tw);
@@ -281,7 +283,7 @@ void conv2d_winograd_forward(float *out, const float *in, const float *U, const 
                         V + (size_t)xi * s->c * nb, nb, M + (size_t)xi * kn * nb, nb, 0);
             for (int t = t0; t < t1;) {
                 segment g = segment_at(t, t1, th, tw);
-                output_segment(out, M, (size_t)nb, t - t0, bias, s, g, k0, kn);
+                output_segment(out, M, (size_t)nb, t - t0, bias, epi, s, g, k0, kn);
                 t += g.len;
             }
         }

@@ -62,6 +62,20 @@ static void conv_direct(float *out, const float *in, const float *w, const float
                 }
 }
 
+/* The folded epilogue (BatchNorm map + ReLU) must give exactly what the
+ * separate passes give, bit for bit: y holds the plain convolution's output
+ * of channels oc, hw each, y2 the same convolution with the epilogue. */
+static void check_epilogue(const float *y, const float *y2, int n, int oc, size_t hw)
+{
+    float *scale = randv(oc), *shift = randv(oc);
+    size_t count = (size_t)n * oc * hw;
+    float *ref = malloc(sizeof(float) * count);
+    affine_forward(ref, y, scale, shift, n, oc, (int)hw);
+    relu_forward(ref, ref, count);
+    assert_memory_equal(ref, y2, sizeof(float) * count);
+    free(scale), free(shift), free(ref);
+}
+
 static void check_conv(gc_window s, int pad_end_h, int pad_end_w)
 {
     s.ho = gc_window_out(s.h, s.kh, s.sh, s.ph, pad_end_h, s.dh, 0);
@@ -72,12 +86,21 @@ static void check_conv(gc_window s, int pad_end_h, int pad_end_w)
     float *y = calloc(nout, sizeof(float)), *ref = calloc(nout, sizeof(float));
     float *dx = calloc(nin, sizeof(float));
     float *col = malloc(sizeof(float) * (conv2d_workspace(&s) + 1));
-    conv2d_forward(y, x, w, b, &s, col);
+    conv2d_forward(y, x, w, b, NULL, &s, col);
     conv_direct(ref, x, w, b, &s);
     for (size_t i = 0; i < nout; i++)
         assert_true(fabsf(y[i] - ref[i]) <= 1e-4f * (1.0f + fabsf(ref[i])));
+    {
+        unsigned saved = rng_state; /* the same scale and shift twice */
+        float *scale = randv(s.oc), *shift = randv(s.oc);
+        rng_state = saved;
+        gc_epilogue epi = {scale, shift, 1};
+        conv2d_forward(ref, x, w, b, &epi, &s, col);
+        check_epilogue(y, ref, s.n, s.oc, (size_t)s.ho * s.wo);
+        free(scale), free(shift);
+    }
     /* Adjoint identity on the bias-free map. */
-    conv2d_forward(y, x, w, NULL, &s, col);
+    conv2d_forward(y, x, w, NULL, NULL, &s, col);
     conv2d_backward_input(dx, dy, w, &s, col);
     double lhs = dot(y, dy, nout), rhs = dot(x, dx, nin);
     assert_true(fabs(lhs - rhs) <= 1e-4 * (1.0 + fabs(lhs)));
@@ -117,10 +140,17 @@ static void check_winograd(int n, int c, int oc, int h, int w)
     float *work = malloc(sizeof(float) * winograd_workspace(&s));
     float *y = malloc(sizeof(float) * nout), *ref = malloc(sizeof(float) * nout);
     winograd_transform_weights(U, wt, oc, c);
-    conv2d_winograd_forward(y, x, U, b, &s, work);
+    conv2d_winograd_forward(y, x, U, b, NULL, &s, work);
     conv_direct(ref, x, wt, b, &s);
     for (size_t i = 0; i < nout; i++)
         assert_true(fabsf(y[i] - ref[i]) <= 1e-5f * (1.0f + fabsf(ref[i])) * c);
+    unsigned saved = rng_state; /* the same scale and shift twice */
+    float *scale = randv(oc), *shift = randv(oc);
+    rng_state = saved;
+    gc_epilogue epi = {scale, shift, 1};
+    conv2d_winograd_forward(ref, x, U, b, &epi, &s, work);
+    check_epilogue(y, ref, n, oc, (size_t)h * w);
+    free(scale), free(shift);
     free(x), free(wt), free(b), free(U), free(work), free(y), free(ref);
 }
 
