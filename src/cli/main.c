@@ -28,21 +28,28 @@ static const char usage[] =
  * pass 30x slower on a busy 2-core machine), while threads that sleep at
  * once pay for every wake-up (here about 10% of a forward pass, which meets
  * its threads some 25 times). So: a short spin (GOMP_SPINCOUNT=10000, tens
- * of microseconds) when the machine was idle over the last minute, none
- * otherwise. The runtime reads these variables once, before main, so the
- * tool restarts itself with them set, unless the user chose either. */
+ * of microseconds) when nothing else is running on the cores our threads
+ * will use (the kernel's count of runnable tasks, ourselves included, in
+ * /proc/loadavg), none otherwise. The runtime reads these variables once,
+ * before main, so the tool restarts itself with them set, unless the user
+ * chose either. */
 static void choose_thread_waiting(char **argv)
 {
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT"))
         return;
-    double load = 1.0;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN), threads = cores;
+    const char *want = getenv("OMP_NUM_THREADS");
+    if (want && atol(want) > 0)
+        threads = atol(want);
+    int running = 0, total;
+    double load;
     FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &load) != 1)
-            load = 1.0;
+    if (!f || fscanf(f, "%lf %*f %*f %d/%d", &load, &running, &total) != 3)
+        running = (int)cores + 1; /* unknown: assume busy */
+    if (f)
         fclose(f);
-    }
-    setenv("GOMP_SPINCOUNT", load < 0.5 ? "10000" : "0", 1);
+    int idle = running - 1 + threads <= cores;
+    setenv("GOMP_SPINCOUNT", idle ? "10000" : "0", 1);
     execv("/proc/self/exe", argv); /* returns only on failure: run as we are */
 }
 
