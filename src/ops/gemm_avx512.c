@@ -34,19 +34,36 @@
 
 /* The register block for mr rows, nv vectors; mr and nv are constants at
  * every call site, so the compiler unrolls both loops and keeps acc in
- * zmm registers. last masks the final vector of each row. */
+ * zmm registers. last masks the final vector of each row.
+ *
+ * With dot set, there is one more column after the nv vectors, whose kc
+ * values of B are gathered in dot[]: rather than a 16-lane vector holding
+ * one useful lane (a 7x7 map is 3 vectors and 1 column), it is computed as
+ * a dot product along k, 16 steps of k per FMA. */
 TARGET static inline __attribute__((always_inline)) void
 block(int mr, int nv, int kc, const float *a, int lda, const float *b, int ldb, float *c,
-      int ldc, __mmask16 last, int accumulate)
+      int ldc, __mmask16 last, int accumulate, const float *dot)
 {
-    __m512 acc[MR][NV];
-    for (int i = 0; i < mr; i++)
+    __m512 acc[MR][NV], dacc[MR];
+    for (int i = 0; i < mr; i++) {
+        dacc[i] = _mm512_setzero_ps();
         for (int v = 0; v < nv; v++) {
             __mmask16 mk = v == nv - 1 ? last : (__mmask16)0xFFFF;
             acc[i][v] = accumulate ? _mm512_maskz_loadu_ps(mk, c + (size_t)i * ldc + 16 * v)
                                    : _mm512_setzero_ps();
         }
-    for (int p = 0; p < kc; p++) {
+    }
+    /* Every 16 steps of k (or at the end), the dot column's share. */
+    for (int p = 0, next = 0; p < kc; p++) {
+        if (dot && p == next) {
+            const int len = kc - p < 16 ? kc - p : 16;
+            const __mmask16 km = (__mmask16)(len == 16 ? 0xFFFF : (1u << len) - 1);
+            const __m512 bc = _mm512_maskz_loadu_ps(km, dot + p);
+            for (int i = 0; i < mr; i++)
+                dacc[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(km, a + (size_t)i * lda + p), bc,
+                                          dacc[i]);
+            next += 16;
+        }
         __m512 bv[NV];
         const float *bp = b + (size_t)p * ldb;
         for (int v = 0; v < nv; v++)
@@ -58,50 +75,68 @@ block(int mr, int nv, int kc, const float *a, int lda, const float *b, int ldb, 
                 acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
         }
     }
-    for (int i = 0; i < mr; i++)
+    for (int i = 0; i < mr; i++) {
         for (int v = 0; v < nv; v++) {
             __mmask16 mk = v == nv - 1 ? last : (__mmask16)0xFFFF;
             _mm512_mask_storeu_ps(c + (size_t)i * ldc + 16 * v, mk, acc[i][v]);
         }
+        if (dot) {
+            float *ci = c + (size_t)i * ldc + 16 * nv, sum = _mm512_reduce_add_ps(dacc[i]);
+            *ci = accumulate ? *ci + sum : sum;
+        }
+    }
 }
 
-/* One instance of block() per (mr, nv): the switch turns the run-time
- * sizes into compile-time ones. */
-#define NV_CASES(mr)                                                                 \
-    switch (nv) {                                                                    \
-    case 1: block(mr, 1, kc, a, lda, b, ldb, c, ldc, last, accumulate); break;       \
-    case 2: block(mr, 2, kc, a, lda, b, ldb, c, ldc, last, accumulate); break;       \
-    case 3: block(mr, 3, kc, a, lda, b, ldb, c, ldc, last, accumulate); break;       \
-    default: block(mr, 4, kc, a, lda, b, ldb, c, ldc, last, accumulate); break;      \
+/* One instance of block() per (mr, nv, with or without the dot column):
+ * the switches turn the run-time sizes into compile-time ones. */
+#define NV_CASES(mr, d)                                                                  \
+    switch (nv) {                                                                        \
+    case 1: block(mr, 1, kc, a, lda, b, ldb, c, ldc, last, accumulate, d); break;        \
+    case 2: block(mr, 2, kc, a, lda, b, ldb, c, ldc, last, accumulate, d); break;        \
+    case 3: block(mr, 3, kc, a, lda, b, ldb, c, ldc, last, accumulate, d); break;        \
+    default: block(mr, 4, kc, a, lda, b, ldb, c, ldc, last, accumulate, d); break;       \
+    }
+#define MR_CASES(d)                                                                      \
+    switch (mr) {                                                                        \
+    case 1: NV_CASES(1, d) break;                                                        \
+    case 2: NV_CASES(2, d) break;                                                        \
+    case 3: NV_CASES(3, d) break;                                                        \
+    case 4: NV_CASES(4, d) break;                                                        \
+    case 5: NV_CASES(5, d) break;                                                        \
+    default: NV_CASES(6, d) break;                                                       \
     }
 
 TARGET static void micro(int mr, int nv, int kc, const float *a, int lda, const float *b,
-                         int ldb, float *c, int ldc, __mmask16 last, int accumulate)
+                         int ldb, float *c, int ldc, __mmask16 last, int accumulate,
+                         const float *dot)
 {
-    switch (mr) {
-    case 1: NV_CASES(1) break;
-    case 2: NV_CASES(2) break;
-    case 3: NV_CASES(3) break;
-    case 4: NV_CASES(4) break;
-    case 5: NV_CASES(5) break;
-    default: NV_CASES(6) break;
-    }
+    if (dot)
+        MR_CASES(dot)
+    else
+        MR_CASES(NULL)
 }
 
 /* Rows [m0, m1) of columns [n0, n0 + nr) of C. */
 TARGET static void unit(int m0, int m1, int n0, int nr, int k, const float *a, int lda,
                         const float *b, int ldb, float *c, int ldc, int accumulate)
 {
-    const int nv = (nr + 15) / 16;
+    int nv = (nr + 15) / 16;
     const int tail = nr - 16 * (nv - 1);
-    const __mmask16 last = (__mmask16)(tail == 16 ? 0xFFFF : (1u << tail) - 1);
+    __mmask16 last = (__mmask16)(tail == 16 ? 0xFFFF : (1u << tail) - 1);
+    /* A lone last column (49 = 3 x 16 + 1) goes to the dot product. */
+    const int lone = tail == 1 && nv > 1;
+    if (lone)
+        nv--, last = 0xFFFF;
+    float dot[KC];
     for (int k0 = 0; k0 < k; k0 += KC) {
         const int kc = k - k0 < KC ? k - k0 : KC;
         const int acc = accumulate || k0 > 0;
+        for (int p = 0; lone && p < kc; p++)
+            dot[p] = b[(size_t)(k0 + p) * ldb + n0 + 16 * nv];
         for (int m = m0; m < m1; m += MR) {
             const int mr = m1 - m < MR ? m1 - m : MR;
             micro(mr, nv, kc, a + (size_t)m * lda + k0, lda, b + (size_t)k0 * ldb + n0, ldb,
-                  c + (size_t)m * ldc + n0, ldc, last, acc);
+                  c + (size_t)m * ldc + n0, ldc, last, acc, lone ? dot : NULL);
         }
     }
 }
