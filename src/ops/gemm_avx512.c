@@ -31,6 +31,10 @@
 #define MC 48           /* about this many rows per unit of work           */
 
 #define TARGET __attribute__((target("avx512f,fma")))
+/* The loops over rows and vectors must be unrolled before the compiler
+ * decides where acc[][] lives, or it keeps the array in memory and stores
+ * every accumulator on every step of k. */
+#define UNROLL _Pragma("GCC unroll 8")
 
 /* The register block for mr rows, nv vectors; mr and nv are constants at
  * every call site, so the compiler unrolls both loops and keeps acc in
@@ -45,9 +49,9 @@ block(int mr, int nv, int kc, const float *a, int lda, const float *b, int ldb, 
       int ldc, __mmask16 last, int accumulate, const float *dot)
 {
     __m512 acc[MR][NV], dacc[MR];
-    for (int i = 0; i < mr; i++) {
+    UNROLL for (int i = 0; i < mr; i++) {
         dacc[i] = _mm512_setzero_ps();
-        for (int v = 0; v < nv; v++) {
+        UNROLL for (int v = 0; v < nv; v++) {
             __mmask16 mk = v == nv - 1 ? last : (__mmask16)0xFFFF;
             acc[i][v] = accumulate ? _mm512_maskz_loadu_ps(mk, c + (size_t)i * ldc + 16 * v)
                                    : _mm512_setzero_ps();
@@ -59,24 +63,24 @@ block(int mr, int nv, int kc, const float *a, int lda, const float *b, int ldb, 
             const int len = kc - p < 16 ? kc - p : 16;
             const __mmask16 km = (__mmask16)(len == 16 ? 0xFFFF : (1u << len) - 1);
             const __m512 bc = _mm512_maskz_loadu_ps(km, dot + p);
-            for (int i = 0; i < mr; i++)
+            UNROLL for (int i = 0; i < mr; i++)
                 dacc[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(km, a + (size_t)i * lda + p), bc,
                                           dacc[i]);
             next += 16;
         }
         __m512 bv[NV];
         const float *bp = b + (size_t)p * ldb;
-        for (int v = 0; v < nv; v++)
+        UNROLL for (int v = 0; v < nv; v++)
             bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(last, bp + 16 * v)
                                 : _mm512_loadu_ps(bp + 16 * v);
-        for (int i = 0; i < mr; i++) {
+        UNROLL for (int i = 0; i < mr; i++) {
             __m512 av = _mm512_set1_ps(a[(size_t)i * lda + p]);
-            for (int v = 0; v < nv; v++)
+            UNROLL for (int v = 0; v < nv; v++)
                 acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
         }
     }
-    for (int i = 0; i < mr; i++) {
-        for (int v = 0; v < nv; v++) {
+    UNROLL for (int i = 0; i < mr; i++) {
+        UNROLL for (int v = 0; v < nv; v++) {
             __mmask16 mk = v == nv - 1 ? last : (__mmask16)0xFFFF;
             _mm512_mask_storeu_ps(c + (size_t)i * ldc + 16 * v, mk, acc[i][v]);
         }
