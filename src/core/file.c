@@ -1,6 +1,7 @@
 /* file.c — opening a user's input file, with the checks every loader
  * shares. */
 #include "core/file.h"
+#include "core/limits.h"
 
 #include "core/error.h"
 
@@ -34,4 +35,11 @@ gc_status gc_file_open(const char *path, const char *what, uint64_t max_bytes, i
     }
     *len = (size_t)sb.st_size;
     return GC_OK;
+}
+
+gc_status gc_file_open_model(const char *path, const char *what, const gc_limits *lim,
+                             gc_limits *resolved, int *fd, size_t *len, gc_error *err)
+{
+    gc_status st = gc_limits_resolve(lim, path, resolved, err);
+    return st ? st : gc_file_open(path, what, gc_limits_file_bytes(resolved), fd, len, err);
 }

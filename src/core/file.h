@@ -15,4 +15,10 @@
 gc_status gc_file_open(const char *path, const char *what, uint64_t max_bytes, int *fd,
                        size_t *len, gc_error *err);
 
+/* The same for a model file under a caller's limits (NULL: the defaults):
+ * resolves them into *resolved, then opens path with the file size they
+ * allow. */
+gc_status gc_file_open_model(const char *path, const char *what, const gc_limits *lim,
+                             gc_limits *resolved, int *fd, size_t *len, gc_error *err);
+
 #endif

@@ -794,10 +794,7 @@ gc_status gc_pth_load(const char *path, const gc_limits *lim, gc_state_dict *out
     int fd;
     size_t len, got = 0;
     gc_limits l;
-    gc_status st = gc_limits_resolve(lim, path, &l, err);
-    if (st)
-        return st;
-    st = gc_file_open(path, "checkpoint file", gc_limits_file_bytes(&l), &fd, &len, err);
+    gc_status st = gc_file_open_model(path, "checkpoint file", lim, &l, &fd, &len, err);
     if (st)
         return st;
     uint8_t *buf = malloc(len ? len : 1);

@@ -389,10 +389,7 @@ gc_status gc_safetensors_load(const char *path, const gc_limits *lim, gc_state_d
     int fd;
     size_t len;
     gc_limits l;
-    gc_status st = gc_limits_resolve(lim, path, &l, err);
-    if (st)
-        return st;
-    st = gc_file_open(path, "safetensors file", gc_limits_file_bytes(&l), &fd, &len, err);
+    gc_status st = gc_file_open_model(path, "safetensors file", lim, &l, &fd, &len, err);
     if (st)
         return st;
     if (!len) {
