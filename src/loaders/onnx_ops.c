@@ -298,20 +298,6 @@ static gc_status put_like(onnx_loader *L, const char *name, const value *src, in
 
 /* ---- operators --------------------------------------------------------- */
 
-static int unary_kind(const char *op)
-{
-    static const struct { const char *name; int kind; } k[] = {
-        {"Sigmoid", GC_U_SIGMOID}, {"LeakyRelu", GC_U_LEAKY_RELU},
-        {"HardSigmoid", GC_U_HARD_SIGMOID}, {"HardSwish", GC_U_HARD_SWISH},
-        {"Sqrt", GC_U_SQRT}, {"Erf", GC_U_ERF}, {"Tanh", GC_U_TANH}, {"Exp", GC_U_EXP},
-        {"Neg", GC_U_NEG}, {"Clip", GC_U_CLIP}, {"Relu", -1},
-    };
-    for (size_t j = 0; j < sizeof k / sizeof *k; j++)
-        if (!strcmp(op, k[j].name))
-            return k[j].kind;
-    return -2;
-}
-
 static gc_status conv_unary(onnx_loader *L, const Onnx__NodeProto *nd, int kind)
 {
     const value *x = input(L, nd, 0);
@@ -351,7 +337,7 @@ static gc_status conv_unary(onnx_loader *L, const Onnx__NodeProto *nd, int kind)
     return put_node(L, nd, 0, add(L, GC_OP_UNARY, &x->node, 1, e));
 }
 
-static gc_status conv_binary(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_binary(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     const value *a = input(L, nd, 0), *b = input(L, nd, 1);
     const char *op = nd->op_type;
@@ -449,7 +435,7 @@ static gc_status window_attrs(onnx_loader *L, const Onnx__NodeProto *nd, int x, 
     return GC_OK;
 }
 
-static gc_status conv_conv(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_conv(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     int x = need_node(L, input(L, nd, 0), "the input");
     const value *w = x < 0 ? NULL : need_float(L, input(L, nd, 1), "the weight", 4);
@@ -519,7 +505,7 @@ static gc_status conv_pool(onnx_loader *L, const Onnx__NodeProto *nd, int avg)
 }
 
 /* Eval-mode BatchNormalization as a per-channel affine map. */
-static gc_status conv_bn(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_bn(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     int x = need_node(L, input(L, nd, 0), "the input");
     if (x < 0)
@@ -553,7 +539,7 @@ static gc_status conv_bn(onnx_loader *L, const Onnx__NodeProto *nd)
     return put_node(L, nd, 0, i);
 }
 
-static gc_status conv_gemm(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_gemm(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     int x = need_node(L, input(L, nd, 0), "A");
     const value *B = x < 0 ? NULL : need_float(L, input(L, nd, 1), "B", 2);
@@ -601,7 +587,7 @@ static gc_status conv_gemm(onnx_loader *L, const Onnx__NodeProto *nd)
     return put_node(L, nd, 0, i);
 }
 
-static gc_status conv_matmul(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_matmul(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     const value *a = input(L, nd, 0), *b = input(L, nd, 1);
     int x = need_node(L, a, "the first operand");
@@ -676,7 +662,7 @@ static gc_status conv_reduce_mean(onnx_loader *L, const Onnx__NodeProto *nd, int
     return put_node(L, nd, 0, add(L, GC_OP_REDUCE_MEAN, &x, 1, e));
 }
 
-static gc_status conv_reshape(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_reshape(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     const value *x = input(L, nd, 0);
     int64_t t[GC_ND + 1];
@@ -776,7 +762,7 @@ static gc_status conv_squeeze(onnx_loader *L, const Onnx__NodeProto *nd, int un)
     return put_node(L, nd, 0, add(L, GC_OP_RESHAPE, &x->node, 1, e));
 }
 
-static gc_status conv_flatten(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_flatten(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     int x = need_node(L, input(L, nd, 0), "the input");
     if (x < 0)
@@ -788,7 +774,7 @@ static gc_status conv_flatten(onnx_loader *L, const Onnx__NodeProto *nd)
     return put_node(L, nd, 0, add(L, GC_OP_RESHAPE, &x, 1, e));
 }
 
-static gc_status conv_transpose(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_transpose(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     const value *x = input(L, nd, 0);
     int n;
@@ -809,7 +795,7 @@ static gc_status conv_transpose(onnx_loader *L, const Onnx__NodeProto *nd)
     return put_node(L, nd, 0, add(L, GC_OP_TRANSPOSE, &node, 1, e));
 }
 
-static gc_status conv_concat(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_concat(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     int64_t axis = attr_i(nd, "axis", 0);
     int consts = 0, nodes = 0, in[GC_NODE_MAX_IN];
@@ -904,7 +890,7 @@ static int add_slice(onnx_loader *L, int x, int n, const int64_t *axes, const in
     return add(L, GC_OP_SLICE, &x, 1, e);
 }
 
-static gc_status conv_slice(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_slice(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     const value *x = input(L, nd, 0);
     int64_t st[GC_ND], en[GC_ND], axes[GC_ND], sp[GC_ND];
@@ -956,7 +942,7 @@ static gc_status conv_slice(onnx_loader *L, const Onnx__NodeProto *nd)
     return put_node(L, nd, 0, add_slice(L, x->node, n, axes, st, en, sp));
 }
 
-static gc_status conv_split(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_split(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     int x = need_node(L, input(L, nd, 0), "the input");
     if (x < 0)
@@ -996,7 +982,7 @@ static gc_status conv_split(onnx_loader *L, const Onnx__NodeProto *nd)
     return GC_OK;
 }
 
-static gc_status conv_gather(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_gather(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     const value *x = input(L, nd, 0), *idx = input(L, nd, 1);
     int64_t axis = attr_i(nd, "axis", 0);
@@ -1034,7 +1020,7 @@ static gc_status conv_gather(onnx_loader *L, const Onnx__NodeProto *nd)
     return put_node(L, nd, 0, add(L, GC_OP_GATHER, &x->node, 1, e));
 }
 
-static gc_status conv_pad(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_pad(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     int x = need_node(L, input(L, nd, 0), "the input");
     if (x < 0)
@@ -1074,7 +1060,7 @@ static gc_status conv_pad(onnx_loader *L, const Onnx__NodeProto *nd)
     return put_node(L, nd, 0, add(L, GC_OP_PAD, &x, 1, e));
 }
 
-static gc_status conv_softmax(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_softmax(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     int x = need_node(L, input(L, nd, 0), "the input");
     if (x < 0)
@@ -1087,7 +1073,7 @@ static gc_status conv_softmax(onnx_loader *L, const Onnx__NodeProto *nd)
     return put_node(L, nd, 0, add(L, GC_OP_SOFTMAX, &x, 1, e));
 }
 
-static gc_status conv_constant(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_constant(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     const char *name = out_name(nd, 0);
     const Onnx__AttributeProto *a;
@@ -1110,7 +1096,7 @@ static gc_status conv_constant(onnx_loader *L, const Onnx__NodeProto *nd)
     return onnx_fail(L, GC_ERR_UNSUPPORTED, "a Constant without a tensor, float(s) or int(s)");
 }
 
-static gc_status conv_shape(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_shape(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     const value *x = input(L, nd, 0);
     if (!x)
@@ -1135,7 +1121,7 @@ static gc_status conv_shape(onnx_loader *L, const Onnx__NodeProto *nd)
     return onnx_put_int(L, out_name(nd, 0), 1, &len, d + start);
 }
 
-static gc_status conv_cast(onnx_loader *L, const Onnx__NodeProto *nd)
+static gc_status conv_cast(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     const value *x = input(L, nd, 0);
     int64_t to = attr_i(nd, "to", 0);
@@ -1170,59 +1156,69 @@ static gc_status conv_cast(onnx_loader *L, const Onnx__NodeProto *nd)
     return alias(L, out_name(nd, 0), x);
 }
 
+static gc_status conv_identity(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
+{
+    const value *x = input(L, nd, 0);
+    if (!x)
+        return onnx_fail(L, GC_ERR_FORMAT, "no input");
+    return alias(L, out_name(nd, 0), x);
+}
+
+/* Each operator's converter; arg tells variants apart (which unary map, an
+ * average or a max pool, ...). */
+static const struct {
+    const char *op;
+    gc_status (*convert)(onnx_loader *L, const Onnx__NodeProto *nd, int arg);
+    int arg;
+} CONVERTERS[] = {
+    {"Relu", conv_unary, -1},
+    {"Sigmoid", conv_unary, GC_U_SIGMOID},
+    {"LeakyRelu", conv_unary, GC_U_LEAKY_RELU},
+    {"HardSigmoid", conv_unary, GC_U_HARD_SIGMOID},
+    {"HardSwish", conv_unary, GC_U_HARD_SWISH},
+    {"Sqrt", conv_unary, GC_U_SQRT},
+    {"Erf", conv_unary, GC_U_ERF},
+    {"Tanh", conv_unary, GC_U_TANH},
+    {"Exp", conv_unary, GC_U_EXP},
+    {"Neg", conv_unary, GC_U_NEG},
+    {"Clip", conv_unary, GC_U_CLIP},
+    {"Add", conv_binary, 0},
+    {"Sub", conv_binary, 0},
+    {"Mul", conv_binary, 0},
+    {"Div", conv_binary, 0},
+    {"Pow", conv_binary, 0},
+    {"Conv", conv_conv, 0},
+    {"MaxPool", conv_pool, 0},
+    {"AveragePool", conv_pool, 1},
+    {"BatchNormalization", conv_bn, 0},
+    {"GlobalAveragePool", conv_reduce_mean, 1},
+    {"ReduceMean", conv_reduce_mean, 0},
+    {"Gemm", conv_gemm, 0},
+    {"MatMul", conv_matmul, 0},
+    {"Flatten", conv_flatten, 0},
+    {"Reshape", conv_reshape, 0},
+    {"Squeeze", conv_squeeze, 0},
+    {"Unsqueeze", conv_squeeze, 1},
+    {"Transpose", conv_transpose, 0},
+    {"Concat", conv_concat, 0},
+    {"Slice", conv_slice, 0},
+    {"Split", conv_split, 0},
+    {"Gather", conv_gather, 0},
+    {"Pad", conv_pad, 0},
+    {"Softmax", conv_softmax, 0},
+    {"Constant", conv_constant, 0},
+    {"Shape", conv_shape, 0},
+    {"Cast", conv_cast, 0},
+    {"Identity", conv_identity, 0},
+    {"Dropout", conv_identity, 0},
+};
+
 gc_status onnx_convert_node(onnx_loader *L, const Onnx__NodeProto *nd)
 {
     const char *op = nd->op_type ? nd->op_type : "";
-    int u = unary_kind(op);
-    if (u > -2)
-        return conv_unary(L, nd, u);
-    if (!strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") || !strcmp(op, "Div") ||
-        !strcmp(op, "Pow"))
-        return conv_binary(L, nd);
-    if (!strcmp(op, "Conv"))
-        return conv_conv(L, nd);
-    if (!strcmp(op, "MaxPool") || !strcmp(op, "AveragePool"))
-        return conv_pool(L, nd, op[0] == 'A');
-    if (!strcmp(op, "BatchNormalization"))
-        return conv_bn(L, nd);
-    if (!strcmp(op, "GlobalAveragePool") || !strcmp(op, "ReduceMean"))
-        return conv_reduce_mean(L, nd, op[0] == 'G');
-    if (!strcmp(op, "Gemm"))
-        return conv_gemm(L, nd);
-    if (!strcmp(op, "MatMul"))
-        return conv_matmul(L, nd);
-    if (!strcmp(op, "Flatten"))
-        return conv_flatten(L, nd);
-    if (!strcmp(op, "Reshape"))
-        return conv_reshape(L, nd);
-    if (!strcmp(op, "Squeeze") || !strcmp(op, "Unsqueeze"))
-        return conv_squeeze(L, nd, op[0] == 'U');
-    if (!strcmp(op, "Transpose"))
-        return conv_transpose(L, nd);
-    if (!strcmp(op, "Concat"))
-        return conv_concat(L, nd);
-    if (!strcmp(op, "Slice"))
-        return conv_slice(L, nd);
-    if (!strcmp(op, "Split"))
-        return conv_split(L, nd);
-    if (!strcmp(op, "Gather"))
-        return conv_gather(L, nd);
-    if (!strcmp(op, "Pad"))
-        return conv_pad(L, nd);
-    if (!strcmp(op, "Softmax"))
-        return conv_softmax(L, nd);
-    if (!strcmp(op, "Constant"))
-        return conv_constant(L, nd);
-    if (!strcmp(op, "Shape"))
-        return conv_shape(L, nd);
-    if (!strcmp(op, "Cast"))
-        return conv_cast(L, nd);
-    if (!strcmp(op, "Identity") || !strcmp(op, "Dropout")) {
-        const value *x = input(L, nd, 0);
-        if (!x)
-            return onnx_fail(L, GC_ERR_FORMAT, "no input");
-        return alias(L, out_name(nd, 0), x);
-    }
+    for (size_t k = 0; k < sizeof CONVERTERS / sizeof *CONVERTERS; k++)
+        if (!strcmp(op, CONVERTERS[k].op))
+            return CONVERTERS[k].convert(L, nd, CONVERTERS[k].arg);
     return onnx_fail(L, GC_ERR_UNSUPPORTED, "operator not supported (supported: %s)",
                      onnx_supported_list());
 }
