@@ -50,10 +50,11 @@ def log(msg):
 
 class Run:
     """What one child process did: exit code, wall seconds, peak RSS (MiB),
-    stdout and stderr."""
+    CPU seconds (user + system, all threads), stdout and stderr."""
 
-    def __init__(self, rc, wall_s, rss_mib, out, err):
+    def __init__(self, rc, wall_s, rss_mib, out, err, cpu_s=None):
         self.rc, self.wall_s, self.rss_mib, self.out, self.err = rc, wall_s, rss_mib, out, err
+        self.cpu_s = cpu_s
 
     def json(self):
         """The last JSON line on stdout, or None."""
@@ -107,7 +108,8 @@ def run(cmd, threads, timeout):
         if killed:
             stderr += f"\n(killed after {timeout} s)"
         return Run(p.returncode, wall, usage.ru_maxrss / 1024.0,
-                   out.read().decode(errors="replace"), stderr)
+                   out.read().decode(errors="replace"), stderr,
+                   usage.ru_utime + usage.ru_stime)
 
 
 def tail(text, n=3):
@@ -118,10 +120,13 @@ def tail(text, n=3):
 # ---- fixtures: the model, a photo, npy batches -------------------------------
 
 
+FOLDER = 16  # photos in the folder run
+
+
 def make_fixtures(tmp, npy_counts):
-    """A random ResNet-18 as a torchvision state_dict, a procedural JPEG and
-    float32 [N,3,224,224] batches, written by a child process so that this
-    one stays free of torch."""
+    """A random ResNet-18 as a torchvision state_dict, a procedural JPEG, a
+    folder of FOLDER variations of it and float32 [N,3,224,224] batches,
+    written by a child process so that this one stays free of torch."""
     code = r"""
 import sys, cv2, numpy as np, torch, torchvision
 tmp = sys.argv[1]
@@ -143,10 +148,17 @@ cv2.rectangle(img, (60, 260), (260, 430), (40, 200, 60), -1)
 cv2.ellipse(img, (200, 120), (90, 50), 30, 0, 360, (220, 200, 30), -1)
 img = np.clip(img + rng.normal(0, 12, img.shape), 0, 255).astype(np.uint8)
 cv2.imwrite(tmp + "/photo.jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+import os
+os.makedirs(tmp + "/photos")
+for k in range(FOLDER):  # different photos, so no run can reuse another's result
+    im = np.roll(img, (37 * k, 53 * k), (0, 1))
+    cv2.circle(im, (40 * k % w, 25 * k % h), 30 + k, (255, 255, 255), -1)
+    cv2.imwrite(tmp + f"/photos/p{k:02d}.jpg", im, [cv2.IMWRITE_JPEG_QUALITY, 90])
 for n in map(int, sys.argv[2:]):
     np.save(tmp + f"/batch{n}.npy", rng.standard_normal((n, 3, 224, 224), dtype=np.float32))
 print(torch.__version__)
 """
+    code = code.replace("FOLDER", str(FOLDER))
     r = run([PY, "-c", code, tmp] + [str(n) for n in npy_counts], 1, 300)
     if r.rc != 0:
         sys.exit("run_bench: could not make the model and inputs: " + tail(r.err))
@@ -234,6 +246,26 @@ def start_to_figure(a, tmp, model, photo, threads):
                          "rss": max(r.rss_mib for r in runs)}
             log(f"start-to-figure {side:5}: {out[side]['wall_s']:.3f} s, "
                 f"{out[side]['rss']:.0f} MiB")
+    return out
+
+
+def folder(a, tmp, model, threads):
+    """Both tools over a folder of photos in one process: PyTorch one photo
+    after another, ours with decoding and writing overlapping the compute."""
+    photos = sorted(os.path.join(tmp, "photos", f) for f in os.listdir(os.path.join(tmp, "photos")))
+    out = {}
+    for side, cmd in (
+        ("torch", [PY, os.path.join(HERE, "torch_explain.py"), "--model", model,
+                   "--out", os.path.join(tmp, "folder-torch")] + photos),
+        ("ours", [a.gradcam, "explain", "--model", model,
+                  "--out", os.path.join(tmp, "folder-ours")] + photos),
+    ):
+        r = run(cmd, threads, a.timeout)
+        if r.rc != 0:
+            log(f"folder {side}: FAILED (exit {r.rc}): {tail(r.err)}")
+            continue
+        out[side] = {"wall_s": r.wall_s, "cpu_s": r.cpu_s, "rss": r.rss_mib, "n": len(photos)}
+        log(f"folder of {len(photos)} {side:5}: {r.wall_s:.2f} s wall, {r.cpu_s:.2f} s CPU")
     return out
 
 
@@ -327,7 +359,7 @@ def targets(results, figure, lin):
     return L
 
 
-def report(a, meta, results, figure, lin):
+def report(a, meta, results, figure, lin, many):
     order = {label: i for i, (label, *_rest) in enumerate(ROWS)}
     results = sorted(results, key=lambda r: (order[r["label"]], r["batch"], r["threads"]))
     L = []
@@ -370,6 +402,16 @@ def report(a, meta, results, figure, lin):
     L.append(f"- Peak RSS of those processes: PyTorch "
              f"{'—' if not ft else format(ft['rss'], '.0f')} MiB, ours "
              f"{'—' if not fo else format(fo['rss'], '.0f')} MiB.")
+    for side, name in (("torch", "PyTorch (torch_explain.py, one photo after another)"),
+                       ("ours", "ours (`gradcam explain`, decoding and writing on their own "
+                                "threads)")):
+        f = many.get(side)
+        if f:
+            L.append(f"- A folder of {f['n']} 640x480 JPEGs in one process, "
+                     f"{a.figure_threads} threads, {name}: {f['wall_s']:.2f} s "
+                     f"({f['wall_s'] * 1e3 / f['n']:.0f} ms per photo with start-up), "
+                     f"CPU {f['cpu_s']:.2f} s = {f['cpu_s'] / f['wall_s']:.2f} cores busy "
+                     "on average.")
     L.append("")
     L.append("Peak RSS (MiB) of each timing process above:\n")
     L.append("| what | batch | threads | PyTorch MiB | ours MiB |")
@@ -409,7 +451,8 @@ def report(a, meta, results, figure, lin):
     L.append(f"- Load average (1 min) at start / end: {meta['load0']:.2f} / {meta['load1']:.2f}"
              " — above 0.5 means other work shared the cores and the numbers are noisy")
     L.append("- OMP_WAIT_POLICY: " + (EXTRA_ENV.get("OMP_WAIT_POLICY") or
-             os.environ.get("OMP_WAIT_POLICY") or "unset (the OpenMP default)"))
+             os.environ.get("OMP_WAIT_POLICY") or "unset (PyTorch: the OpenMP default; "
+             "ours: a short spin when nothing else runs, see src/cli/main.c)"))
     L.append(f"- PyTorch {meta['torch']} (Debian python3-torch), {meta['python']}; "
              f"ours: `{a.gradcam}`")
     L.append(f"- Date: {meta['date']}; total run {meta['total_s']:.0f} s")
@@ -475,6 +518,7 @@ def main():
         results = measure(a, model, plan(a))
         figure = start_to_figure(a, tmp, model, photo, a.figure_threads)
         lin = linearity(a, tmp, model, a.figure_threads)
+        many = folder(a, tmp, model, a.figure_threads)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     cpu, cpus = machine()
@@ -482,14 +526,14 @@ def main():
             "torch": torch_version, "python": "Python " + platform.python_version(),
             "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
             "total_s": time.perf_counter() - t_start}
-    text = report(a, meta, results, figure, lin)
+    text = report(a, meta, results, figure, lin, many)
     print(text)
     if a.write:
         with open(a.out, "w") as f:
             f.write(text)
         log(f"run_bench: wrote {a.out}")
     failed = any(r.get("torch") is None or r.get("ours") is None for r in results) \
-        or len(figure) < 2 or any(r["wall_s"] is None for r in lin)
+        or len(figure) < 2 or len(many) < 2 or any(r["wall_s"] is None for r in lin)
     return 1 if failed else 0
 
 
