@@ -1,10 +1,10 @@
 /* test_gemm.c — gemm_nn() and both its implementations against the sum
  * written out in double precision, on shapes that cross every blocking edge
  * of the AVX-512 kernel (6-row micro-kernels, 16-float vectors, 64-column
- * blocks, 128-long inner slices, 48-row work units, a lone last column done
- * as a dot product), with leading
- * dimensions wider than the matrices and with C += A B. The AVX-512 half
- * runs only on CPUs that have it (it is reported, not counted as passed). */
+ * blocks, 256-column units, 128-long inner slices, 48-row work units, a
+ * lone last column done as a dot product), with leading dimensions wider
+ * than the matrices and with C += A B. The AVX-512 half runs only on CPUs
+ * that have it (it is reported, not counted as passed). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,7 +62,7 @@ static double check(gemm_fn f, int m, int n, int k, int accumulate)
 static void sweep(gemm_fn f)
 {
     static const int ms[] = {1, 5, 6, 7, 47, 48, 49, 100};
-    static const int ns[] = {1, 15, 16, 17, 49, 63, 64, 65, 130};
+    static const int ns[] = {1, 15, 16, 17, 49, 63, 64, 65, 130, 305};
     static const int ks[] = {1, 3, 255, 256, 257, 600};
     for (size_t i = 0; i < sizeof ms / sizeof *ms; i++)
         for (size_t j = 0; j < sizeof ns / sizeof *ns; j++)
