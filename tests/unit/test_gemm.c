@@ -1,7 +1,7 @@
 /* test_gemm.c — gemm_nn() and both its implementations against the sum
  * written out in double precision, on shapes that cross every blocking edge
  * of the AVX-512 kernel (6-row micro-kernels, 16-float vectors, 64-column
- * blocks, 256-column units, 128-long inner slices, 48-row work units, a
+ * blocks, 128-long inner slices, 48-row work units, a
  * lone last column done as a dot product), with leading dimensions wider
  * than the matrices and with C += A B. The AVX-512 half runs only on CPUs
  * that have it (it is reported, not counted as passed). */
