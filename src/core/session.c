@@ -377,7 +377,10 @@ static void backward_node(gc_session *s, int i, int guided)
     case GC_OP_CONV:
         if (dx) {
             gc_window win = window_of(nd, a, o, n);
-            conv2d_backward_input(dx, dy, nd->weight, &win, s->col);
+            if (nd->winograd && winograd_applies(&win))
+                conv2d_winograd_backward_input(dx, dy, nd->winograd, &win, s->col);
+            else
+                conv2d_backward_input(dx, dy, nd->weight, &win, s->col);
         }
         return;
     case GC_OP_AFFINE:

@@ -15,19 +15,45 @@ void gemm_nn_blas(int m, int n, int k, const float *a, int lda, const float *b, 
                 accumulate ? 1.0f : 0.0f, c, ldc);
 }
 
+void gemm_tn_blas(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                  float *c, int ldc, int accumulate)
+{
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb,
+                accumulate ? 1.0f : 0.0f, c, ldc);
+}
+
+/* What both products do with an empty sum or an empty C; 1 if that was
+ * all there was to do. */
+static int trivial(int m, int n, int k, float *c, int ldc, int accumulate)
+{
+    if (m <= 0 || n <= 0)
+        return 1;
+    if (k > 0)
+        return 0;
+    if (!accumulate)
+        for (int i = 0; i < m; i++)
+            memset(c + (size_t)i * ldc, 0, sizeof(float) * n);
+    return 1;
+}
+
 void gemm_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
              int ldc, int accumulate)
 {
-    if (m <= 0 || n <= 0)
+    if (trivial(m, n, k, c, ldc, accumulate))
         return;
-    if (k <= 0) { /* an empty sum */
-        if (!accumulate)
-            for (int i = 0; i < m; i++)
-                memset(c + (size_t)i * ldc, 0, sizeof(float) * n);
-        return;
-    }
     if (gemm_avx512_available())
         gemm_avx512(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
     else
         gemm_nn_blas(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+}
+
+void gemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+             int ldc, int accumulate)
+{
+    if (trivial(m, n, k, c, ldc, accumulate))
+        return;
+    if (gemm_avx512_available())
+        gemm_avx512_tn(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    else
+        gemm_tn_blas(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 }

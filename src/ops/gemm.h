@@ -1,5 +1,5 @@
 /* gemm.h — the matrix product under the convolutions: C = A B, or C += A B,
- * all three row-major with leading dimensions, no transposes. On CPUs with
+ * all three row-major with leading dimensions, and C = A^T B. On CPUs with
  * AVX-512 it runs our own unpacked kernel (gemm_avx512.c), elsewhere
  * OpenBLAS's sgemm. Threads: OpenMP, unless called inside a parallel
  * region, where it runs on the calling thread. */
@@ -10,11 +10,19 @@
 void gemm_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
              int ldc, int accumulate);
 
-/* The two implementations, for tests that compare them. */
+/* C[m x n] (=|+=) A^T B, where A is stored k x m. */
+void gemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+             int ldc, int accumulate);
+
+/* The two implementations of each, for tests that compare them. */
 void gemm_nn_blas(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                   float *c, int ldc, int accumulate);
 int gemm_avx512_available(void);
 void gemm_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                  float *c, int ldc, int accumulate);
+void gemm_tn_blas(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                  float *c, int ldc, int accumulate);
+void gemm_avx512_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                    float *c, int ldc, int accumulate);
 
 #endif

@@ -18,7 +18,8 @@
  *
  * Compiled for AVX-512 by a function attribute, so a portable build still
  * carries it; gemm.c calls it only when the CPU has AVX-512F.
- * Deliberately not here: transposed operands, alpha/beta other than 0/1. */
+ * A may also be given transposed (gemm_tn, the Winograd backward pass).
+ * Deliberately not here: a transposed B, alpha/beta other than 0/1. */
 #include "ops/gemm.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -39,14 +40,15 @@
 
 /* The register block for mr rows, nv vectors; mr and nv are constants at
  * every call site, so the compiler unrolls both loops and keeps acc in
- * zmm registers. last masks the final vector of each row.
+ * zmm registers. last masks the final vector of each row. ta: A is given
+ * transposed, element (i, p) at a[p * lda + i].
  *
  * With dot set, there is one more column after the nv vectors, whose kc
  * values of B are gathered in dot[]: rather than a 16-lane vector holding
  * one useful lane (a 7x7 map is 3 vectors and 1 column), it is computed as
  * a dot product along k, 16 steps of k per FMA. */
 TARGET static inline __attribute__((always_inline)) void
-block(int mr, int nv, int kc, const float *a, int lda, const float *b, int ldb, float *c,
+block(int ta, int mr, int nv, int kc, const float *a, int lda, const float *b, int ldb, float *c,
       int ldc, __mmask16 last, int accumulate, const float *dot)
 {
     __m512 acc[MR][NV], dacc[MR];
@@ -75,7 +77,7 @@ block(int mr, int nv, int kc, const float *a, int lda, const float *b, int ldb, 
             bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(last, bp + 16 * v)
                                 : _mm512_loadu_ps(bp + 16 * v);
         UNROLL for (int i = 0; i < mr; i++) {
-            __m512 av = _mm512_set1_ps(a[(size_t)i * lda + p]);
+            __m512 av = _mm512_set1_ps(ta ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p]);
             UNROLL for (int v = 0; v < nv; v++)
                 acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
         }
@@ -94,60 +96,80 @@ block(int mr, int nv, int kc, const float *a, int lda, const float *b, int ldb, 
 
 /* One instance of block() per (mr, nv, with or without the dot column):
  * the switches turn the run-time sizes into compile-time ones. */
-#define NV_CASES(mr, d)                                                                  \
-    switch (nv) {                                                                        \
-    case 1: block(mr, 1, kc, a, lda, b, ldb, c, ldc, last, accumulate, d); break;        \
-    case 2: block(mr, 2, kc, a, lda, b, ldb, c, ldc, last, accumulate, d); break;        \
-    case 3: block(mr, 3, kc, a, lda, b, ldb, c, ldc, last, accumulate, d); break;        \
-    default: block(mr, 4, kc, a, lda, b, ldb, c, ldc, last, accumulate, d); break;       \
+#define NV_CASES(t, mr, d)                                                                \
+    switch (nv) {                                                                         \
+    case 1: block(t, mr, 1, kc, a, lda, b, ldb, c, ldc, last, accumulate, d); break;      \
+    case 2: block(t, mr, 2, kc, a, lda, b, ldb, c, ldc, last, accumulate, d); break;      \
+    case 3: block(t, mr, 3, kc, a, lda, b, ldb, c, ldc, last, accumulate, d); break;      \
+    default: block(t, mr, 4, kc, a, lda, b, ldb, c, ldc, last, accumulate, d); break;     \
     }
-#define MR_CASES(d)                                                                      \
-    switch (mr) {                                                                        \
-    case 1: NV_CASES(1, d) break;                                                        \
-    case 2: NV_CASES(2, d) break;                                                        \
-    case 3: NV_CASES(3, d) break;                                                        \
-    case 4: NV_CASES(4, d) break;                                                        \
-    case 5: NV_CASES(5, d) break;                                                        \
-    default: NV_CASES(6, d) break;                                                       \
+#define MR_CASES(t, d)                                                                    \
+    switch (mr) {                                                                         \
+    case 1: NV_CASES(t, 1, d) break;                                                      \
+    case 2: NV_CASES(t, 2, d) break;                                                      \
+    case 3: NV_CASES(t, 3, d) break;                                                      \
+    case 4: NV_CASES(t, 4, d) break;                                                      \
+    case 5: NV_CASES(t, 5, d) break;                                                      \
+    default: NV_CASES(t, 6, d) break;                                                     \
     }
 
-TARGET static void micro(int mr, int nv, int kc, const float *a, int lda, const float *b,
-                         int ldb, float *c, int ldc, __mmask16 last, int accumulate,
-                         const float *dot)
+TARGET static void micro(int ta, int mr, int nv, int kc, const float *a, int lda,
+                         const float *b, int ldb, float *c, int ldc, __mmask16 last,
+                         int accumulate, const float *dot)
 {
-    if (dot)
-        MR_CASES(dot)
+    if (ta)
+        MR_CASES(1, NULL) /* the dot column reads rows of A: never transposed */
+    else if (dot)
+        MR_CASES(0, dot)
     else
-        MR_CASES(NULL)
+        MR_CASES(0, NULL)
 }
 
 /* Rows [m0, m1) of columns [n0, n0 + nr) of C. */
-TARGET static void unit(int m0, int m1, int n0, int nr, int k, const float *a, int lda,
+TARGET static void unit(int ta, int m0, int m1, int n0, int nr, int k, const float *a, int lda,
                         const float *b, int ldb, float *c, int ldc, int accumulate)
 {
     int nv = (nr + 15) / 16;
     const int tail = nr - 16 * (nv - 1);
     __mmask16 last = (__mmask16)(tail == 16 ? 0xFFFF : (1u << tail) - 1);
     /* A lone last column (49 = 3 x 16 + 1) goes to the dot product. */
-    const int lone = tail == 1 && nv > 1;
+    const int lone = tail == 1 && nv > 1 && !ta;
     if (lone)
         nv--, last = 0xFFFF;
     float dot[KC];
+    /* A transposed A would be read a few floats from each of kc rows lda
+     * apart, rows that fight over a few cache sets when lda is a multiple
+     * of a large power of two: each MC-row slice is copied to pack[kc][MC]
+     * first. */
+    float pack[KC * MC];
     for (int k0 = 0; k0 < k; k0 += KC) {
         const int kc = k - k0 < KC ? k - k0 : KC;
         const int acc = accumulate || k0 > 0;
         for (int p = 0; lone && p < kc; p++)
             dot[p] = b[(size_t)(k0 + p) * ldb + n0 + 16 * nv];
-        for (int m = m0; m < m1; m += MR) {
-            const int mr = m1 - m < MR ? m1 - m : MR;
-            micro(mr, nv, kc, a + (size_t)m * lda + k0, lda, b + (size_t)k0 * ldb + n0, ldb,
-                  c + (size_t)m * ldc + n0, ldc, last, acc, lone ? dot : NULL);
+        for (int s0 = m0; s0 < m1; s0 += MC) {
+            const int s1 = m1 - s0 < MC ? m1 : s0 + MC;
+            for (int p = 0; ta && p < kc; p++) {
+                const float *src = a + (size_t)(k0 + p) * lda + s0;
+                for (int q = 0; q < s1 - s0; q += 16) {
+                    const int n = s1 - s0 - q < 16 ? s1 - s0 - q : 16;
+                    const __mmask16 mk = (__mmask16)(n == 16 ? 0xFFFF : (1u << n) - 1);
+                    _mm512_mask_storeu_ps(pack + (size_t)p * MC + q, mk,
+                                          _mm512_maskz_loadu_ps(mk, src + q));
+                }
+            }
+            for (int m = s0; m < s1; m += MR) {
+                const int mr = s1 - m < MR ? s1 - m : MR;
+                const float *am = ta ? pack + (m - s0) : a + (size_t)m * lda + k0;
+                micro(ta, mr, nv, kc, am, ta ? MC : lda, b + (size_t)k0 * ldb + n0, ldb,
+                      c + (size_t)m * ldc + n0, ldc, last, acc, lone ? dot : NULL);
+            }
         }
     }
 }
 
-void gemm_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                 float *c, int ldc, int accumulate)
+static void run(int ta, int m, int n, int k, const float *a, int lda, const float *b,
+                int ldb, float *c, int ldc, int accumulate)
 {
     const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
     const int nblocks = (n + NR - 1) / NR, micro_rows = (m + MR - 1) / MR;
@@ -168,8 +190,20 @@ void gemm_avx512(int m, int n, int k, const float *a, int lda, const float *b, i
         const int n0 = j * NR, nr = n - n0 < NR ? n - n0 : NR;
         const int m0 = MR * (int)((long)micro_rows * q / parts);
         const int m1 = MR * (int)((long)micro_rows * (q + 1) / parts);
-        unit(m0, m1 < m ? m1 : m, n0, nr, k, a, lda, b, ldb, c, ldc, accumulate);
+        unit(ta, m0, m1 < m ? m1 : m, n0, nr, k, a, lda, b, ldb, c, ldc, accumulate);
     }
+}
+
+void gemm_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                 float *c, int ldc, int accumulate)
+{
+    run(0, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+}
+
+void gemm_avx512_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                    float *c, int ldc, int accumulate)
+{
+    run(1, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 }
 
 int gemm_avx512_available(void)
@@ -183,6 +217,10 @@ int gemm_avx512_available(void)
 int gemm_avx512_available(void) { return 0; }
 void gemm_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                  float *c, int ldc, int accumulate)
+{
+}
+void gemm_avx512_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                    float *c, int ldc, int accumulate)
 {
 }
 

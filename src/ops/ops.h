@@ -65,6 +65,9 @@ void winograd_transform_weights(float *U, const float *w, int oc, int c);
 size_t winograd_workspace(const gc_window *s);
 void conv2d_winograd_forward(float *out, const float *in, const float *U, const float *bias,
                              const gc_epilogue *epi, const gc_window *s, float *work);
+/* din += the gradient through that convolution, from the same U. */
+void conv2d_winograd_backward_input(float *din, const float *dout, const float *U,
+                                    const gc_window *s, float *work);
 
 /* y = x * scale[c] + shift[c]: eval-mode BatchNorm with its statistics
  * folded into one affine map per channel. */

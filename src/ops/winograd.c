@@ -8,8 +8,11 @@
  *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
  *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
  *   A^T = [1 1 1 0; 0 1 -1 -1]
- * Deliberately not here: other tile sizes, strides, groups, the backward
- * pass (conv2d.c's GEMM path serves it). */
+ * The gradient with respect to the input is the same computation with the
+ * filters flipped and their channels swapped, which in the transform domain
+ * is a permutation of U's tiles: no second set of transformed filters.
+ * Deliberately not here: other tile sizes (F(4x4, 3x3) has about eight
+ * times the rounding error), strides, groups. */
 #include "ops/ops.h"
 #include "ops/gemm.h"
 
@@ -80,12 +83,27 @@ static size_t thread_scratch(const gc_window *s, int tb, int chunk)
     return 16 * (size_t)tb * ((size_t)s->c + chunk) + 4 * (size_t)(2 * tb + 2) + 16 * (size_t)tb;
 }
 
-size_t winograd_workspace(const gc_window *s)
+static size_t one_way(const gc_window *s)
 {
     int th, tw;
     int tb = tile_block(s->c), blocks = (s->n * tiles(s, &th, &tw) + tb - 1) / tb;
     int threads = omp_get_max_threads();
     return (size_t)threads * thread_scratch(s, tb, channel_chunk(s->oc, blocks, threads));
+}
+
+/* The window of the backward pass: the same geometry, channels swapped. */
+static gc_window mirrored(const gc_window *s)
+{
+    gc_window m = *s;
+    m.c = s->oc, m.oc = s->c;
+    return m;
+}
+
+size_t winograd_workspace(const gc_window *s)
+{
+    gc_window m = mirrored(s);
+    size_t f = one_way(s), b = one_way(&m);
+    return f > b ? f : b;
 }
 
 /* A run of tiles in one tile row: image n, row ty, columns [tx, tx + len). */
@@ -171,6 +189,15 @@ static void interleave(float *restrict row, const float *restrict even,
     }
 }
 
+static void interleave_add(float *restrict row, const float *restrict even,
+                           const float *restrict odd, int pairs)
+{
+    for (int k = 0; k < pairs; k++) {
+        row[2 * k] += even[k];
+        row[2 * k + 1] += odd[k];
+    }
+}
+
 /* V[xi][ch][col + k] = (B^T d B)[xi] for the 4x4 patch of tile (g.ty,
  * g.tx + k), zero outside the image. Written so every loop runs over
  * contiguous arrays and vectorises: the four input rows are copied into
@@ -213,11 +240,13 @@ static void input_segment(float *V, size_t ldv, int col, const float *in, const 
 }
 
 /* out = A^T m A + bias for the tiles of one segment and output channels
- * [k0, k0 + kn), clipped at the image's bottom and right edges. M holds
+ * [k0, k0 + kn), clipped at the image's bottom and right edges (added to
+ * what out holds when accumulate is set). M holds
  * 16 x kn x ldm products; its row r is channel k0 + r. Like the input
  * transform, every loop runs over contiguous tiles. */
 static void output_segment(float *out, const float *M, size_t ldm, int col, const float *bias,
-                           const gc_epilogue *epi, const gc_window *s, segment g, int k0, int kn)
+                           const gc_epilogue *epi, const gc_window *s, segment g, int k0, int kn,
+                           int accumulate)
 {
     const size_t xs = (size_t)kn * ldm; /* from one xi to the next */
     float t[8][64], y[4][64]; /* A^T m (rows 0, 1 x columns 0..3); outputs */
@@ -238,16 +267,30 @@ static void output_segment(float *out, const float *M, size_t ldm, int col, cons
         for (int i = 0; i < 2 && 2 * g.ty + i < s->ho; i++) {
             float *row = plane + (size_t)(2 * g.ty + i) * s->wo + 2 * g.tx;
             const int pairs = full ? len : len - 1;
-            interleave(row, y[2 * i], y[2 * i + 1], pairs);
+            (accumulate ? interleave_add : interleave)(row, y[2 * i], y[2 * i + 1], pairs);
             if (!full)
-                row[2 * pairs] = y[2 * i][pairs];
+                row[2 * pairs] = (accumulate ? row[2 * pairs] : 0.0f) + y[2 * i][pairs];
         }
     }
 }
 
-void conv2d_winograd_forward(float *out, const float *in, const float *U, const float *bias,
-                             const gc_epilogue *epi, const gc_window *s, float *work)
+/* Tiles of U in the backward pass: the gradient of a correlation with g is
+ * a correlation with g flipped, and G J = P G for the reversal J and the
+ * permutation P that swaps rows 0 and 3, so the flipped filter's transform
+ * is U with both indices permuted; and its channels are U's transposed. */
+static int flipped(int xi)
 {
+    static const int p[4] = {3, 1, 2, 0};
+    return p[xi / 4] * 4 + p[xi % 4];
+}
+
+/* One convolution either way: forward, out = conv(in) + bias, then epi;
+ * backward, out += conv^T(in) (s is still the forward window; in has oc
+ * channels, out c). */
+static void run(float *out, const float *in, const float *U, const float *bias,
+                const gc_epilogue *epi, const gc_window *fwd, int backward, float *work)
+{
+    const gc_window sw = backward ? mirrored(fwd) : *fwd, *s = &sw;
     int th, tw;
     const int T = s->n * tiles(s, &th, &tw);
     const int tb = tile_block(s->c), blocks = (T + tb - 1) / tb;
@@ -278,14 +321,34 @@ void conv2d_winograd_forward(float *out, const float *in, const float *U, const 
                 }
                 have = blk;
             }
-            for (int xi = 0; xi < 16; xi++)
-                gemm_nn(kn, nb, s->c, U + ((size_t)xi * s->oc + k0) * s->c, s->c,
-                        V + (size_t)xi * s->c * nb, nb, M + (size_t)xi * kn * nb, nb, 0);
+            for (int xi = 0; xi < 16; xi++) {
+                const float *v = V + (size_t)xi * s->c * nb;
+                float *mx = M + (size_t)xi * kn * nb;
+                if (backward) /* U[flipped(xi)] is fwd->oc x fwd->c; we need its columns k0.. */
+                    gemm_tn(kn, nb, s->c, U + (size_t)flipped(xi) * s->c * s->oc + k0, s->oc,
+                            v, nb, mx, nb, 0);
+                else
+                    gemm_nn(kn, nb, s->c, U + ((size_t)xi * s->oc + k0) * s->c, s->c, v, nb,
+                            mx, nb, 0);
+            }
             for (int t = t0; t < t1;) {
                 segment g = segment_at(t, t1, th, tw);
-                output_segment(out, M, (size_t)nb, t - t0, bias, epi, s, g, k0, kn);
+                output_segment(out, M, (size_t)nb, t - t0, backward ? NULL : bias,
+                               backward ? NULL : epi, s, g, k0, kn, backward);
                 t += g.len;
             }
         }
     }
+}
+
+void conv2d_winograd_forward(float *out, const float *in, const float *U, const float *bias,
+                             const gc_epilogue *epi, const gc_window *s, float *work)
+{
+    run(out, in, U, bias, epi, s, 0, work);
+}
+
+void conv2d_winograd_backward_input(float *din, const float *dout, const float *U,
+                                    const gc_window *s, float *work)
+{
+    run(din, dout, U, NULL, NULL, s, 1, work);
 }

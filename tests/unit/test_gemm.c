@@ -1,7 +1,7 @@
-/* test_gemm.c — gemm_nn() and both its implementations against the sum
- * written out in double precision, on shapes that cross every blocking edge
- * of the AVX-512 kernel (6-row micro-kernels, 16-float vectors, 64-column
- * blocks, 128-long inner slices, 48-row work units, a
+/* test_gemm.c — gemm_nn(), gemm_tn() and both implementations of each
+ * against the sum written out in double precision, on shapes that cross
+ * every blocking edge of the AVX-512 kernel (6-row micro-kernels, 16-float
+ * vectors, 64-column blocks, 128-long inner slices, 48-row work units, a
  * lone last column done as a dot product), with leading dimensions wider
  * than the matrices and with C += A B. The AVX-512 half runs only on CPUs
  * that have it (it is reported, not counted as passed). */
@@ -26,13 +26,14 @@ static float frand(void)
     return (float)((rng >> 8) & 0xFFFF) / 32768.0f - 1.0f;
 }
 
-/* Returns the largest error relative to sum |a||b| of each entry. */
-static double check(gemm_fn f, int m, int n, int k, int accumulate)
+/* Returns the largest error relative to sum |a||b| of each entry. ta: the
+ * function computes A^T B from A stored k x m (gemm_tn). */
+static double check(gemm_fn f, int ta, int m, int n, int k, int accumulate)
 {
-    const int lda = k + 3, ldb = n + 5, ldc = n + 2;
-    float *a = malloc(sizeof(float) * m * lda), *b = malloc(sizeof(float) * k * ldb);
+    const int lda = (ta ? m : k) + 3, ldb = n + 5, ldc = n + 2;
+    float *a = malloc(sizeof(float) * (ta ? k : m) * lda), *b = malloc(sizeof(float) * k * ldb);
     float *c = malloc(sizeof(float) * m * ldc), *c0 = malloc(sizeof(float) * m * ldc);
-    for (int i = 0; i < m * lda; i++)
+    for (int i = 0; i < (ta ? k : m) * lda; i++)
         a[i] = frand();
     for (int i = 0; i < k * ldb; i++)
         b[i] = frand();
@@ -48,8 +49,9 @@ static double check(gemm_fn f, int m, int n, int k, int accumulate)
             }
             double s = accumulate ? c0[i * ldc + j] : 0, mag = fabs(s) + 1e-30;
             for (int p = 0; p < k; p++) {
-                s += (double)a[i * lda + p] * b[p * ldb + j];
-                mag += fabs((double)a[i * lda + p] * b[p * ldb + j]);
+                double aip = ta ? a[p * lda + i] : a[i * lda + p];
+                s += aip * b[p * ldb + j];
+                mag += fabs(aip * b[p * ldb + j]);
             }
             double e = fabs(c[i * ldc + j] - s) / mag;
             if (e > worst)
@@ -59,7 +61,7 @@ static double check(gemm_fn f, int m, int n, int k, int accumulate)
     return worst;
 }
 
-static void sweep(gemm_fn f)
+static void sweep(gemm_fn f, int ta)
 {
     static const int ms[] = {1, 5, 6, 7, 47, 48, 49, 100};
     static const int ns[] = {1, 15, 16, 17, 49, 63, 64, 65, 130, 305};
@@ -68,21 +70,22 @@ static void sweep(gemm_fn f)
         for (size_t j = 0; j < sizeof ns / sizeof *ns; j++)
             for (size_t q = 0; q < sizeof ks / sizeof *ks; q++)
                 for (int acc = 0; acc < 2; acc++) {
-                    double e = check(f, ms[i], ns[j], ks[q], acc);
+                    double e = check(f, ta, ms[i], ns[j], ks[q], acc);
                     if (e > 1e-6)
-                        fail_msg("m=%d n=%d k=%d acc=%d: relative error %g", ms[i], ns[j],
-                                 ks[q], acc, e);
+                        fail_msg("ta=%d m=%d n=%d k=%d acc=%d: relative error %g", ta, ms[i],
+                                 ns[j], ks[q], acc, e);
                 }
 }
 
-static void test_gemm_nn(void **state) { sweep(gemm_nn); }
-static void test_gemm_blas(void **state) { sweep(gemm_nn_blas); }
+static void test_gemm_nn(void **state) { sweep(gemm_nn, 0), sweep(gemm_tn, 1); }
+static void test_gemm_blas(void **state) { sweep(gemm_nn_blas, 0), sweep(gemm_tn_blas, 1); }
 
 static void test_gemm_avx512(void **state)
 {
     if (!gemm_avx512_available())
         skip(); /* cmocka reports it as skipped */
-    sweep(gemm_avx512);
+    sweep(gemm_avx512, 0);
+    sweep(gemm_avx512_tn, 1);
 }
 
 static void test_gemm_empty(void **state)

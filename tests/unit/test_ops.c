@@ -151,6 +151,17 @@ static void check_winograd(int n, int c, int oc, int h, int w)
     conv2d_winograd_forward(ref, x, U, b, &epi, &s, work);
     check_epilogue(y, ref, n, oc, (size_t)h * w);
     free(scale), free(shift);
+    /* The backward pass from the same U against the im2col one (which the
+     * adjoint identity checks in test_conv_shapes); both accumulate. */
+    float *dy = randv(nout), *dx = malloc(sizeof(float) * nin), *dref = malloc(sizeof(float) * nin);
+    float *col = malloc(sizeof(float) * (conv2d_workspace(&s) + 1));
+    for (size_t i = 0; i < nin; i++)
+        dx[i] = dref[i] = x[i]; /* something to add to */
+    conv2d_winograd_backward_input(dx, dy, U, &s, work);
+    conv2d_backward_input(dref, dy, wt, &s, col);
+    for (size_t i = 0; i < nin; i++)
+        assert_true(fabsf(dx[i] - dref[i]) <= 1e-5f * (1.0f + fabsf(dref[i])) * oc);
+    free(dy), free(dx), free(dref), free(col);
     free(x), free(wt), free(b), free(U), free(work), free(y), free(ref);
 }
 
