@@ -478,6 +478,19 @@ gc_status gc_ext_shape(const gc_graph *g, int i, gc_shape *shapes, gc_error *err
     }
 }
 
+/* A binary node's broadcast plan and operands: the constant (if any) on
+ * the side it was given, the computed input(s) on the other. */
+static void binary_operands(const gc_session *s, int i, gc_bcast *bc, const float **pa,
+                            const float **pb)
+{
+    const gc_node *nd = &s->m->graph.nodes[i];
+    const gc_node_ext *e = nd->ext;
+    const float *x = s->act[nd->in[0]];
+    binary_setup(nd, s->shapes, s->n, bc);
+    *pa = e->const_pos == 0 ? nd->weight : x;
+    *pb = e->const_pos == 1 ? nd->weight : e->const_pos == 0 ? x : s->act[nd->in[1]];
+}
+
 void gc_ext_forward(gc_session *s, int i)
 {
     const gc_node *nd = &s->m->graph.nodes[i];
@@ -496,10 +509,8 @@ void gc_ext_forward(gc_session *s, int i)
         return;
     case GC_OP_BINARY: {
         gc_bcast bc;
-        binary_setup(nd, s->shapes, n, &bc);
-        const float *pa = e->const_pos == 0 ? nd->weight : x;
-        const float *pb = e->const_pos == 1 ? nd->weight
-                          : e->const_pos == 0 ? x : s->act[nd->in[1]];
+        const float *pa, *pb;
+        binary_operands(s, i, &bc, &pa, &pb);
         binary_forward(e->kind, &bc, y, pa, pb);
         return;
     }
@@ -595,10 +606,8 @@ void gc_ext_backward(gc_session *s, int i)
         return;
     case GC_OP_BINARY: {
         gc_bcast bc;
-        binary_setup(nd, s->shapes, n, &bc);
-        const float *pa = e->const_pos == 0 ? nd->weight : x;
-        const float *pb = e->const_pos == 1 ? nd->weight
-                          : e->const_pos == 0 ? x : s->act[nd->in[1]];
+        const float *pa, *pb;
+        binary_operands(s, i, &bc, &pa, &pb);
         float *da = e->const_pos == 0 ? NULL : dx;
         float *db = e->const_pos == 1   ? NULL
                     : e->const_pos == 0 ? dx

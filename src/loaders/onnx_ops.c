@@ -92,6 +92,14 @@ static int need_node(onnx_loader *L, const value *v, const char *what)
     return -1;
 }
 
+/* The start of every one-input operator with options: its input node in
+ * *x and a fresh extension record, or NULL with L's error set. */
+static gc_node_ext *unary_node(onnx_loader *L, const Onnx__NodeProto *nd, int *x)
+{
+    *x = need_node(L, input(L, nd, 0), "the input");
+    return *x < 0 ? NULL : onnx_new_ext(L, 0);
+}
+
 static const value *need_float(onnx_loader *L, const value *v, const char *what, int ndim)
 {
     if (!v || v->kind != V_FLOAT || (ndim >= 0 && v->ndim != ndim)) {
@@ -634,10 +642,8 @@ static int axes_of(onnx_loader *L, const Onnx__NodeProto *nd, int input_index, i
 
 static gc_status conv_reduce_mean(onnx_loader *L, const Onnx__NodeProto *nd, int global)
 {
-    int x = need_node(L, input(L, nd, 0), "the input");
-    if (x < 0)
-        return L->err->status;
-    gc_node_ext *e = onnx_new_ext(L, 0);
+    int x;
+    gc_node_ext *e = unary_node(L, nd, &x);
     if (!e)
         return L->err->status;
     e->keepdims = 1;
@@ -764,10 +770,8 @@ static gc_status conv_squeeze(onnx_loader *L, const Onnx__NodeProto *nd, int un)
 
 static gc_status conv_flatten(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
-    int x = need_node(L, input(L, nd, 0), "the input");
-    if (x < 0)
-        return L->err->status;
-    gc_node_ext *e = onnx_new_ext(L, 0);
+    int x;
+    gc_node_ext *e = unary_node(L, nd, &x);
     if (!e)
         return L->err->status;
     e->kind = GC_RS_FLATTEN, e->axis = (int)attr_i(nd, "axis", 1);
@@ -1062,10 +1066,8 @@ static gc_status conv_pad(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 
 static gc_status conv_softmax(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
-    int x = need_node(L, input(L, nd, 0), "the input");
-    if (x < 0)
-        return L->err->status;
-    gc_node_ext *e = onnx_new_ext(L, 0);
+    int x;
+    gc_node_ext *e = unary_node(L, nd, &x);
     if (!e)
         return L->err->status;
     e->legacy = L->opset < 13;

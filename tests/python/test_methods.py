@@ -48,6 +48,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cam_oracle as co  # noqa: E402
 import oracle  # noqa: E402
+from clitest import Tally  # noqa: E402
 
 TOL = 1e-3
 LOGIT_TOL = 1e-4
@@ -198,13 +199,7 @@ def main():
         return 1
     torch.set_num_threads(2)
     t0 = time.time()
-    passed = failed = 0
-
-    def report(ok, name, msg):
-        nonlocal passed, failed
-        print("%s %-44s %s" % ("ok  " if ok else "FAIL", name, msg), flush=True)
-        passed += bool(ok)
-        failed += not ok
+    report = Tally(44)
 
     with tempfile.TemporaryDirectory(prefix="gc-methods-") as tmp:
         work = a.fixtures or tmp
@@ -297,8 +292,7 @@ def main():
                         ok, msg = compare(output_path(outc, stem, m),
                                           ref[m].numpy(), TOL)
                         report(ok, name, msg)
-    print("%d passed, %d failed (%.0f s)" % (passed, failed, time.time() - t0))
-    return 0 if failed == 0 and passed > 0 else 1
+    return report.done(time.time() - t0)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ import cam_oracle as co  # noqa: E402
 import cam_oracle_extra as cx  # noqa: E402
 import oracle  # noqa: E402
 import test_methods as tm  # noqa: E402
+from clitest import Tally  # noqa: E402
 
 R18, R50 = 0, 1
 EXPLICIT = 4          # --class for the single-target cases
@@ -151,13 +152,7 @@ def main():
         return 1
     torch.set_num_threads(2)
     t0 = time.time()
-    passed = failed = 0
-
-    def report(ok, name, msg):
-        nonlocal passed, failed
-        print("%s %-52s %s" % ("ok  " if ok else "FAIL", name, msg), flush=True)
-        passed += bool(ok)
-        failed += not ok
+    report = Tally(52)
 
     with tempfile.TemporaryDirectory(prefix="gc-methods-extra-") as tmp:
         work = a.fixtures or tmp
@@ -220,8 +215,7 @@ def main():
                     report(ok, "%s %s" % (tname, m), msg)
             print("# %s: CLI %.1f s, reference %.1f s" % (name, t_cli, time.time() - t),
                   flush=True)
-    print("%d passed, %d failed (%.0f s)" % (passed, failed, time.time() - t0))
-    return 0 if failed == 0 and passed > 0 else 1
+    return report.done(time.time() - t0)
 
 
 if __name__ == "__main__":
