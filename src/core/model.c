@@ -7,6 +7,7 @@
 #include "loaders/safetensors.h"
 #include "ops/ops.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,10 +63,12 @@ void gc_model_free(gc_model *m)
 {
     if (!m)
         return;
+    for (int i = 0; m->prepared && i < m->graph.count; i++)
+        free(m->prepared[i]);
+    free(m->prepared);
     gc_graph_free(&m->graph);
     gc_sd_free(&m->weights);
     free(m->derived);
-    free(m->prepared);
     if (m->class_names)
         for (int i = 0; i < m->num_classes; i++)
             free(m->class_names[i]);
@@ -73,43 +76,113 @@ void gc_model_free(gc_model *m)
     free(m);
 }
 
-/* Winograd pays off where maps are large; the widest layers (512 x 512
- * channels in ResNets) only run on 7x7 maps, where the GEMM path is as fast
- * and the transformed filters would cost 16/9 of their weights again. */
-#define WINOGRAD_MAX_WEIGHTS (256 * 256)
-
-static int winograd_candidate(const gc_node *nd, int in_c)
+static int winograd_candidate(const gc_node *nd)
 {
     return nd->op == GC_OP_CONV && nd->kh == 3 && nd->kw == 3 && nd->sh == 1 && nd->sw == 1 &&
            nd->dh == 1 && nd->dw == 1 && nd->groups == 1 && nd->pad[0] == 1 && nd->pad[1] == 1 &&
-           nd->pad[2] == 1 && nd->pad[3] == 1 && (size_t)nd->out_channels * in_c <= WINOGRAD_MAX_WEIGHTS;
+           nd->pad[2] == 1 && nd->pad[3] == 1;
+}
+
+static int by_address(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (const float *const *)a, y = (uintptr_t) * (const float *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A tensor of the state dict filed under its data's address, which stays
+ * the key after the data is freed. */
+typedef struct owned {
+    const float *data;
+    gc_sd_tensor *t;
+} owned;
+
+/* How many of the n sorted pointers equal p. */
+static size_t count_of(const float **sorted, size_t n, const float *p)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) { /* the first not below p */
+        size_t mid = lo + (hi - lo) / 2;
+        if ((uintptr_t)sorted[mid] < (uintptr_t)p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t k = lo;
+    while (k < n && sorted[k] == p)
+        k++;
+    return k - lo;
+}
+
+/* The state dict's tensor whose data is p, or NULL. */
+static gc_sd_tensor *owner_of(const owned *sorted, size_t n, const float *p)
+{
+    owned key = {p, NULL};
+    const owned *hit = bsearch(&key, sorted, n, sizeof *sorted, by_address);
+    return hit ? hit->t : NULL;
+}
+
+/* Frees the plain filters of node nd once its Winograd filters exist: no
+ * kernel reads them again. Only where the state dict owns them and no
+ * other node reads the same array; this keeps a model's memory close to
+ * its file size though the transformed filters are 16/9 as large. */
+static void drop_plain_filters(gc_node *nd, const float **uses, size_t nuses,
+                               const owned *tensors, size_t ntensors)
+{
+    gc_sd_tensor *t = count_of(uses, nuses, nd->weight) == 1
+                          ? owner_of(tensors, ntensors, nd->weight)
+                          : NULL;
+    if (!t)
+        return;
+    free(t->data);
+    t->data = NULL;
+    nd->weight = NULL;
 }
 
 gc_status gc_model_prepare(gc_model *m, gc_error *err)
 {
     gc_graph *g = &m->graph;
-    gc_shape *shapes = gc_calloc((size_t)g->count, sizeof *shapes, err);
-    if (!shapes)
-        return GC_ERR_NOMEM;
+    const size_t count = (size_t)g->count, ntensors = (size_t)m->weights.count;
+    gc_shape *shapes = gc_calloc(count, sizeof *shapes, err);
+    const float **uses = gc_calloc(2 * count + 1, sizeof *uses, err);
+    owned *tensors = gc_calloc(ntensors + 1, sizeof *tensors, err);
+    m->prepared = gc_calloc(count + 1, sizeof *m->prepared, err);
+    gc_status st = shapes && uses && tensors && m->prepared ? GC_OK : GC_ERR_NOMEM;
     /* Channel counts do not depend on the input size; any size will do. */
-    gc_status st = gc_graph_shapes(g, 224, 224, shapes, err);
-    size_t total = 0;
-    for (int i = 0; st == GC_OK && i < g->count; i++)
-        if (winograd_candidate(&g->nodes[i], shapes[g->nodes[i].in[0] >= 0 ? g->nodes[i].in[0] : 0].c))
-            total += 16 * (size_t)g->nodes[i].out_channels * shapes[g->nodes[i].in[0]].c;
-    if (st == GC_OK && total && !(m->prepared = malloc(sizeof(float) * total)))
-        st = gc_fail(err, GC_ERR_NOMEM, "out of memory preparing Winograd filters");
-    float *p = m->prepared;
-    for (int i = 0; st == GC_OK && p && i < g->count; i++) {
+    if (st == GC_OK)
+        st = gc_graph_shapes(g, 224, 224, shapes, err);
+    size_t nuses = 0;
+    for (size_t i = 0; st == GC_OK && i < count; i++) {
+        if (g->nodes[i].weight)
+            uses[nuses++] = g->nodes[i].weight;
+        if (g->nodes[i].bias)
+            uses[nuses++] = g->nodes[i].bias;
+    }
+    for (size_t i = 0; st == GC_OK && i < ntensors; i++)
+        tensors[i] = (owned){m->weights.tensors[i].data, &m->weights.tensors[i]};
+    if (st == GC_OK) {
+        qsort(uses, nuses, sizeof *uses, by_address);
+        qsort(tensors, ntensors, sizeof *tensors, by_address);
+    }
+    /* One filter set at a time, each original freed before the next is
+     * transformed, so the peak is the model plus one transformed set. */
+    for (size_t i = 0; st == GC_OK && i < count; i++) {
         gc_node *nd = &g->nodes[i];
-        int c = shapes[nd->in[0] >= 0 ? nd->in[0] : 0].c;
-        if (!winograd_candidate(nd, c))
+        if (!winograd_candidate(nd))
             continue;
-        winograd_transform_weights(p, nd->weight, nd->out_channels, c);
-        nd->winograd = p;
-        p += 16 * (size_t)nd->out_channels * c;
+        const int c = shapes[nd->in[0] >= 0 ? nd->in[0] : 0].c;
+        float *u = malloc(sizeof(float) * 16 * (size_t)nd->out_channels * c);
+        if (!u) {
+            st = gc_fail(err, GC_ERR_NOMEM, "out of memory preparing Winograd filters");
+            break;
+        }
+        winograd_transform_weights(u, nd->weight, nd->out_channels, c);
+        m->prepared[i] = u;
+        nd->winograd = u;
+        drop_plain_filters(nd, uses, nuses, tensors, ntensors);
     }
     free(shapes);
+    free(uses);
+    free(tensors);
     return st;
 }
 

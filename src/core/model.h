@@ -15,12 +15,14 @@ struct gc_model {
     int num_classes;
     char default_layer[96];
     char **class_names;    /* num_classes names from the description, or NULL */
-    float *prepared;       /* kernel-specific weight layouts the graph borrows */
+    float **prepared;      /* per node: a kernel's own weight layout (the
+                              Winograd filters), which the graph borrows */
     gc_preprocess pre;
 };
 
 /* After a loader built the graph: lays out weights for the fast kernels
- * (Winograd-domain 3x3 filters), once, so sessions never do. */
+ * (Winograd-domain 3x3 filters), once, so sessions never do; the plain
+ * filters they replace are freed and their nodes' weight set to NULL. */
 gc_status gc_model_prepare(gc_model *m, gc_error *err);
 
 /* Reads the description that may sit beside model_path (NAME.json next to

@@ -83,9 +83,7 @@ gc_status gc_session_plan(gc_session *s, int n, int h, int w, gc_error *err)
         const gc_node *nd = &g->nodes[i];
         if (nd->op == GC_OP_CONV) {
             gc_window win = window_of(nd, &s->shapes[nd->in[0]], &s->shapes[i], n);
-            size_t need = conv2d_workspace(&win);
-            if (nd->winograd && winograd_applies(&win) && winograd_workspace(&win) > need)
-                need = winograd_workspace(&win);
+            size_t need = nd->winograd ? winograd_workspace(&win) : conv2d_workspace(&win);
             if (need > col)
                 col = need;
         }
@@ -324,7 +322,7 @@ void gc_session_forward_after(gc_session *s, int after)
                 y = s->act[j];
             }
             const gc_epilogue *e = s->fused[i] ? &epi : NULL;
-            if (nd->winograd && winograd_applies(&win))
+            if (nd->winograd) /* then the plain filters may be gone */
                 conv2d_winograd_forward(y, in0, nd->winograd, nd->bias, e, &win, s->col);
             else
                 conv2d_forward(y, in0, nd->weight, nd->bias, e, &win, s->col);
@@ -377,7 +375,7 @@ static void backward_node(gc_session *s, int i, int guided)
     case GC_OP_CONV:
         if (dx) {
             gc_window win = window_of(nd, a, o, n);
-            if (nd->winograd && winograd_applies(&win))
+            if (nd->winograd) /* then the plain filters may be gone */
                 conv2d_winograd_backward_input(dx, dy, nd->winograd, &win, s->col);
             else
                 conv2d_backward_input(dx, dy, nd->weight, &win, s->col);

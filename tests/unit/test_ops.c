@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "ops/ops.h"
+#include "ops/winograd_tiles.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -179,6 +180,62 @@ static void test_winograd(void **state)
     assert_false(winograd_applies(&strided));
 }
 
+/* The AVX-512 transforms against the portable ones, to the bit, on every
+ * tile row of maps whose edges cut tiles in each way, and on runs that
+ * start inside a row; the buffers around what they write must stay as
+ * they were. */
+static void check_transforms(int c, int h, int w)
+{
+    gc_window s = {2, c, h, w, c, h, w, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+    const int th = (h + 1) / 2, tw = (w + 1) / 2, col = 3;
+    float *in = randv((size_t)s.n * c * h * w), *scale = randv(c), *shift = randv(c);
+    float *bias = randv(c);
+    float *rows = malloc(sizeof(float) * 4 * 130), *eo = malloc(sizeof(float) * 8 * 65);
+    for (int n = 0; n < s.n; n++)
+        for (int ty = 0; ty < th; ty++)
+            for (int tx = 0; tx < tw; tx += ty % 2 ? 64 : 5) {
+                wino_segment g = {n, ty, tx, tw - tx < 64 ? tw - tx : 64};
+                const size_t ldv = (size_t)g.len + 7, nv = 16 * (size_t)c * ldv;
+                float *v1 = randv(nv), *v2 = malloc(sizeof(float) * nv);
+                memcpy(v2, v1, sizeof(float) * nv);
+                winograd_input_portable(v1, ldv, col, in, &s, g, rows, eo);
+                winograd_input_avx512(v2, ldv, col, in, &s, g);
+                assert_memory_equal(v1, v2, sizeof(float) * nv);
+                /* Products for channels [1, c): each epilogue, then adding. */
+                const int k0 = c > 1 ? 1 : 0, kn = c - k0;
+                const size_t nout = (size_t)s.n * c * h * w;
+                float *m = randv(16 * (size_t)kn * ldv), *o1 = randv(nout);
+                float *o2 = malloc(sizeof(float) * nout);
+                const gc_epilogue relu = {NULL, NULL, 1}, bn = {scale, shift, 1};
+                const gc_epilogue *epis[3] = {NULL, &relu, &bn};
+                for (int e = 0; e < 4; e++) {
+                    memcpy(o2, o1, sizeof(float) * nout);
+                    const int acc = e == 3;
+                    const float *b = acc ? NULL : bias;
+                    const gc_epilogue *ep = acc ? NULL : epis[e];
+                    winograd_output_portable(o1, m, ldv, col, b, ep, &s, g, k0, kn, acc);
+                    winograd_output_avx512(o2, m, ldv, col, b, ep, &s, g, k0, kn, acc);
+                    assert_memory_equal(o1, o2, sizeof(float) * nout);
+                }
+                free(v1), free(v2), free(m), free(o1), free(o2);
+            }
+    free(in), free(scale), free(shift), free(bias), free(rows), free(eo);
+}
+
+static void test_winograd_avx512(void **state)
+{
+    (void)state;
+    if (!winograd_avx512_available())
+        skip(); /* cmocka reports it as skipped */
+    check_transforms(3, 7, 7);
+    check_transforms(2, 8, 8);
+    check_transforms(5, 5, 9);
+    check_transforms(1, 1, 1);
+    check_transforms(2, 14, 13);
+    check_transforms(1, 3, 130); /* rows longer than one run of 64 tiles */
+    check_transforms(2, 40, 57);
+}
+
 static void test_window_out(void **state)
 {
     (void)state;
@@ -295,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_window_out),   cmocka_unit_test(test_conv_shapes),
         cmocka_unit_test(test_maxpool),      cmocka_unit_test(test_linear_and_pool),
         cmocka_unit_test(test_elementwise),  cmocka_unit_test(test_winograd),
+        cmocka_unit_test(test_winograd_avx512),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,172 @@
+/* winograd_avx512.c — the input and output transforms of the Winograd
+ * convolution (winograd.c) for CPUs with AVX-512, 16 tiles per vector.
+ *
+ * Why a second version: the portable loops run along one tile row, and
+ * ResNet's tile rows are short (4 to 28 tiles), so they spend their time in
+ * loop set-up, scalar remainders and copies into padded buffers; here a
+ * masked load reads a row with its padding (masked-off lanes read nothing
+ * and are zero) and two permutes split it into the tiles' even and odd
+ * columns. The arithmetic is the portable code's, operation for operation,
+ * so the results are the same bits. Compiled for every build with a target
+ * attribute and called only when the CPU has AVX-512F (winograd.c asks).
+ * Deliberately not here: anything but the two transforms. */
+#include "ops/winograd_tiles.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx512f")))
+#define UNROLL _Pragma("GCC unroll 16")
+
+/* Lanes l of a 16-float load at column c0 that fall inside [0, w). */
+TARGET static __mmask16 inside(int c0, int w)
+{
+    int lo = c0 < 0 ? -c0 : 0, hi = w - c0 < 16 ? w - c0 : 16;
+    if (hi <= lo)
+        return 0;
+    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+/* The first n lanes. */
+TARGET static __mmask16 first(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+TARGET void winograd_input_avx512(float *V, size_t ldv, int col, const float *in,
+                                  const gc_window *s, wino_segment g)
+{
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    const size_t plane = (size_t)s->h * s->w, xs = (size_t)s->c * ldv;
+    for (int k0 = 0; k0 < g.len; k0 += 16) {
+        const __mmask16 keep = first(g.len - k0);
+        /* Tile k0 + l reads columns c0 + 2l .. c0 + 2l + 3. */
+        const int c0 = 2 * (g.tx + k0) - 1;
+        const __mmask16 m0 = inside(c0, s->w), m1 = inside(c0 + 16, s->w);
+        const __mmask16 m2 = inside(c0 + 2, s->w), m3 = inside(c0 + 18, s->w);
+        for (int ch = 0; ch < s->c; ch++) {
+            const float *src = in + ((size_t)g.n * s->c + ch) * plane;
+            __m512 d[4][4]; /* row i, column j of every tile */
+            UNROLL for (int i = 0; i < 4; i++) {
+                const int y = 2 * g.ty - 1 + i;
+                if (y < 0 || y >= s->h) {
+                    d[i][0] = d[i][1] = d[i][2] = d[i][3] = _mm512_setzero_ps();
+                    continue;
+                }
+                /* Only lanes inside the row are read; c0 may be -1. */
+                const float *row = src + (size_t)y * s->w;
+                __m512 l0 = _mm512_maskz_loadu_ps(m0, row + c0);
+                __m512 l1 = _mm512_maskz_loadu_ps(m1, row + c0 + 16);
+                __m512 l2 = _mm512_maskz_loadu_ps(m2, row + c0 + 2);
+                __m512 l3 = _mm512_maskz_loadu_ps(m3, row + c0 + 18);
+                d[i][0] = _mm512_permutex2var_ps(l0, even, l1);
+                d[i][1] = _mm512_permutex2var_ps(l0, odd, l1);
+                d[i][2] = _mm512_permutex2var_ps(l2, even, l3);
+                d[i][3] = _mm512_permutex2var_ps(l2, odd, l3);
+            }
+            __m512 r[4][4]; /* B^T d, down each column */
+            UNROLL for (int j = 0; j < 4; j++) {
+                r[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
+                r[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
+                r[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
+                r[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
+            }
+            float *v = V + (size_t)ch * ldv + col + k0;
+            UNROLL for (int i = 0; i < 4; i++) { /* (B^T d) B, along each row */
+                float *vi = v + (size_t)(4 * i) * xs;
+                _mm512_mask_storeu_ps(vi, keep, _mm512_sub_ps(r[i][0], r[i][2]));
+                _mm512_mask_storeu_ps(vi + xs, keep, _mm512_add_ps(r[i][1], r[i][2]));
+                _mm512_mask_storeu_ps(vi + 2 * xs, keep, _mm512_sub_ps(r[i][2], r[i][1]));
+                _mm512_mask_storeu_ps(vi + 3 * xs, keep, _mm512_sub_ps(r[i][1], r[i][3]));
+            }
+        }
+    }
+}
+
+/* One output row: even and odd columns interleaved, clipped to cnt
+ * columns, written or added. */
+TARGET static void put_row(float *dst, __m512 ev, __m512 od, int cnt, int accumulate)
+{
+    const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    const __mmask16 ml = first(cnt), mh = first(cnt - 16);
+    __m512 a = _mm512_permutex2var_ps(ev, lo, od), b = _mm512_permutex2var_ps(ev, hi, od);
+    if (accumulate) {
+        a = _mm512_add_ps(_mm512_maskz_loadu_ps(ml, dst), a);
+        b = _mm512_add_ps(_mm512_maskz_loadu_ps(mh, dst + 16), b);
+    }
+    _mm512_mask_storeu_ps(dst, ml, a);
+    _mm512_mask_storeu_ps(dst + 16, mh, b);
+}
+
+TARGET static __m512 epilogue(__m512 y, const gc_epilogue *e, __m512 a, __m512 b)
+{
+    if (e && e->scale)
+        y = _mm512_add_ps(_mm512_mul_ps(y, a), b);
+    if (e && e->relu) /* y > 0 ? y : 0, NaN included, as relu_forward */
+        y = _mm512_max_ps(y, _mm512_setzero_ps());
+    return y;
+}
+
+TARGET void winograd_output_avx512(float *out, const float *M, size_t ldm, int col,
+                                   const float *bias, const gc_epilogue *epi, const gc_window *s,
+                                   wino_segment g, int k0, int kn, int accumulate)
+{
+    const size_t xs = (size_t)kn * ldm; /* from one xi to the next */
+    for (int r = 0; r < kn; r++) {
+        const int oc = k0 + r;
+        const __m512 b = _mm512_set1_ps(bias ? bias[oc] : 0.0f);
+        const int scaled = epi && epi->scale;
+        const __m512 sa = _mm512_set1_ps(scaled ? epi->scale[oc] : 1.0f);
+        const __m512 sb = _mm512_set1_ps(scaled ? epi->shift[oc] : 0.0f);
+        float *plane = out + ((size_t)g.n * s->oc + oc) * s->ho * s->wo;
+        for (int t0 = 0; t0 < g.len; t0 += 16) {
+            const __mmask16 keep = first(g.len - t0);
+            const float *m = M + (size_t)r * ldm + col + t0;
+            __m512 t[8]; /* A^T m: rows 0 and 1, columns 0..3 */
+            UNROLL for (int j = 0; j < 4; j++) {
+                __m512 m0 = _mm512_maskz_loadu_ps(keep, m + (size_t)j * xs);
+                __m512 m1 = _mm512_maskz_loadu_ps(keep, m + (size_t)(4 + j) * xs);
+                __m512 m2 = _mm512_maskz_loadu_ps(keep, m + (size_t)(8 + j) * xs);
+                __m512 m3 = _mm512_maskz_loadu_ps(keep, m + (size_t)(12 + j) * xs);
+                t[j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+                t[4 + j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+            }
+            const int x = 2 * (g.tx + t0), cnt = s->wo - x < 2 * 16 ? s->wo - x : 2 * 16;
+            const int width = cnt < 2 * (g.len - t0) ? cnt : 2 * (g.len - t0);
+            const int rows = 2 * g.ty + 1 < s->ho ? 2 : 1; /* the bottom row may be outside */
+            UNROLL for (int i = 0; i < 2; i++) { /* (A^T m) A */
+                if (i == rows)
+                    break;
+                const __m512 *u = t + 4 * i;
+                __m512 ev = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(u[0], u[1]), u[2]), b);
+                __m512 od = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(u[1], u[2]), u[3]), b);
+                ev = epilogue(ev, epi, sa, sb);
+                od = epilogue(od, epi, sa, sb);
+                put_row(plane + (size_t)(2 * g.ty + i) * s->wo + x, ev, od, width, accumulate);
+            }
+        }
+    }
+}
+
+int winograd_avx512_available(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+}
+
+#else /* not x86-64 with GCC or clang: winograd.c's portable loops only */
+
+int winograd_avx512_available(void) { return 0; }
+void winograd_input_avx512(float *V, size_t ldv, int col, const float *in, const gc_window *s,
+                           wino_segment g)
+{
+}
+void winograd_output_avx512(float *out, const float *M, size_t ldm, int col, const float *bias,
+                            const gc_epilogue *epi, const gc_window *s, wino_segment g, int k0,
+                            int kn, int accumulate)
+{
+}
+
+#endif

@@ -1,0 +1,40 @@
+/* winograd_tiles.h — what winograd.c shares with its AVX-512 transforms
+ * (winograd_avx512.c): the run of tiles one transform call covers, and the
+ * two transforms. Both compute exactly what the portable loops in
+ * winograd.c compute, in the same order, so either gives the same bits. */
+#ifndef GC_OPS_WINOGRAD_TILES_H
+#define GC_OPS_WINOGRAD_TILES_H
+
+#include "ops/ops.h"
+
+#include <stddef.h>
+
+/* A run of tiles in one tile row: image n, row ty, columns [tx, tx + len),
+ * len at most 64. */
+typedef struct wino_segment {
+    int n, ty, tx, len;
+} wino_segment;
+
+/* The portable transforms (winograd.c). Input: V[xi][ch][col + k] =
+ * (B^T d B)[xi] of tile k's 4x4 input patch, zero outside the image; ldv
+ * is the length of V's rows; rows and eo are scratch of 4 x (2 len + 2)
+ * and 8 x (len + 1) floats. Output: out = epi(A^T m A + bias) (or out +=
+ * A^T m A when accumulate is set) for output channels [k0, k0 + kn); M
+ * holds 16 x kn x ldm products. */
+void winograd_input_portable(float *V, size_t ldv, int col, const float *in, const gc_window *s,
+                             wino_segment g, float *rows, float *eo);
+void winograd_output_portable(float *out, const float *M, size_t ldm, int col, const float *bias,
+                              const gc_epilogue *epi, const gc_window *s, wino_segment g, int k0,
+                              int kn, int accumulate);
+
+/* The same with AVX-512, called only where this says the CPU has it. */
+int winograd_avx512_available(void);
+
+void winograd_input_avx512(float *V, size_t ldv, int col, const float *in, const gc_window *s,
+                           wino_segment g);
+
+void winograd_output_avx512(float *out, const float *M, size_t ldm, int col, const float *bias,
+                            const gc_epilogue *epi, const gc_window *s, wino_segment g, int k0,
+                            int kn, int accumulate);
+
+#endif
