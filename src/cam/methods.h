@@ -54,6 +54,11 @@ gc_status weights_cam(double *w, const gc_session *s, int node, const int *class
  * constant channel). Runs c extra forward passes per image, batched. */
 gc_status weights_scorecam(double *w, gc_session *s, int node, const int *classes,
                            gc_error *err);
+/* The same, with shortcut 0: every masked pass runs the whole network
+ * rather than starting after the first convolution (scorecam_basis.c).
+ * The two must agree to rounding; the tests compare them. */
+gc_status weights_scorecam_passes(double *w, gc_session *s, int node, const int *classes,
+                                  int shortcut, gc_error *err);
 /* Ablation-CAM weights (Desai & Ramaswamy 2020): (y - y_k) / y where y_k is
  * the class score with channel k of the layer set to zero; only the network
  * after the layer is re-run, batched over channels. */

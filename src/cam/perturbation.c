@@ -3,6 +3,7 @@
  * removes each channel at the layer. Both run in a child session, BATCH
  * channels at a time, so the cost is c / BATCH batched passes per image. */
 #include "cam/methods.h"
+#include "cam/scorecam_basis.h"
 #include "core/error.h"
 
 #include <math.h>
@@ -13,6 +14,12 @@
 
 gc_status weights_scorecam(double *w, gc_session *s, int node, const int *classes,
                            gc_error *err)
+{
+    return weights_scorecam_passes(w, s, node, classes, 1, err);
+}
+
+gc_status weights_scorecam_passes(double *w, gc_session *s, int node, const int *classes,
+                                  int shortcut, gc_error *err)
 {
     const float *x = s->act[0];
     const gc_shape *a = &s->shapes[node];
@@ -27,12 +34,16 @@ gc_status weights_scorecam(double *w, gc_session *s, int node, const int *classe
         return st ? st : GC_ERR_NOMEM;
     }
     free(none);
+    scorecam_basis *basis = NULL;
+    if (shortcut && (st = scorecam_basis_new(sub, a->h, a->w, &basis, err)))
+        return st;
     float *mask = malloc(sizeof(float) * plane);
     float *probs = malloc(sizeof(float) * classes_n);
     float *lo = malloc(sizeof(float) * c), *hi = malloc(sizeof(float) * c);
     int *active = malloc(sizeof(int) * c);
     if (!mask || !probs || !lo || !hi || !active) {
         free(mask), free(probs), free(lo), free(hi), free(active);
+        scorecam_basis_free(basis);
         return gc_fail(err, GC_ERR_NOMEM, "out of memory for Score-CAM");
     }
     const int out = gc_graph_output(&s->m->graph);
@@ -51,8 +62,13 @@ gc_status weights_scorecam(double *w, gc_session *s, int node, const int *classe
             if (hi[k] > lo[k])
                 active[nactive++] = k;
         }
+        if (basis && nactive)
+            scorecam_basis_image(basis, xi);
         for (int a0 = 0; a0 < nactive; a0 += batch) {
-            for (int b = 0; b < batch; b++) {
+            const int count = nactive - a0 < batch ? nactive - a0 : batch;
+            if (basis)
+                scorecam_basis_batch(basis, ai, active + a0, count, lo, hi);
+            for (int b = 0; !basis && b < batch; b++) {
                 float *slot = sub->act[0] + (size_t)b * 3 * plane;
                 if (a0 + b >= nactive) {
                     memset(slot, 0, sizeof(float) * 3 * plane);
@@ -65,14 +81,16 @@ gc_status weights_scorecam(double *w, gc_session *s, int node, const int *classe
                     for (size_t p = 0; p < plane; p++)
                         slot[ch * plane + p] = xi[ch * plane + p] * ((mask[p] - lo[k]) * scale);
             }
-            gc_session_forward_after(sub, 0);
-            for (int b = 0; b < batch && a0 + b < nactive; b++) {
+            if (!basis)
+                gc_session_forward_after(sub, 0);
+            for (int b = 0; b < count; b++) {
                 gc_softmax(sub->act[out] + (size_t)b * classes_n, classes_n, probs);
                 w[(size_t)i * c + active[a0 + b]] = probs[classes[i]];
             }
         }
     }
     free(mask), free(probs), free(lo), free(hi), free(active);
+    scorecam_basis_free(basis);
     return GC_OK;
 }
 

@@ -289,6 +289,30 @@ gc_status gc_session_child(gc_session *s, int n, int h, int w, gc_session **chil
     return gc_session_plan(s->sub, n, h, w, err);
 }
 
+int gc_session_conv_chain(const gc_session *s, int node, gc_epilogue *epi)
+{
+    const gc_graph *g = &s->m->graph;
+    int end = node;
+    *epi = (gc_epilogue){0};
+    for (int j = node + 1; j <= node + s->fused[node]; j++) {
+        if (g->nodes[j].op == GC_OP_AFFINE)
+            epi->scale = g->nodes[j].weight, epi->shift = g->nodes[j].bias;
+        else
+            epi->relu = 1;
+        end = j;
+    }
+    return end;
+}
+
+void gc_session_conv_plain(gc_session *s, int node, float *out, const float *in, int n, int h,
+                           int w, int ho, int wo, int ph, int pw)
+{
+    const gc_node *nd = &s->m->graph.nodes[node];
+    gc_window win = window_of(nd, &s->shapes[nd->in[0]], &s->shapes[node], n);
+    win.h = h, win.w = w, win.ho = ho, win.wo = wo, win.ph = ph, win.pw = pw;
+    conv2d_forward(out, in, nd->weight, NULL, NULL, &win, s->col);
+}
+
 void gc_session_forward(gc_session *s, const float *x)
 {
     memcpy(s->act[0], x, sizeof(float) * s->n * gc_shape_numel(&s->shapes[0]));
@@ -313,14 +337,8 @@ void gc_session_forward_after(gc_session *s, int after)
             break;
         case GC_OP_CONV: {
             gc_window win = window_of(nd, a, o, n);
-            gc_epilogue epi = {0};
-            for (int j = i + 1; j <= i + s->fused[i]; j++) {
-                if (g->nodes[j].op == GC_OP_AFFINE)
-                    epi.scale = g->nodes[j].weight, epi.shift = g->nodes[j].bias;
-                else
-                    epi.relu = 1;
-                y = s->act[j];
-            }
+            gc_epilogue epi;
+            y = s->act[gc_session_conv_chain(s, i, &epi)];
             const gc_epilogue *e = s->fused[i] ? &epi : NULL;
             if (nd->winograd) /* then the plain filters may be gone */
                 conv2d_winograd_forward(y, in0, nd->winograd, nd->bias, e, &win, s->col);

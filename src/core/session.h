@@ -6,6 +6,7 @@
 #define GC_CORE_SESSION_H
 
 #include "core/model.h"
+#include "ops/ops.h"
 
 #include <stdint.h>
 
@@ -46,6 +47,18 @@ void gc_session_forward_after(gc_session *s, int after);
  * every ReLU pass only positive gradients (guided backpropagation). */
 gc_status gc_session_backward(gc_session *s, int target, const float *dlogits, int guided,
                               gc_error *err);
+/* The last node of the chain that convolution node computes in one go
+ * (its BatchNorm map and ReLU, see plan_fusion), and in epi what it
+ * applies after the bias: the chain's output is epi(conv + bias). */
+int gc_session_conv_chain(const gc_session *s, int node, gc_epilogue *epi);
+
+/* Convolution node's filters alone (no bias, no chain) over n images of
+ * h x w with padding ph, pw, giving ho x wo: a window of the node's usual
+ * output. Needs the plain filters: only for nodes without Winograd ones,
+ * and no larger than the planned shapes (it uses s's workspace). */
+void gc_session_conv_plain(gc_session *s, int node, float *out, const float *in, int n, int h,
+                           int w, int ho, int wo, int ph, int pw);
+
 /* The child session used for batched extra passes, planned for n images
  * of h x w. */
 gc_status gc_session_child(gc_session *s, int n, int h, int w, gc_session **child,
