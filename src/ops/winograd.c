@@ -26,26 +26,40 @@ int winograd_applies(const gc_window *s)
            s->wo == s->w;
 }
 
+/* Filters are transformed FILTERS at a time into a small buffer and
+ * copied out as 16 contiguous runs: writing each filter's 16 values
+ * straight to 16 places a plane apart was a third of loading ResNet-18. */
+#define FILTERS 64
+
 void winograd_transform_weights(float *U, const float *w, int k, int c)
 {
     const size_t kc = (size_t)k * c;
-    for (size_t q = 0; q < kc; q++) {
-        const float *g = w + q * 9;
-        float t[4][3]; /* G g */
-        for (int j = 0; j < 3; j++) {
-            float g0 = g[0 * 3 + j], g1 = g[1 * 3 + j], g2 = g[2 * 3 + j];
-            t[0][j] = g0;
-            t[1][j] = 0.5f * (g0 + g1 + g2);
-            t[2][j] = 0.5f * (g0 - g1 + g2);
-            t[3][j] = g2;
+    const long blocks = (long)((kc + FILTERS - 1) / FILTERS);
+    #pragma omp parallel for schedule(static)
+    for (long blk = 0; blk < blocks; blk++) {
+        const size_t q0 = (size_t)blk * FILTERS;
+        const size_t nq = kc - q0 < FILTERS ? kc - q0 : FILTERS;
+        float out[16][FILTERS];
+        for (size_t f = 0; f < nq; f++) {
+            const float *g = w + (q0 + f) * 9;
+            float t[4][3]; /* G g */
+            for (int j = 0; j < 3; j++) {
+                float g0 = g[0 * 3 + j], g1 = g[1 * 3 + j], g2 = g[2 * 3 + j];
+                t[0][j] = g0;
+                t[1][j] = 0.5f * (g0 + g1 + g2);
+                t[2][j] = 0.5f * (g0 - g1 + g2);
+                t[3][j] = g2;
+            }
+            for (int i = 0; i < 4; i++) { /* (G g) G^T */
+                float a = t[i][0], b = t[i][1], d = t[i][2];
+                out[i * 4 + 0][f] = a;
+                out[i * 4 + 1][f] = 0.5f * (a + b + d);
+                out[i * 4 + 2][f] = 0.5f * (a - b + d);
+                out[i * 4 + 3][f] = d;
+            }
         }
-        for (int i = 0; i < 4; i++) { /* (G g) G^T */
-            float a = t[i][0], b = t[i][1], d = t[i][2];
-            U[(size_t)(i * 4 + 0) * kc + q] = a;
-            U[(size_t)(i * 4 + 1) * kc + q] = 0.5f * (a + b + d);
-            U[(size_t)(i * 4 + 2) * kc + q] = 0.5f * (a - b + d);
-            U[(size_t)(i * 4 + 3) * kc + q] = d;
-        }
+        for (int xi = 0; xi < 16; xi++)
+            memcpy(U + (size_t)xi * kc + q0, out[xi], sizeof(float) * nq);
     }
 }
 
