@@ -35,7 +35,7 @@ gc_status weights_scorecam_passes(double *w, gc_session *s, int node, const int 
     }
     free(none);
     scorecam_basis *basis = NULL;
-    if (shortcut && (st = scorecam_basis_new(sub, a->h, a->w, &basis, err)))
+    if (shortcut && (st = scorecam_basis_new(sub, a->h, a->w, c, &basis, err)))
         return st;
     float *mask = malloc(sizeof(float) * plane);
     float *probs = malloc(sizeof(float) * classes_n);

@@ -21,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The most floats the basis convolutions of one image may hold (128 MB). */
+#define BASIS_MAX_FLOATS ((size_t)32 << 20)
+
 /* One basis convolution: output rows [oy, oy + oh), columns [ox, ox + ow)
  * of every channel; r holds oc x oh x ow floats. */
 typedef struct window {
@@ -98,8 +101,8 @@ void scorecam_basis_free(scorecam_basis *b)
     free(b);
 }
 
-gc_status scorecam_basis_new(gc_session *sub, int mh, int mw, scorecam_basis **out,
-                             gc_error *err)
+gc_status scorecam_basis_new(gc_session *sub, int mh, int mw, int channels,
+                             scorecam_basis **out, gc_error *err)
 {
     *out = NULL;
     const gc_graph *g = &sub->m->graph;
@@ -123,7 +126,7 @@ gc_status scorecam_basis_new(gc_session *sub, int mh, int mw, scorecam_basis **o
     float *cell = gc_calloc((size_t)b->cells, sizeof(float), err);
     gc_status st = b->win && b->phi && b->coef && cell ? GC_OK : GC_ERR_NOMEM;
     /* Each cell's window: where its basis mask reaches the conv's output. */
-    size_t total = 0, patch = 1;
+    size_t total = 0, patch = 1, outputs = 0;
     for (int j = 0; st == GC_OK && j < b->cells; j++) {
         cell[j] = 1.0f;
         gc_resize_bilinear_f32(cell, mw, mh, b->phi, b->W, b->H);
@@ -135,11 +138,22 @@ gc_status scorecam_basis_new(gc_session *sub, int mh, int mw, scorecam_basis **o
         reach(left, right, nd->kw, nd->sw, nd->pad[1], nd->dw, b->wo, &w->ox, &x1);
         w->oh = y1 - w->oy, w->ow = x1 - w->ox;
         total += (size_t)b->oc * w->oh * w->ow;
+        outputs += (size_t)w->oh * w->ow;
         size_t need = (size_t)b->c * span(w->oh, nd->kh, nd->sh, nd->dh) *
                       span(w->ow, nd->kw, nd->sw, nd->dw);
         patch = need > patch ? need : patch;
     }
     free(cell);
+    /* Worth it only where the basis convolutions (plus a fixed cost per
+     * call, about 256 outputs' worth) come to at most half of the
+     * convolutions they replace, and their store stays modest: fine maps
+     * of few channels (layer1) would cost more than they save. */
+    const size_t replaced = (size_t)channels * b->ho * b->wo;
+    if (st == GC_OK && (2 * (outputs + 256 * (size_t)b->cells) > replaced ||
+                        total > BASIS_MAX_FLOATS)) {
+        scorecam_basis_free(b);
+        return GC_OK;
+    }
     if (st == GC_OK && !(b->patch = malloc(sizeof(float) * patch)))
         st = gc_fail(err, GC_ERR_NOMEM, "out of memory for Score-CAM's basis convolutions");
     if (st == GC_OK && !(b->store = malloc(sizeof(float) * (total ? total : 1))))

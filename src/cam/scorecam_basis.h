@@ -7,12 +7,13 @@
 
 typedef struct scorecam_basis scorecam_basis;
 
-/* For masks upsampled from mh x mw maps, run in the batched session sub
- * (planned and with its kept nodes chosen). *out stays NULL where the
- * network does not start with one plain convolution; then the caller runs
- * whole passes. */
-gc_status scorecam_basis_new(gc_session *sub, int mh, int mw, scorecam_basis **out,
-                             gc_error *err);
+/* For masks upsampled from mh x mw maps of `channels` channels, run in
+ * the batched session sub (planned and with its kept nodes chosen). *out
+ * stays NULL where the network does not start with one plain convolution,
+ * or where the shortcut would not pay (fine maps of few channels); then
+ * the caller runs whole passes. */
+gc_status scorecam_basis_new(gc_session *sub, int mh, int mw, int channels,
+                             scorecam_basis **out, gc_error *err);
 void scorecam_basis_free(scorecam_basis *b);
 
 /* The basis convolutions of one image x (c x H x W). */
