@@ -71,6 +71,9 @@ block(int ta, int mr, int nv, int kc, const float *a, int lda, const float *b, i
                                           dacc[i]);
             next += 16;
         }
+        if (!ta && (p & 15) == 0) /* the next block's rows of A, on their way from memory */
+            UNROLL for (int i = 0; i < MR; i++)
+                _mm_prefetch((const char *)(a + (size_t)(MR + i) * lda + p), _MM_HINT_T0);
         __m512 bv[NV];
         const float *bp = b + (size_t)p * ldb;
         UNROLL for (int v = 0; v < nv; v++)
