@@ -107,6 +107,22 @@ static void im2col_block(float *col, const float *in, const gc_window *s, int p0
     }
 }
 
+/* Rows [m0, m1) of a product written in place (row o at y + (o - m0) ld,
+ * nb long): plus the bias, then the epilogue, while still in cache. */
+static void finish_rows(float *y, int ld, int nb, const float *bias, const gc_epilogue *epi,
+                        int m0, int m1)
+{
+    for (int o = m0; o < m1; o++) {
+        float *row = y + (size_t)(o - m0) * ld;
+        if (bias) {
+            const float b = bias[o];
+            for (int q = 0; q < nb; q++)
+                row[q] += b;
+        }
+        epilogue_apply(row, (size_t)nb, epi, o);
+    }
+}
+
 /* out[img][o][pixel] = prod[o - m0][p - p0] + bias[o], then the epilogue,
  * for the block's pixels and rows [m0, m1). */
 static void scatter_block(float *out, const float *prod, const float *bias,
@@ -152,11 +168,19 @@ void conv2d_blocked_forward(float *out, const float *in, const float *weight, co
             m1 = 6 * (int)((long)rows6 * (me + 1) / nt);
             m1 = m1 < s->oc ? m1 : s->oc;
         }
+        const int hw = s->ho * s->wo;
         for (int b0 = p0; b0 < p1 && m0 < m1; b0 += BLOCK) {
             const int b1 = p1 - b0 < BLOCK ? p1 : b0 + BLOCK, nb = b1 - b0;
             im2col_block(col, in, s, b0, b1);
-            gemm_nn(m1 - m0, nb, k, weight + (size_t)m0 * k, k, col, nb, prod, nb, 0);
-            scatter_block(out, prod, bias, epi, s, b0, b1, m0, m1);
+            const float *w = weight + (size_t)m0 * k;
+            if (b0 / hw == (b1 - 1) / hw) { /* one image: the product goes straight out */
+                float *y = out + ((size_t)(b0 / hw) * s->oc + m0) * hw + b0 % hw;
+                gemm_nn(m1 - m0, nb, k, w, k, col, nb, y, hw, 0);
+                finish_rows(y, hw, nb, bias, epi, m0, m1);
+            } else {
+                gemm_nn(m1 - m0, nb, k, w, k, col, nb, prod, nb, 0);
+                scatter_block(out, prod, bias, epi, s, b0, b1, m0, m1);
+            }
         }
     }
 }
