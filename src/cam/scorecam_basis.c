@@ -215,10 +215,12 @@ void scorecam_basis_batch(scorecam_basis *b, const float *maps, const int *chann
     const size_t hw = (size_t)b->ho * b->wo;
     float *out = sub->act[b->end];
     const int planes = n * b->oc;
+    /* Channel-major, so that a thread's consecutive planes read the same
+     * channel's windows, which stay in its cache. */
     #pragma omp parallel for schedule(static)
     for (int q = 0; q < planes; q++) {
-        const int s = q / b->oc, o = q % b->oc;
-        float *y = out + (size_t)q * hw;
+        const int o = q / n, s = q % n;
+        float *y = out + ((size_t)s * b->oc + o) * hw;
         const float bias = nd->bias ? nd->bias[o] : 0.0f;
         for (size_t p = 0; p < hw; p++)
             y[p] = 0.0f;
