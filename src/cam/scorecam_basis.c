@@ -116,6 +116,10 @@ gc_status scorecam_basis_new(gc_session *sub, int mh, int mw, int channels,
     if (!b)
         return GC_ERR_NOMEM;
     b->sub = sub, b->conv = conv, b->end = gc_session_conv_chain(sub, conv, &b->epi);
+    if (b->epi.residual) { /* the chain adds a tensor the shortcut does not have */
+        free(b);
+        return GC_OK;
+    }
     b->cells = mh * mw, b->mh = mh, b->mw = mw;
     b->c = sub->shapes[0].c, b->H = sub->h, b->W = sub->w;
     b->oc = sub->shapes[conv].c, b->ho = sub->shapes[conv].h, b->wo = sub->shapes[conv].w;
@@ -239,7 +243,7 @@ void scorecam_basis_batch(scorecam_basis *b, const float *maps, const int *chann
         }
         for (size_t p = 0; p < hw; p++)
             y[p] += bias;
-        epilogue_apply(y, hw, &b->epi, o);
+        epilogue_apply(y, NULL, hw, &b->epi, o); /* no residual: see scorecam_basis_new */
     }
     gc_session_forward_after(sub, b->end);
 }

@@ -150,18 +150,18 @@ static gc_status assign_slots(const gc_session *s, const char *keep, int *slot, 
             if (size[slot[i]] < len)
                 size[slot[i]] = len;
         }
-        /* A folded chain reads its head's inputs while writing its last
-         * node's output: those inputs are given back only once the last
-         * node has its slot, so the two never share one. */
-        int ends_chain = s->head[i] >= 0 && i == s->head[i] + s->fused[s->head[i]];
-        for (int pass = 0; pass < 2; pass++) {
-            int reader = pass == 0 ? (s->fused[i] ? -1 : i) : (ends_chain ? s->head[i] : -1);
-            for (int k = 0; reader >= 0 && k < g->nodes[reader].nin; k++) {
+        /* A folded chain reads its nodes' inputs (the head's, a residual)
+         * while writing its last node's output: those inputs are given back
+         * only once the last node has its slot, so the two never share one. */
+        const int in_chain = s->head[i] >= 0 || s->fused[i];
+        const int ends_chain = s->head[i] >= 0 && i == s->head[i] + s->fused[s->head[i]];
+        const int first = !in_chain ? i : ends_chain ? s->head[i] : i + 1;
+        for (int reader = first; reader <= i; reader++)
+            for (int k = 0; k < g->nodes[reader].nin; k++) {
                 int j = g->nodes[reader].in[k];
                 if (j >= 0 && --uses[j] == 0 && slot[j] >= 0)
                     free_slots[nfree++] = slot[j];
             }
-        }
         if (uses[i] == 0 && slot[i] >= 0) /* nothing reads it: free at once */
             free_slots[nfree++] = slot[i];
     }
@@ -170,11 +170,21 @@ static gc_status assign_slots(const gc_session *s, const char *keep, int *slot, 
     return GC_OK;
 }
 
-/* Folding: a convolution and the BatchNorm map and ReLU after it, or a
- * residual addition and its ReLU, run as one pass over memory when each
- * result in between feeds only the next node and is not kept. The values
- * are the same to the bit (ops.h, gc_epilogue); only the memory traffic of
- * the intermediate results goes. uses[i] counts the readers of node i. */
+/* Whether node `next` (an addition) reads node `last` and, as its other
+ * operand, a node computed before `head`: then a chain starting at head
+ * can add that operand as its residual. */
+static int adds_earlier(const gc_node *next, int last, int head)
+{
+    const int other = next->in[0] == last ? next->in[1] : next->in[1] == last ? next->in[0] : -1;
+    return next->nin == 2 && other >= 0 && other < head;
+}
+
+/* Folding: a convolution and the BatchNorm map, residual addition and ReLU
+ * after it, or a residual addition and its ReLU, run as one pass over
+ * memory when each result in between feeds only the next node and is not
+ * kept. The values are the same to the bit (ops.h, gc_epilogue); only the
+ * memory traffic of the intermediate results goes. uses[i] counts the
+ * readers of node i. */
 static void plan_fusion(gc_session *s, const char *keep, const int *uses)
 {
     const gc_graph *g = &s->m->graph;
@@ -185,11 +195,14 @@ static void plan_fusion(gc_session *s, const char *keep, const int *uses)
         if (s->head[i] >= 0 || (nd->op != GC_OP_CONV && nd->op != GC_OP_ADD))
             continue;
         int last = i;
+        /* Each step is optional: conv [affine] [add] [relu]; add [relu]. */
         for (int want = nd->op == GC_OP_CONV ? GC_OP_AFFINE : GC_OP_RELU; want; ) {
             const gc_node *next = last + 1 < g->count ? &g->nodes[last + 1] : NULL;
-            if (next && (int)next->op == want && next->in[0] == last && uses[last] == 1 && !keep[last])
+            const int reads = next && (want == GC_OP_ADD ? adds_earlier(next, last, i)
+                                                         : next->in[0] == last);
+            if (reads && (int)next->op == want && uses[last] == 1 && !keep[last])
                 last++;
-            want = want == GC_OP_AFFINE ? GC_OP_RELU : 0; /* affine is optional */
+            want = want == GC_OP_AFFINE ? GC_OP_ADD : want == GC_OP_ADD ? GC_OP_RELU : 0;
         }
         s->fused[i] = last - i;
         for (int j = i + 1; j <= last; j++)
@@ -295,8 +308,11 @@ int gc_session_conv_chain(const gc_session *s, int node, gc_epilogue *epi)
     int end = node;
     *epi = (gc_epilogue){0};
     for (int j = node + 1; j <= node + s->fused[node]; j++) {
-        if (g->nodes[j].op == GC_OP_AFFINE)
-            epi->scale = g->nodes[j].weight, epi->shift = g->nodes[j].bias;
+        const gc_node *nd = &g->nodes[j];
+        if (nd->op == GC_OP_AFFINE)
+            epi->scale = nd->weight, epi->shift = nd->bias;
+        else if (nd->op == GC_OP_ADD) /* the operand that is not the chain */
+            epi->residual = s->act[nd->in[0] == j - 1 ? nd->in[1] : nd->in[0]];
         else
             epi->relu = 1;
         end = j;

@@ -139,7 +139,8 @@ void conv2d_forward(float *out, const float *in, const float *weight, const floa
                     for (int p = 0; p < hw_out; p++)
                         row[p] += bo;
                 }
-                epilogue_apply(row, (size_t)hw_out, epi, gi * og + o);
+                epilogue_apply(row, epilogue_residual(epi, (size_t)(row - out)), (size_t)hw_out,
+                               epi, gi * og + o);
             }
         }
     }

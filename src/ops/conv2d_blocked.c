@@ -108,18 +108,20 @@ static void im2col_block(float *col, const float *in, const gc_window *s, int p0
 }
 
 /* Rows [m0, m1) of a product written in place (row o at y + (o - m0) ld,
- * nb long): plus the bias, then the epilogue, while still in cache. */
-static void finish_rows(float *y, int ld, int nb, const float *bias, const gc_epilogue *epi,
-                        int m0, int m1)
+ * nb long, y being element `at` of the output): plus the bias, then the
+ * epilogue, while still in cache. */
+static void finish_rows(float *y, size_t at, int ld, int nb, const float *bias,
+                        const gc_epilogue *epi, int m0, int m1)
 {
     for (int o = m0; o < m1; o++) {
-        float *row = y + (size_t)(o - m0) * ld;
+        const size_t off = (size_t)(o - m0) * ld;
+        float *row = y + off;
         if (bias) {
             const float b = bias[o];
             for (int q = 0; q < nb; q++)
                 row[q] += b;
         }
-        epilogue_apply(row, (size_t)nb, epi, o);
+        epilogue_apply(row, epilogue_residual(epi, at + off), (size_t)nb, epi, o);
     }
 }
 
@@ -134,11 +136,12 @@ static void scatter_block(float *out, const float *prod, const float *bias,
         const int img = p / hw, q0 = p % hw, len = hw - q0 < p1 - p ? hw - q0 : p1 - p;
         for (int o = m0; o < m1; o++) {
             const float *src = prod + (size_t)(o - m0) * nb + (p - p0);
-            float *dst = out + ((size_t)img * s->oc + o) * hw + q0;
+            const size_t at = ((size_t)img * s->oc + o) * hw + q0;
+            float *dst = out + at;
             const float b = bias ? bias[o] : 0.0f;
             for (int q = 0; q < len; q++)
                 dst[q] = src[q] + b;
-            epilogue_apply(dst, (size_t)len, epi, o);
+            epilogue_apply(dst, epilogue_residual(epi, at), (size_t)len, epi, o);
         }
         p += len;
     }
@@ -174,9 +177,9 @@ void conv2d_blocked_forward(float *out, const float *in, const float *weight, co
             im2col_block(col, in, s, b0, b1);
             const float *w = weight + (size_t)m0 * k;
             if (b0 / hw == (b1 - 1) / hw) { /* one image: the product goes straight out */
-                float *y = out + ((size_t)(b0 / hw) * s->oc + m0) * hw + b0 % hw;
-                gemm_nn(m1 - m0, nb, k, w, k, col, nb, y, hw, 0);
-                finish_rows(y, hw, nb, bias, epi, m0, m1);
+                const size_t at = ((size_t)(b0 / hw) * s->oc + m0) * hw + b0 % hw;
+                gemm_nn(m1 - m0, nb, k, w, k, col, nb, out + at, hw, 0);
+                finish_rows(out + at, at, hw, nb, bias, epi, m0, m1);
             } else {
                 gemm_nn(m1 - m0, nb, k, w, k, col, nb, prod, nb, 0);
                 scatter_block(out, prod, bias, epi, s, b0, b1, m0, m1);

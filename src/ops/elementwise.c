@@ -79,16 +79,27 @@ void add_relu_forward(float *out, const float *a, const float *b, size_t count)
     }
 }
 
-void epilogue_apply(float *y, size_t n, const gc_epilogue *e, int c)
+void epilogue_scale(float *y, size_t n, const gc_epilogue *e, int c)
 {
-    if (!e)
-        return;
-    if (e->scale) {
+    if (e && e->scale) {
         const float a = e->scale[c], b = e->shift[c];
         for (size_t p = 0; p < n; p++)
             y[p] = y[p] * a + b;
     }
-    if (e->relu)
+}
+
+void epilogue_finish(float *y, const float *res, size_t n, const gc_epilogue *e)
+{
+    if (e && res)
+        for (size_t p = 0; p < n; p++)
+            y[p] = y[p] + res[p];
+    if (e && e->relu)
         for (size_t p = 0; p < n; p++)
             y[p] = y[p] > 0.0f ? y[p] : 0.0f;
+}
+
+void epilogue_apply(float *y, const float *res, size_t n, const gc_epilogue *e, int c)
+{
+    epilogue_scale(y, n, e, c);
+    epilogue_finish(y, res, n, e);
 }

@@ -26,17 +26,30 @@ int gc_window_out(int in, int k, int stride, int pad_begin, int pad_end, int dil
                   int ceil_mode);
 
 /* What a convolution may apply to each output channel after its bias, so
- * that a following BatchNorm map and ReLU cost no extra pass over memory:
- * y = y * scale[c] + shift[c] (when scale is set), then max(y, 0) (when
- * relu is set), computed exactly as affine_forward and relu_forward do, so
- * the result is the same to the bit. NULL means none. */
+ * that a following BatchNorm map, residual addition and ReLU cost no extra
+ * pass over memory: y = y * scale[c] + shift[c] (when scale is set), then
+ * y + residual (when set: a tensor laid out as the output), then max(y, 0)
+ * (when relu is set), computed exactly as affine_forward, add_forward and
+ * relu_forward do, so the result is the same to the bit. NULL means none. */
 typedef struct gc_epilogue {
     const float *scale, *shift;
     int relu;
+    const float *residual;
 } gc_epilogue;
 
-/* Applies e to n values of output channel c. */
-void epilogue_apply(float *y, size_t n, const gc_epilogue *e, int c);
+/* Applies e to n values y of output channel c; res points at the
+ * residual's values for the same positions (NULL when e has none). */
+void epilogue_apply(float *y, const float *res, size_t n, const gc_epilogue *e, int c);
+/* Its two halves, for kernels that move values in between: the channel's
+ * map, then the residual and the ReLU. */
+void epilogue_scale(float *y, size_t n, const gc_epilogue *e, int c);
+void epilogue_finish(float *y, const float *res, size_t n, const gc_epilogue *e);
+/* The residual's values for output positions starting at element `at` of
+ * the output tensor, or NULL. */
+static inline const float *epilogue_residual(const gc_epilogue *e, size_t at)
+{
+    return e && e->residual ? e->residual + at : NULL;
+}
 
 /* Floats of im2col workspace that conv2d_* need for window s. */
 size_t conv2d_workspace(const gc_window *s);

@@ -289,8 +289,8 @@ void winograd_output_portable(float *out, const float *M, size_t ldm, int col, c
         }
         for (int i = 0; i < 2; i++) /* (A^T m) A, two columns of outputs */
             at_m_a(y[2 * i], y[2 * i + 1], t[4 * i], t[4 * i + 1], t[4 * i + 2], t[4 * i + 3], b, len);
-        for (int i = 0; i < 4; i++)
-            epilogue_apply(y[i], (size_t)len, epi, k0 + r);
+        for (int i = 0; i < 4; i++) /* the residual and ReLU come once in place */
+            epilogue_scale(y[i], (size_t)len, epi, k0 + r);
         float *plane = out + ((size_t)g.n * s->oc + k0 + r) * s->ho * s->wo;
         const int full = 2 * (g.tx + len) <= s->wo; /* else the last column is outside */
         for (int i = 0; i < 2 && 2 * g.ty + i < s->ho; i++) {
@@ -299,6 +299,9 @@ void winograd_output_portable(float *out, const float *M, size_t ldm, int col, c
             (accumulate ? interleave_add : interleave)(row, y[2 * i], y[2 * i + 1], pairs);
             if (!full)
                 row[2 * pairs] = (accumulate ? row[2 * pairs] : 0.0f) + y[2 * i][pairs];
+            if (epi)
+                epilogue_finish(row, epilogue_residual(epi, (size_t)(row - out)),
+                                (size_t)(2 * pairs + !full), epi);
         }
     }
 }

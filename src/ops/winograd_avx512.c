@@ -94,8 +94,10 @@ TARGET void winograd_input_avx512(float *V, size_t ldv, int col, const float *in
 }
 
 /* One output row: even and odd columns interleaved, clipped to cnt
- * columns, written or added. */
-TARGET static void put_row(float *dst, __m512 ev, __m512 od, int cnt, int accumulate)
+ * columns, written or added; with epi, its residual (res, at the same
+ * positions) added and its ReLU applied first. */
+TARGET static void put_row(float *dst, __m512 ev, __m512 od, int cnt, int accumulate,
+                           const gc_epilogue *epi, const float *res)
 {
     const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
@@ -105,16 +107,23 @@ TARGET static void put_row(float *dst, __m512 ev, __m512 od, int cnt, int accumu
         a = _mm512_add_ps(_mm512_maskz_loadu_ps(ml, dst), a);
         b = _mm512_add_ps(_mm512_maskz_loadu_ps(mh, dst + 16), b);
     }
+    if (res) { /* y + residual, as add_forward */
+        a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(ml, res));
+        b = _mm512_add_ps(b, _mm512_maskz_loadu_ps(mh, res + 16));
+    }
+    if (epi && epi->relu) { /* y > 0 ? y : 0, NaN included, as relu_forward */
+        a = _mm512_max_ps(a, _mm512_setzero_ps());
+        b = _mm512_max_ps(b, _mm512_setzero_ps());
+    }
     _mm512_mask_storeu_ps(dst, ml, a);
     _mm512_mask_storeu_ps(dst + 16, mh, b);
 }
 
+/* The channel's map; the rest of the epilogue comes in put_row. */
 TARGET static __m512 epilogue(__m512 y, const gc_epilogue *e, __m512 a, __m512 b)
 {
     if (e && e->scale)
         y = _mm512_add_ps(_mm512_mul_ps(y, a), b);
-    if (e && e->relu) /* y > 0 ? y : 0, NaN included, as relu_forward */
-        y = _mm512_max_ps(y, _mm512_setzero_ps());
     return y;
 }
 
@@ -153,7 +162,9 @@ TARGET void winograd_output_avx512(float *out, const float *M, size_t ldm, int c
                 __m512 od = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(u[1], u[2]), u[3]), b);
                 ev = epilogue(ev, epi, sa, sb);
                 od = epilogue(od, epi, sa, sb);
-                put_row(plane + (size_t)(2 * g.ty + i) * s->wo + x, ev, od, width, accumulate);
+                float *row = plane + (size_t)(2 * g.ty + i) * s->wo + x;
+                put_row(row, ev, od, width, accumulate, epi,
+                        epilogue_residual(epi, (size_t)(row - out)));
             }
         }
     }

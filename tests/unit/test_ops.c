@@ -63,15 +63,19 @@ static void conv_direct(float *out, const float *in, const float *w, const float
                 }
 }
 
-/* The folded epilogue (BatchNorm map + ReLU) must give exactly what the
- * separate passes give, bit for bit: y holds the plain convolution's output
- * of channels oc, hw each, y2 the same convolution with the epilogue. */
-static void check_epilogue(const float *y, const float *y2, int n, int oc, size_t hw)
+/* The folded epilogue (BatchNorm map, the residual res when not NULL,
+ * ReLU) must give exactly what the separate passes give, bit for bit: y
+ * holds the plain convolution's output of channels oc, hw each, y2 the same
+ * convolution with the epilogue. */
+static void check_epilogue(const float *y, const float *y2, const float *res, int n, int oc,
+                           size_t hw)
 {
     float *scale = randv(oc), *shift = randv(oc);
     size_t count = (size_t)n * oc * hw;
     float *ref = malloc(sizeof(float) * count);
     affine_forward(ref, y, scale, shift, n, oc, (int)hw);
+    if (res)
+        add_forward(ref, ref, res, count);
     relu_forward(ref, ref, count);
     assert_memory_equal(ref, y2, sizeof(float) * count);
     free(scale), free(shift), free(ref);
@@ -91,14 +95,15 @@ static void check_conv(gc_window s, int pad_end_h, int pad_end_w)
     conv_direct(ref, x, w, b, &s);
     for (size_t i = 0; i < nout; i++)
         assert_true(fabsf(y[i] - ref[i]) <= 1e-4f * (1.0f + fabsf(ref[i])));
-    {
+    for (int with_res = 0; with_res < 2; with_res++) {
+        float *res = with_res ? randv(nout) : NULL;
         unsigned saved = rng_state; /* the same scale and shift twice */
         float *scale = randv(s.oc), *shift = randv(s.oc);
         rng_state = saved;
-        gc_epilogue epi = {scale, shift, 1};
+        gc_epilogue epi = {scale, shift, 1, res};
         conv2d_forward(ref, x, w, b, &epi, &s, col);
-        check_epilogue(y, ref, s.n, s.oc, (size_t)s.ho * s.wo);
-        free(scale), free(shift);
+        check_epilogue(y, ref, res, s.n, s.oc, (size_t)s.ho * s.wo);
+        free(scale), free(shift), free(res);
     }
     /* Adjoint identity on the bias-free map. */
     conv2d_forward(y, x, w, NULL, NULL, &s, col);
@@ -145,13 +150,16 @@ static void check_winograd(int n, int c, int oc, int h, int w)
     conv_direct(ref, x, wt, b, &s);
     for (size_t i = 0; i < nout; i++)
         assert_true(fabsf(y[i] - ref[i]) <= 1e-5f * (1.0f + fabsf(ref[i])) * c);
-    unsigned saved = rng_state; /* the same scale and shift twice */
-    float *scale = randv(oc), *shift = randv(oc);
-    rng_state = saved;
-    gc_epilogue epi = {scale, shift, 1};
-    conv2d_winograd_forward(ref, x, U, b, &epi, &s, work);
-    check_epilogue(y, ref, n, oc, (size_t)h * w);
-    free(scale), free(shift);
+    for (int with_res = 0; with_res < 2; with_res++) {
+        float *res = with_res ? randv(nout) : NULL;
+        unsigned saved = rng_state; /* the same scale and shift twice */
+        float *scale = randv(oc), *shift = randv(oc);
+        rng_state = saved;
+        gc_epilogue epi = {scale, shift, 1, res};
+        conv2d_winograd_forward(ref, x, U, b, &epi, &s, work);
+        check_epilogue(y, ref, res, n, oc, (size_t)h * w);
+        free(scale), free(shift), free(res);
+    }
     /* The backward pass from the same U against the im2col one (which the
      * adjoint identity checks in test_conv_shapes); both accumulate. */
     float *dy = randv(nout), *dx = malloc(sizeof(float) * nin), *dref = malloc(sizeof(float) * nin);
@@ -206,11 +214,12 @@ static void check_transforms(int c, int h, int w)
                 const size_t nout = (size_t)s.n * c * h * w;
                 float *m = randv(16 * (size_t)kn * ldv), *o1 = randv(nout);
                 float *o2 = malloc(sizeof(float) * nout);
-                const gc_epilogue relu = {NULL, NULL, 1}, bn = {scale, shift, 1};
-                const gc_epilogue *epis[3] = {NULL, &relu, &bn};
-                for (int e = 0; e < 4; e++) {
+                const gc_epilogue relu = {NULL, NULL, 1, NULL}, bn = {scale, shift, 1, NULL};
+                const gc_epilogue res = {scale, shift, 1, in}; /* in has the output's shape */
+                const gc_epilogue *epis[4] = {NULL, &relu, &bn, &res};
+                for (int e = 0; e < 5; e++) {
                     memcpy(o2, o1, sizeof(float) * nout);
-                    const int acc = e == 3;
+                    const int acc = e == 4;
                     const float *b = acc ? NULL : bias;
                     const gc_epilogue *ep = acc ? NULL : epis[e];
                     winograd_output_portable(o1, m, ldv, col, b, ep, &s, g, k0, kn, acc);
