@@ -7,6 +7,7 @@
 #include "core/error.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,7 +38,8 @@ gc_status weights_scorecam_passes(double *w, gc_session *s, int node, const int 
     scorecam_basis *basis = NULL;
     if (shortcut && (st = scorecam_basis_new(sub, a->h, a->w, c, &basis, err)))
         return st;
-    float *mask = malloc(sizeof(float) * plane);
+    const int threads = omp_get_max_threads();
+    float *mask = malloc(sizeof(float) * plane * threads); /* one per thread */
     float *probs = malloc(sizeof(float) * classes_n);
     float *lo = malloc(sizeof(float) * c), *hi = malloc(sizeof(float) * c);
     int *active = malloc(sizeof(int) * c);
@@ -53,11 +55,16 @@ gc_status weights_scorecam_passes(double *w, gc_session *s, int node, const int 
         /* A constant channel masks nothing and gets weight 0 without a
          * forward pass; the others are packed into full batches. */
         int nactive = 0;
+        #pragma omp parallel for schedule(static)
         for (int k = 0; k < c; k++) {
-            gc_resize_bilinear_f32(ai + (size_t)k * hw, a->w, a->h, mask, W, H);
-            lo[k] = hi[k] = mask[0];
+            float *m = mask + plane * omp_get_thread_num();
+            gc_resize_bilinear_f32(ai + (size_t)k * hw, a->w, a->h, m, W, H);
+            float l = m[0], h = m[0];
             for (size_t p = 1; p < plane; p++)
-                lo[k] = mask[p] < lo[k] ? mask[p] : lo[k], hi[k] = mask[p] > hi[k] ? mask[p] : hi[k];
+                l = m[p] < l ? m[p] : l, h = m[p] > h ? m[p] : h;
+            lo[k] = l, hi[k] = h;
+        }
+        for (int k = 0; k < c; k++) {
             w[(size_t)i * c + k] = 0.0;
             if (hi[k] > lo[k])
                 active[nactive++] = k;
