@@ -33,6 +33,14 @@ static void valid_taps_columns(const gc_window *s, int j, int *lo, int *hi)
 
 void maxpool_forward(float *out, const float *in, const gc_window *s)
 {
+    if (maxpool_avx512_applies(s))
+        maxpool_avx512(out, in, s);
+    else
+        maxpool_portable(out, in, s);
+}
+
+void maxpool_portable(float *out, const float *in, const gc_window *s)
+{
     #pragma omp parallel for schedule(static)
     for (int p = 0; p < s->n * s->c; p++) {
         const float *x = in + (size_t)p * s->h * s->w;

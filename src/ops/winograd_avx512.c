@@ -13,6 +13,7 @@
 #include "ops/winograd_tiles.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include "ops/avx512_lanes.h"
 #include <immintrin.h>
 
 #define TARGET __attribute__((target("avx512f")))
@@ -21,20 +22,6 @@
  * a plane apart, too far for the hardware prefetcher (about 1.5% faster). */
 #define AHEAD 4
 
-/* Lanes l of a 16-float load at column c0 that fall inside [0, w). */
-TARGET static __mmask16 inside(int c0, int w)
-{
-    int lo = c0 < 0 ? -c0 : 0, hi = w - c0 < 16 ? w - c0 : 16;
-    if (hi <= lo)
-        return 0;
-    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-}
-
-/* The first n lanes. */
-TARGET static __mmask16 first(int n)
-{
-    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
-}
 
 TARGET void winograd_input_avx512(float *V, size_t ldv, int col, const float *in,
                                   const gc_window *s, wino_segment g)
@@ -43,11 +30,11 @@ TARGET void winograd_input_avx512(float *V, size_t ldv, int col, const float *in
     const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     const size_t plane = (size_t)s->h * s->w, xs = (size_t)s->c * ldv;
     for (int k0 = 0; k0 < g.len; k0 += 16) {
-        const __mmask16 keep = first(g.len - k0);
+        const __mmask16 keep = lanes_first(g.len - k0);
         /* Tile k0 + l reads columns c0 + 2l .. c0 + 2l + 3. */
         const int c0 = 2 * (g.tx + k0) - 1;
-        const __mmask16 m0 = inside(c0, s->w), m1 = inside(c0 + 16, s->w);
-        const __mmask16 m2 = inside(c0 + 2, s->w), m3 = inside(c0 + 18, s->w);
+        const __mmask16 m0 = lanes_inside(c0, s->w), m1 = lanes_inside(c0 + 16, s->w);
+        const __mmask16 m2 = lanes_inside(c0 + 2, s->w), m3 = lanes_inside(c0 + 18, s->w);
         for (int ch = 0; ch < s->c; ch++) {
             const float *src = in + ((size_t)g.n * s->c + ch) * plane;
             __m512 d[4][4]; /* row i, column j of every tile */
@@ -101,7 +88,7 @@ TARGET static void put_row(float *dst, __m512 ev, __m512 od, int cnt, int accumu
 {
     const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
-    const __mmask16 ml = first(cnt), mh = first(cnt - 16);
+    const __mmask16 ml = lanes_first(cnt), mh = lanes_first(cnt - 16);
     __m512 a = _mm512_permutex2var_ps(ev, lo, od), b = _mm512_permutex2var_ps(ev, hi, od);
     if (accumulate) {
         a = _mm512_add_ps(_mm512_maskz_loadu_ps(ml, dst), a);
@@ -140,7 +127,7 @@ TARGET void winograd_output_avx512(float *out, const float *M, size_t ldm, int c
         const __m512 sb = _mm512_set1_ps(scaled ? epi->shift[oc] : 0.0f);
         float *plane = out + ((size_t)g.n * s->oc + oc) * s->ho * s->wo;
         for (int t0 = 0; t0 < g.len; t0 += 16) {
-            const __mmask16 keep = first(g.len - t0);
+            const __mmask16 keep = lanes_first(g.len - t0);
             const float *m = M + (size_t)r * ldm + col + t0;
             __m512 t[8]; /* A^T m: rows 0 and 1, columns 0..3 */
             UNROLL for (int j = 0; j < 4; j++) {
