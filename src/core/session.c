@@ -108,8 +108,11 @@ gc_status gc_session_plan(gc_session *s, int n, int h, int w, gc_error *err)
 /* Greedy buffer sharing: walking the nodes in order, a node that is not
  * kept takes a free slot (the smallest that fits, else the largest free one,
  * grown) and gives it back when its last consumer has run. Kept nodes get
- * their own place. slot[i] is the node's slot, or -1 when kept; size[] and
- * *nslots describe the slots. */
+ * their own place. slot[i] is the node's slot, -1 when kept, NO_BUFFER
+ * inside a folded chain (never written: its chain's last node is); size[]
+ * and *nslots describe the slots. */
+#define NO_BUFFER (-2)
+
 static gc_status assign_slots(const gc_session *s, const char *keep, int *slot, size_t *size,
                               int *nslots, gc_error *err)
 {
@@ -129,8 +132,10 @@ static gc_status assign_slots(const gc_session *s, const char *keep, int *slot, 
     *nslots = 0;
     for (int i = 0; i < count; i++) {
         size_t len = (size_t)s->n * gc_shape_numel(&s->shapes[i]);
-        slot[i] = -1;
-        if (!keep[i]) {
+        const int in_chain = s->head[i] >= 0 || s->fused[i];
+        const int ends_chain = s->head[i] >= 0 && i == s->head[i] + s->fused[s->head[i]];
+        slot[i] = in_chain && !ends_chain ? NO_BUFFER : -1;
+        if (!keep[i] && slot[i] != NO_BUFFER) {
             int best = -1;
             for (int f = 0; f < nfree; f++) {
                 size_t have = size[free_slots[f]];
@@ -153,8 +158,6 @@ static gc_status assign_slots(const gc_session *s, const char *keep, int *slot, 
         /* A folded chain reads its nodes' inputs (the head's, a residual)
          * while writing its last node's output: those inputs are given back
          * only once the last node has its slot, so the two never share one. */
-        const int in_chain = s->head[i] >= 0 || s->fused[i];
-        const int ends_chain = s->head[i] >= 0 && i == s->head[i] + s->fused[s->head[i]];
         const int first = !in_chain ? i : ends_chain ? s->head[i] : i + 1;
         for (int reader = first; reader <= i; reader++)
             for (int k = 0; k < g->nodes[reader].nin; k++) {
@@ -236,7 +239,7 @@ gc_status gc_session_keep(gc_session *s, const char *keep, gc_error *err)
     gc_status st = size ? assign_slots(s, want, slot, size, &nslots, err) : GC_ERR_NOMEM;
     size_t total = 0;
     for (int i = 0; st == GC_OK && i < count; i++)
-        if (slot[i] < 0)
+        if (slot[i] == -1)
             total += (size_t)s->n * gc_shape_numel(&s->shapes[i]);
     for (int k = 0; k < nslots; k++)
         total += size[k];
@@ -256,11 +259,15 @@ gc_status gc_session_keep(gc_session *s, const char *keep, gc_error *err)
         for (int i = 0; i < count; i++) {
             if (slot[i] >= 0) {
                 s->act[i] = arena + slot_at[slot[i]];
-            } else {
+            } else if (slot[i] == -1) {
                 s->act[i] = arena + offset;
                 offset += (size_t)s->n * gc_shape_numel(&s->shapes[i]);
             }
         }
+        for (int i = count - 1; i >= 0; i--) /* inside a chain: its last node's */
+            if (slot[i] == NO_BUFFER)
+                s->act[i] = s->act[(s->head[i] >= 0 ? s->head[i] : i) +
+                                   s->fused[s->head[i] >= 0 ? s->head[i] : i]];
         free(s->arena);
         free(s->keep);
         s->arena = arena;
