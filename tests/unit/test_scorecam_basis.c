@@ -11,6 +11,7 @@
 
 #include "cam/methods.h"
 #include "cam/scorecam_basis.h"
+#include "test_util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -87,10 +88,7 @@ static void compare(gc_model *m, const char *layer, int n, int h, int w)
 static void test_basis_matches_whole_passes(void **state)
 {
     (void)state;
-    gc_error err;
-    gc_model *m;
-    if (gc_model_load(GC_SOURCE_DIR "/tests/fixtures/parity/resnet18_w8.pth", &m, &err))
-        fail_msg("%s", err.msg);
+    gc_model *m = load_parity_fixture();
     compare(m, "layer4", 2, 64, 64);      /* 2x2 maps */
     compare(m, "layer3", 1, 96, 128);     /* 6x8 */
     compare(m, "layer3.0.bn1", 1, 40, 72); /* 3x5 */
@@ -102,10 +100,8 @@ static void test_basis_declined_where_it_does_not_pay(void **state)
 {
     (void)state;
     gc_error err;
-    gc_model *m;
+    gc_model *m = load_parity_fixture();
     gc_session *s;
-    if (gc_model_load(GC_SOURCE_DIR "/tests/fixtures/parity/resnet18_w8.pth", &m, &err))
-        fail_msg("%s", err.msg);
     assert_int_equal(gc_session_new(m, &s, &err), GC_OK);
     assert_int_equal(gc_session_plan(s, 1, 128, 128, &err), GC_OK);
     assert_false(shortcut_applies(m, s, "layer1", 128, 128)); /* 32x32 maps, 8 channels */

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "gradcam.h"
+#include "test_util.h"
 
 #define THREADS 8
 #define ROUNDS 2 /* inputs per thread, so explains overlap in varied ways */
@@ -121,10 +122,7 @@ static void same(const outcome *ref, const outcome *got, int id, int round)
 static void test_eight_threads_match_one(void **state)
 {
     (void)state;
-    gc_error err;
-    gc_model *m;
-    if (gc_model_load(GC_SOURCE_DIR "/tests/fixtures/parity/resnet18_w8.pth", &m, &err))
-        fail_msg("%s", err.msg);
+    gc_model *m = load_parity_fixture();
 
     static work w[THREADS];
     static outcome ref[THREADS][ROUNDS];
