@@ -36,24 +36,25 @@ static int trivial(int m, int n, int k, float *c, int ldc, int accumulate)
     return 1;
 }
 
+typedef void gemm_fn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                     float *c, int ldc, int accumulate);
+
+/* The empty cases, then our kernel where the CPU has AVX-512, else BLAS. */
+static void dispatch(gemm_fn *fast, gemm_fn *blas, int m, int n, int k, const float *a, int lda,
+                     const float *b, int ldb, float *c, int ldc, int accumulate)
+{
+    if (!trivial(m, n, k, c, ldc, accumulate))
+        (gemm_avx512_available() ? fast : blas)(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+}
+
 void gemm_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
              int ldc, int accumulate)
 {
-    if (trivial(m, n, k, c, ldc, accumulate))
-        return;
-    if (gemm_avx512_available())
-        gemm_avx512(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
-    else
-        gemm_nn_blas(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    dispatch(gemm_avx512, gemm_nn_blas, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 }
 
 void gemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
              int ldc, int accumulate)
 {
-    if (trivial(m, n, k, c, ldc, accumulate))
-        return;
-    if (gemm_avx512_available())
-        gemm_avx512_tn(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
-    else
-        gemm_tn_blas(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    dispatch(gemm_avx512_tn, gemm_tn_blas, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 }
