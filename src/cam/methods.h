@@ -54,11 +54,16 @@ gc_status weights_cam(double *w, const gc_session *s, int node, const int *class
  * constant channel). Runs c extra forward passes per image, batched. */
 gc_status weights_scorecam(double *w, gc_session *s, int node, const int *classes,
                            gc_error *err);
-/* The same, with shortcut 0: every masked pass runs the whole network
- * rather than starting after the first convolution (scorecam_basis.c).
- * The two must agree to rounding; the tests compare them. */
+/* The same, choosing how the masked passes run. SCORECAM_EXACT: each runs
+ * the whole network as a forward pass does. SCORECAM_FAST (what
+ * weights_scorecam does): they start after the first convolution
+ * (scorecam_basis.c) and use Winograd F(4x4, 3x3) where it is faster.
+ * SCORECAM_FAST_ALL: the same with F(4x4) wherever it can run, so that
+ * small test models exercise it. All must agree to rounding; the tests
+ * compare them. */
+enum { SCORECAM_EXACT, SCORECAM_FAST, SCORECAM_FAST_ALL };
 gc_status weights_scorecam_passes(double *w, gc_session *s, int node, const int *classes,
-                                  int shortcut, gc_error *err);
+                                  int how, gc_error *err);
 /* Ablation-CAM weights (Desai & Ramaswamy 2020): (y - y_k) / y where y_k is
  * the class score with channel k of the layer set to zero; only the network
  * after the layer is re-run, batched over channels. */

@@ -16,11 +16,11 @@
 gc_status weights_scorecam(double *w, gc_session *s, int node, const int *classes,
                            gc_error *err)
 {
-    return weights_scorecam_passes(w, s, node, classes, 1, err);
+    return weights_scorecam_passes(w, s, node, classes, SCORECAM_FAST, err);
 }
 
 gc_status weights_scorecam_passes(double *w, gc_session *s, int node, const int *classes,
-                                  int shortcut, gc_error *err)
+                                  int how, gc_error *err)
 {
     const float *x = s->act[0];
     const gc_shape *a = &s->shapes[node];
@@ -35,9 +35,17 @@ gc_status weights_scorecam_passes(double *w, gc_session *s, int node, const int 
         return st ? st : GC_ERR_NOMEM;
     }
     free(none);
-    scorecam_basis *basis = NULL;
-    if (shortcut && (st = scorecam_basis_new(sub, a->h, a->w, c, &basis, err)))
+    /* Only one probability per mask is read; F(4x4)'s rounding moves it
+     * about as much as the basis's own does (test_scorecam_basis bounds
+     * both against exact passes). */
+    if ((st = gc_session_use_winograd4(sub, how != SCORECAM_EXACT, how == SCORECAM_FAST_ALL,
+                                       err)))
         return st;
+    scorecam_basis *basis = NULL;
+    if (how != SCORECAM_EXACT && (st = scorecam_basis_new(sub, a->h, a->w, c, &basis, err))) {
+        gc_session_use_winograd4(sub, 0, 0, err);
+        return st;
+    }
     const int threads = omp_get_max_threads();
     float *mask = malloc(sizeof(float) * plane * threads); /* one per thread */
     float *probs = malloc(sizeof(float) * classes_n);
@@ -46,6 +54,7 @@ gc_status weights_scorecam_passes(double *w, gc_session *s, int node, const int 
     if (!mask || !probs || !lo || !hi || !active) {
         free(mask), free(probs), free(lo), free(hi), free(active);
         scorecam_basis_free(basis);
+        gc_session_use_winograd4(sub, 0, 0, err);
         return gc_fail(err, GC_ERR_NOMEM, "out of memory for Score-CAM");
     }
     const int out = gc_graph_output(&s->m->graph);
@@ -98,7 +107,7 @@ gc_status weights_scorecam_passes(double *w, gc_session *s, int node, const int 
     }
     free(mask), free(probs), free(lo), free(hi), free(active);
     scorecam_basis_free(basis);
-    return GC_OK;
+    return gc_session_use_winograd4(sub, 0, 0, err);
 }
 
 gc_status weights_ablationcam(double *w, gc_session *s, int node, const int *classes,

@@ -23,6 +23,7 @@ static void release(gc_session *s)
     s->shapes = NULL, s->act = s->grad = NULL, s->reach = NULL, s->keep = NULL;
     s->fused = s->head = NULL;
     s->arena = s->grad_arena = s->col = NULL;
+    s->col_floats = 0;
     s->n = s->h = s->w = 0;
     s->floats = 0;
     s->have_forward = 0;
@@ -46,6 +47,9 @@ void gc_session_free(gc_session *s)
     if (!s)
         return;
     release(s);
+    for (int i = 0; s->wino4 && i < s->m->graph.count; i++)
+        free(s->wino4[i]);
+    free(s->wino4);
     gc_session_free(s->sub);
     free(s);
 }
@@ -84,6 +88,8 @@ gc_status gc_session_plan(gc_session *s, int n, int h, int w, gc_error *err)
         if (nd->op == GC_OP_CONV) {
             gc_window win = window_of(nd, &s->shapes[nd->in[0]], &s->shapes[i], n);
             size_t need = nd->winograd ? winograd_workspace(&win) : conv2d_workspace(&win);
+            if (s->wino4 && s->wino4[i] && winograd4_workspace(&win) > need)
+                need = winograd4_workspace(&win);
             if (need > col)
                 col = need;
         }
@@ -100,6 +106,7 @@ gc_status gc_session_plan(gc_session *s, int n, int h, int w, gc_error *err)
     }
     s->n = n, s->h = h, s->w = w;
     s->floats = floats;
+    s->col_floats = col;
     if ((st = gc_session_keep(s, NULL, err)))
         release(s);
     return st;
@@ -309,6 +316,43 @@ gc_status gc_session_child(gc_session *s, int n, int h, int w, gc_session **chil
     return gc_session_plan(s->sub, n, h, w, err);
 }
 
+gc_status gc_session_use_winograd4(gc_session *s, int on, int all, gc_error *err)
+{
+    const gc_graph *g = &s->m->graph;
+    s->use_wino4 = 0;
+    if (!on)
+        return GC_OK;
+    if (!s->shapes)
+        return gc_fail(err, GC_ERR_USAGE, "gc_session_use_winograd4: session not planned");
+    if (!s->wino4 && !(s->wino4 = gc_calloc((size_t)g->count, sizeof *s->wino4, err)))
+        return GC_ERR_NOMEM;
+    size_t col = s->col_floats;
+    for (int i = 0; i < g->count; i++) {
+        const gc_node *nd = &g->nodes[i];
+        if (nd->op != GC_OP_CONV || !nd->winograd)
+            continue;
+        gc_window win = window_of(nd, &s->shapes[nd->in[0]], &s->shapes[i], s->n);
+        if (!s->wino4[i] && (all || winograd4_pays(&win))) {
+            float *u = malloc(sizeof(float) * 36 * (size_t)win.oc * win.c);
+            if (!u)
+                return gc_fail(err, GC_ERR_NOMEM, "out of memory for F(4x4) filters");
+            winograd4_transform_weights(u, nd->weight, nd->winograd, win.oc, win.c);
+            s->wino4[i] = u;
+        }
+        if (s->wino4[i] && winograd4_workspace(&win) > col)
+            col = winograd4_workspace(&win);
+    }
+    if (col > s->col_floats) {
+        float *p = malloc(sizeof(float) * (col + 1));
+        if (!p)
+            return gc_fail(err, GC_ERR_NOMEM, "out of memory for the convolution workspace");
+        free(s->col);
+        s->col = p, s->col_floats = col;
+    }
+    s->use_wino4 = 1;
+    return GC_OK;
+}
+
 int gc_session_conv_chain(const gc_session *s, int node, gc_epilogue *epi)
 {
     const gc_graph *g = &s->m->graph;
@@ -363,7 +407,9 @@ void gc_session_forward_after(gc_session *s, int after)
             gc_epilogue epi;
             y = s->act[gc_session_conv_chain(s, i, &epi)];
             const gc_epilogue *e = s->fused[i] ? &epi : NULL;
-            if (nd->winograd) /* then the plain filters may be gone */
+            if (s->use_wino4 && s->wino4[i])
+                conv2d_winograd4_forward(y, in0, s->wino4[i], nd->bias, e, &win, s->col);
+            else if (nd->winograd) /* then the plain filters may be gone */
                 conv2d_winograd_forward(y, in0, nd->winograd, nd->bias, e, &win, s->col);
             else
                 conv2d_forward(y, in0, nd->weight, nd->bias, e, &win, s->col);

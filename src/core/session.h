@@ -23,6 +23,9 @@ struct gc_session {
     float *grad_arena;      /* behind grad: allocated on first backward  */
     size_t floats;          /* the size of each arena                    */
     float *col;             /* im2col workspace                          */
+    size_t col_floats;      /* its size                                  */
+    float **wino4;          /* per node: F(4x4, 3x3) filters, or NULL    */
+    int use_wino4;          /* the forward pass uses them where set      */
     struct gc_session *sub; /* batched extra passes (Score-/Ablation-CAM) */
     int have_forward;       /* act holds the forward pass of act[0]      */
 };
@@ -58,6 +61,14 @@ int gc_session_conv_chain(const gc_session *s, int node, gc_epilogue *epi);
  * and no larger than the planned shapes (it uses s's workspace). */
 void gc_session_conv_plain(gc_session *s, int node, float *out, const float *in, int n, int h,
                            int w, int ho, int wo, int ph, int pw);
+
+/* Makes the forward pass use Winograd F(4x4, 3x3) (ops.h) instead of
+ * F(2x2, 3x3) for the convolutions where it is faster (every one it can
+ * run, with all set), or, with on = 0, go back to F(2x2) everywhere. Only
+ * for passes whose results tolerate its larger rounding error: nothing
+ * but Score-CAM's masked passes. The filters are transformed on first use
+ * and kept until the session is freed; the backward pass never uses them. */
+gc_status gc_session_use_winograd4(gc_session *s, int on, int all, gc_error *err);
 
 /* The child session used for batched extra passes, planned for n images
  * of h x w. */

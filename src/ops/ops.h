@@ -82,6 +82,18 @@ void conv2d_winograd_forward(float *out, const float *in, const float *U, const 
 void conv2d_winograd_backward_input(float *din, const float *dout, const float *U,
                                     const gc_window *s, float *work);
 
+/* Winograd F(4x4, 3x3), forward only, for the same convolutions: a
+ * quarter of the direct method's multiplications, at about four times
+ * F(2x2)'s rounding error (winograd4.c says where it is used). U holds 36 *
+ * oc * c filters, transformed from the plain ones w or, where w is NULL,
+ * from F(2x2)'s U2. */
+void winograd4_transform_weights(float *U, const float *w, const float *U2, int oc, int c);
+size_t winograd4_workspace(const gc_window *s);
+/* Whether it is faster than F(2x2, 3x3) for window s on this CPU. */
+int winograd4_pays(const gc_window *s);
+void conv2d_winograd4_forward(float *out, const float *in, const float *U, const float *bias,
+                              const gc_epilogue *epi, const gc_window *s, float *work);
+
 /* y = x * scale[c] + shift[c]: eval-mode BatchNorm with its statistics
  * folded into one affine map per channel. */
 void affine_forward(float *out, const float *in, const float *scale, const float *shift,

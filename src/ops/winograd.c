@@ -63,10 +63,10 @@ void winograd_transform_weights(float *U, const float *w, int k, int c)
     }
 }
 
-static int tiles(const gc_window *s, int *th, int *tw)
+static int tiles(const gc_window *s, int m, int *th, int *tw)
 {
-    *th = (s->ho + 1) / 2;
-    *tw = (s->wo + 1) / 2;
+    *th = (s->ho + m - 1) / m;
+    *tw = (s->wo + m - 1) / m;
     return *th * *tw;
 }
 
@@ -92,11 +92,11 @@ static int channel_chunk(int oc, int blocks, int threads)
     return chunk < 48 ? (oc < 48 ? oc : 48) : chunk > oc ? oc : chunk;
 }
 
-/* Per thread: V (16 x c x tb), M (16 x chunk x tb), four padded input rows
- * and their even and odd columns (8 x (tb + 1) <= 16 x tb). */
-static size_t thread_scratch(const gc_window *s, int tb, int chunk)
+/* Per thread: V (points x c x tb), M (points x chunk x tb) and the
+ * transforms' own scratch. */
+static size_t thread_scratch(const wino_kind *k, const gc_window *s, int tb, int chunk)
 {
-    return 16 * (size_t)tb * ((size_t)s->c + chunk) + 4 * (size_t)(2 * tb + 2) + 16 * (size_t)tb;
+    return (size_t)k->points * tb * ((size_t)s->c + chunk) + k->scratch(tb);
 }
 
 /* The T tiles in blocks of at most tile_block(c), all about the same size
@@ -115,12 +115,12 @@ static int split_tiles(int T, int c, int threads, int *blocks)
     return tb > 0 ? tb : 1;
 }
 
-static size_t one_way(const gc_window *s)
+size_t wino_workspace(const wino_kind *k, const gc_window *s)
 {
     int th, tw, blocks;
     const int threads = omp_get_max_threads();
-    const int tb = split_tiles(s->n * tiles(s, &th, &tw), s->c, threads, &blocks);
-    return (size_t)threads * thread_scratch(s, tb, channel_chunk(s->oc, blocks, threads));
+    const int tb = split_tiles(s->n * tiles(s, k->m, &th, &tw), s->c, threads, &blocks);
+    return (size_t)threads * thread_scratch(k, s, tb, channel_chunk(s->oc, blocks, threads));
 }
 
 /* The window of the backward pass: the same geometry, channels swapped. */
@@ -131,10 +131,37 @@ static gc_window mirrored(const gc_window *s)
     return m;
 }
 
+/* F(2x2, 3x3): the transforms below, AVX-512 where the CPU has it. */
+static size_t f2_scratch(int tb)
+{
+    return 4 * (size_t)(2 * tb + 2) + 16 * (size_t)tb; /* 4 padded rows, 8 x (tb + 1) columns */
+}
+
+static void f2_input_avx512(float *V, size_t ldv, int col, const float *in, const gc_window *s,
+                            wino_segment g, float *scratch)
+{
+    (void)scratch;
+    winograd_input_avx512(V, ldv, col, in, s, g);
+}
+
+static void f2_input_portable(float *V, size_t ldv, int col, const float *in,
+                              const gc_window *s, wino_segment g, float *scratch)
+{
+    winograd_input_portable(V, ldv, col, in, s, g, scratch, scratch + 4 * (2 * g.len + 2));
+}
+
+static wino_kind f2(void)
+{
+    const int avx = winograd_avx512_available();
+    return (wino_kind){2, 16, f2_scratch, avx ? f2_input_avx512 : f2_input_portable,
+                       avx ? winograd_output_avx512 : winograd_output_portable};
+}
+
 size_t winograd_workspace(const gc_window *s)
 {
+    const wino_kind k = f2();
     gc_window m = mirrored(s);
-    size_t f = one_way(s), b = one_way(&m);
+    size_t f = wino_workspace(&k, s), b = wino_workspace(&k, &m);
     return f > b ? f : b;
 }
 
@@ -317,14 +344,15 @@ static int flipped(int xi)
 }
 
 /* One convolution either way: forward, out = conv(in) + bias, then epi;
- * backward, out += conv^T(in) (s is still the forward window; in has oc
- * channels, out c). */
-static void run(float *out, const float *in, const float *U, const float *bias,
-                const gc_epilogue *epi, const gc_window *fwd, int backward, float *work)
+ * backward (F(2x2, 3x3) only), out += conv^T(in) (s is still the forward
+ * window; in has oc channels, out c). */
+static void run(const wino_kind *k, float *out, const float *in, const float *U,
+                const float *bias, const gc_epilogue *epi, const gc_window *fwd, int backward,
+                float *work)
 {
     const gc_window sw = backward ? mirrored(fwd) : *fwd, *s = &sw;
     int th, tw;
-    const int T = s->n * tiles(s, &th, &tw);
+    const int T = s->n * tiles(s, k->m, &th, &tw), P = k->points;
     int blocks;
     const int tb = split_tiles(T, s->c, omp_get_max_threads(), &blocks);
     const int chunk = channel_chunk(s->oc, blocks, omp_get_max_threads());
@@ -338,11 +366,9 @@ static void run(float *out, const float *in, const float *U, const float *bias,
     {
         const int nt = omp_get_num_threads(), me = omp_get_thread_num();
         const int first = (int)((long)units * me / nt), end = (int)((long)units * (me + 1) / nt);
-        float *V = work + (size_t)me * thread_scratch(s, tb, chunk);
-        float *M = V + 16 * (size_t)tb * s->c;
-        float *rows = M + 16 * (size_t)tb * chunk, *eo = rows + 4 * (size_t)(2 * tb + 2);
+        float *V = work + (size_t)me * thread_scratch(k, s, tb, chunk);
+        float *M = V + (size_t)P * tb * s->c, *scratch = M + (size_t)P * tb * chunk;
         int have = -1; /* the block now in V */
-        const int avx = winograd_avx512_available();
         for (int u = first; u < end; u++) {
             const int blk = u / chunks, k0 = (u % chunks) * chunk;
             const int kn = s->oc - k0 < chunk ? s->oc - k0 : chunk;
@@ -350,15 +376,12 @@ static void run(float *out, const float *in, const float *U, const float *bias,
             if (have != blk) {
                 for (int t = t0; t < t1;) {
                     segment g = segment_at(t, t1, th, tw);
-                    if (avx)
-                        winograd_input_avx512(V, (size_t)nb, t - t0, in, s, g);
-                    else
-                        winograd_input_portable(V, (size_t)nb, t - t0, in, s, g, rows, eo);
+                    k->input(V, (size_t)nb, t - t0, in, s, g, scratch);
                     t += g.len;
                 }
                 have = blk;
             }
-            for (int xi = 0; xi < 16; xi++) {
+            for (int xi = 0; xi < P; xi++) {
                 const float *v = V + (size_t)xi * s->c * nb;
                 float *mx = M + (size_t)xi * kn * nb;
                 if (backward) /* U[flipped(xi)] is fwd->oc x fwd->c; we need its columns k0.. */
@@ -370,23 +393,30 @@ static void run(float *out, const float *in, const float *U, const float *bias,
             }
             for (int t = t0; t < t1;) {
                 segment g = segment_at(t, t1, th, tw);
-                (avx ? winograd_output_avx512 : winograd_output_portable)(
-                    out, M, (size_t)nb, t - t0, backward ? NULL : bias, backward ? NULL : epi, s,
-                    g, k0, kn, backward);
+                k->output(out, M, (size_t)nb, t - t0, backward ? NULL : bias,
+                          backward ? NULL : epi, s, g, k0, kn, backward);
                 t += g.len;
             }
         }
     }
 }
 
+void wino_forward(const wino_kind *k, float *out, const float *in, const float *U,
+                  const float *bias, const gc_epilogue *epi, const gc_window *s, float *work)
+{
+    run(k, out, in, U, bias, epi, s, 0, work);
+}
+
 void conv2d_winograd_forward(float *out, const float *in, const float *U, const float *bias,
                              const gc_epilogue *epi, const gc_window *s, float *work)
 {
-    run(out, in, U, bias, epi, s, 0, work);
+    const wino_kind k = f2();
+    run(&k, out, in, U, bias, epi, s, 0, work);
 }
 
 void conv2d_winograd_backward_input(float *din, const float *dout, const float *U,
                                     const gc_window *s, float *work)
 {
-    run(din, dout, U, NULL, NULL, s, 1, work);
+    const wino_kind k = f2();
+    run(&k, din, dout, U, NULL, NULL, s, 1, work);
 }

@@ -37,4 +37,28 @@ void winograd_output_avx512(float *out, const float *M, size_t ldm, int col, con
                             const gc_epilogue *epi, const gc_window *s, wino_segment g, int k0,
                             int kn, int accumulate);
 
+/* One Winograd algorithm F(m x m, 3x3) as winograd.c's driver runs it:
+ * m outputs per tile side, points = (m + 2)^2 products per tile, and the
+ * two transforms (input takes scratch(tb) floats of its own for a block of
+ * tb tiles; output as winograd_output_portable). U holds points x oc x c
+ * transformed filters. */
+typedef struct wino_kind {
+    int m, points;
+    size_t (*scratch)(int tb);
+    void (*input)(float *V, size_t ldv, int col, const float *in, const gc_window *s,
+                  wino_segment g, float *scratch);
+    void (*output)(float *out, const float *M, size_t ldm, int col, const float *bias,
+                   const gc_epilogue *epi, const gc_window *s, wino_segment g, int k0, int kn,
+                   int accumulate);
+} wino_kind;
+
+/* F(4x4, 3x3) (winograd4.c): the portable transforms, and the AVX-512
+ * ones where the CPU has AVX-512F (else NULL). */
+const wino_kind *winograd4_portable_kind(void);
+const wino_kind *winograd4_avx512_kind(void);
+
+size_t wino_workspace(const wino_kind *k, const gc_window *s);
+void wino_forward(const wino_kind *k, float *out, const float *in, const float *U,
+                  const float *bias, const gc_epilogue *epi, const gc_window *s, float *work);
+
 #endif

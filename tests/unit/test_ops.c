@@ -188,6 +188,93 @@ static void test_winograd(void **state)
     assert_false(winograd_applies(&strided));
 }
 
+/* Root-mean-square of (y - ref) over that of ref. */
+static double rms_error(const float *y, const float *ref, size_t count)
+{
+    double e = 0.0, r = 0.0;
+    for (size_t i = 0; i < count; i++)
+        e += ((double)y[i] - ref[i]) * ((double)y[i] - ref[i]), r += (double)ref[i] * ref[i];
+    return sqrt(e / (r > 0.0 ? r : 1.0));
+}
+
+/* F(4x4, 3x3) against the direct convolution in double, with filters
+ * transformed from the plain ones and from F(2x2)'s; its rounding error
+ * against F(2x2)'s; and the folded epilogue, bit for bit. Returns the
+ * relative rms errors: F(4x4)'s portable and AVX-512 transforms (0 where
+ * the CPU lacks it), F(2x2)'s. */
+static void check_winograd4(int n, int c, int oc, int h, int w, double e4[2], double *e2)
+{
+    gc_window s = {n, c, h, w, oc, h, w, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+    size_t nin = (size_t)n * c * h * w, nout = (size_t)n * oc * h * w;
+    float *x = randv(nin), *wt = randv((size_t)oc * c * 9), *b = randv(oc);
+    for (size_t i = 0; i < nin; i++) /* post-ReLU activations, as in a network */
+        x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    float *U2 = malloc(sizeof(float) * 16 * oc * c), *U4 = malloc(sizeof(float) * 36 * oc * c);
+    float *U4b = malloc(sizeof(float) * 36 * oc * c);
+    size_t ws = winograd4_workspace(&s), ws2 = winograd_workspace(&s);
+    float *work = malloc(sizeof(float) * (ws > ws2 ? ws : ws2));
+    float *y = malloc(sizeof(float) * nout), *y2 = malloc(sizeof(float) * nout);
+    float *ref = malloc(sizeof(float) * nout);
+    winograd_transform_weights(U2, wt, oc, c);
+    winograd4_transform_weights(U4, wt, NULL, oc, c);
+    winograd4_transform_weights(U4b, NULL, U2, oc, c);
+    conv_direct(ref, x, wt, b, &s);
+    conv2d_winograd_forward(y2, x, U2, b, NULL, &s, work);
+    *e2 = rms_error(y2, ref, nout);
+    /* Both sets of transforms: the portable ones and, where the CPU has
+     * it, the AVX-512 ones (what conv2d_winograd4_forward runs there). */
+    const wino_kind *kinds[2] = {winograd4_portable_kind(), winograd4_avx512_kind()};
+    for (int kd = 0; kd < 2 && kinds[kd]; kd++) {
+        wino_forward(kinds[kd], y, x, U4, b, NULL, &s, work);
+        for (size_t i = 0; i < nout; i++) /* a wrong coefficient is off by O(1) */
+            assert_true(fabsf(y[i] - ref[i]) <= 1e-5f * (1.0f + fabsf(ref[i])) * c);
+        e4[kd] = rms_error(y, ref, nout);
+    }
+    conv2d_winograd4_forward(y2, x, U4, b, NULL, &s, work); /* the last kind, on this CPU */
+    assert_memory_equal(y, y2, sizeof(float) * nout);
+    /* From F(2x2)'s transform: the same filters but for a rounding. */
+    for (size_t i = 0; i < 36 * (size_t)oc * c; i++)
+        assert_true(fabsf(U4b[i] - U4[i]) <= 1e-6f * (1.0f + fabsf(U4[i])));
+    for (int kd = 0; kd < 2 && kinds[kd]; kd++) {
+        wino_forward(kinds[kd], y, x, U4, b, NULL, &s, work);
+        for (int with_res = 0; with_res < 2; with_res++) {
+            float *res = with_res ? randv(nout) : NULL;
+            unsigned saved = rng_state; /* the same scale and shift twice */
+            float *scale = randv(oc), *shift = randv(oc);
+            rng_state = saved;
+            gc_epilogue epi = {scale, shift, 1, res};
+            wino_forward(kinds[kd], y2, x, U4, b, &epi, &s, work);
+            check_epilogue(y, y2, res, n, oc, (size_t)h * w);
+            free(scale), free(shift), free(res);
+        }
+    }
+    free(x), free(wt), free(b), free(U2), free(U4), free(U4b), free(work), free(y), free(y2);
+    free(ref);
+}
+
+static void test_winograd4(void **state)
+{
+    (void)state;
+    double e4[2] = {0, 0}, e2;
+    check_winograd4(1, 3, 4, 8, 8, e4, &e2);
+    check_winograd4(2, 5, 3, 7, 9, e4, &e2); /* partial tiles both ways */
+    check_winograd4(1, 16, 8, 1, 5, e4, &e2);
+    check_winograd4(3, 8, 16, 14, 13, e4, &e2);
+    check_winograd4(1, 4, 4, 70, 75, e4, &e2);     /* 19 tiles a row: two vectors of them */
+    check_winograd4(2, 64, 100, 23, 30, e4, &e2); /* many tile blocks, two images */
+    check_winograd4(1, 300, 20, 9, 41, e4, &e2);  /* smallest blocks, a segment per row */
+    /* The rounding error that winograd4.c states, on a ResNet-sized layer:
+     * here 1.5e-6 relative rms against F(2x2)'s 4.1e-7, 3.7 times as much
+     * (points +-2 instead of 2, -1/2 give about 6 times, in NumPy). */
+    check_winograd4(1, 256, 64, 14, 14, e4, &e2);
+    for (int kd = 0; kd < 2 && e4[kd] > 0.0; kd++) {
+        print_message("F(4x4) (%s) rms error %.2e, F(2x2) %.2e\n",
+                      kd ? "AVX-512" : "portable", e4[kd], e2);
+        assert_true(e4[kd] <= 5.0 * e2);
+        assert_true(e4[kd] >= e2); /* else the reference is not telling them apart */
+    }
+}
+
 /* The AVX-512 transforms against the portable ones, to the bit, on every
  * tile row of maps whose edges cut tiles in each way, and on runs that
  * start inside a row; the buffers around what they write must stay as
@@ -387,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_window_out),   cmocka_unit_test(test_conv_shapes),
         cmocka_unit_test(test_maxpool),      cmocka_unit_test(test_linear_and_pool),
         cmocka_unit_test(test_elementwise),  cmocka_unit_test(test_winograd),
+        cmocka_unit_test(test_winograd4),
         cmocka_unit_test(test_winograd_avx512), cmocka_unit_test(test_maxpool_avx512),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,8 @@
  * first convolution (a weighted sum of per-cell basis convolutions) must
  * give the weights that whole masked passes give, to float rounding: on
  * the committed reduced-width ResNet-18 fixture, at layers with 2x2 to
- * 6x8 maps, for two images at once and inputs that are not square; and
+ * 6x8 maps, for two images at once and inputs that are not square, also
+ * with every 3x3 convolution of the passes by Winograd F(4x4, 3x3); and
  * it must be declined where it would cost more than it saves. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -45,7 +46,7 @@ static int shortcut_applies(gc_model *m, gc_session *s, const char *layer, int h
     return applies;
 }
 
-static void compare(gc_model *m, const char *layer, int n, int h, int w)
+static void compare(gc_model *m, const char *layer, int n, int h, int w, int how)
 {
     gc_error err;
     gc_session *s;
@@ -68,8 +69,15 @@ static void compare(gc_model *m, const char *layer, int n, int h, int w)
     double *whole = calloc((size_t)n * c, sizeof(double));
     /* The shortcut must apply here, or the test proves little. */
     assert_true(shortcut_applies(m, s, layer, h, w));
-    assert_int_equal(weights_scorecam_passes(fast, s, node, classes, 1, &err), GC_OK);
-    assert_int_equal(weights_scorecam_passes(whole, s, node, classes, 0, &err), GC_OK);
+    assert_int_equal(weights_scorecam_passes(fast, s, node, classes, how, &err), GC_OK);
+    assert_int_equal(weights_scorecam_passes(whole, s, node, classes, SCORECAM_EXACT, &err),
+                     GC_OK);
+    if (how == SCORECAM_FAST_ALL) { /* the passes really ran F(4x4, 3x3) */
+        int used = 0;
+        for (int i = 0; s->sub->wino4 && i < m->graph.count; i++)
+            used += s->sub->wino4[i] != NULL;
+        assert_true(used >= 8);
+    }
     int active = 0;
     double worst = 0;
     for (int i = 0; i < n * c; i++) {
@@ -80,7 +88,8 @@ static void compare(gc_model *m, const char *layer, int n, int h, int w)
         active += whole[i] != 0.0;
     }
     assert_true(active > c / 4); /* most channels really ran a pass */
-    print_message("%s: largest relative difference %.2g\n", layer, worst);
+    print_message("%s%s: largest relative difference %.2g\n", layer,
+                  how == SCORECAM_FAST_ALL ? " with F(4x4)" : "", worst);
     free(fast), free(whole), free(x);
     gc_session_free(s);
 }
@@ -89,9 +98,12 @@ static void test_basis_matches_whole_passes(void **state)
 {
     (void)state;
     gc_model *m = load_parity_fixture();
-    compare(m, "layer4", 2, 64, 64);      /* 2x2 maps */
-    compare(m, "layer3", 1, 96, 128);     /* 6x8 */
-    compare(m, "layer3.0.bn1", 1, 40, 72); /* 3x5 */
+    compare(m, "layer4", 2, 64, 64, SCORECAM_FAST);      /* 2x2 maps */
+    compare(m, "layer3", 1, 96, 128, SCORECAM_FAST);     /* 6x8 */
+    compare(m, "layer3.0.bn1", 1, 40, 72, SCORECAM_FAST); /* 3x5 */
+    /* Every 3x3 stride-1 convolution of the passes by F(4x4, 3x3) too. */
+    compare(m, "layer4", 2, 64, 64, SCORECAM_FAST_ALL);
+    compare(m, "layer3", 1, 96, 128, SCORECAM_FAST_ALL);
     gc_model_free(m);
 }
 

@@ -1,0 +1,202 @@
+/* winograd4_avx512.c — the input and output transforms of Winograd
+ * F(4x4, 3x3) (winograd4.c) for CPUs with AVX-512, 16 tiles per vector.
+ *
+ * A tile row of 16 tiles spans 66 input columns: five masked loads read
+ * them (lanes outside the image read nothing and are zero), and permutes
+ * gather every fourth column, so that lane l of phase j holds column
+ * 4l + j of tile l; phases 4 and 5 are phases 0 and 1 moved down one tile.
+ * The arithmetic is winograd4.c's, grouped the same way but with fused
+ * multiply-adds, so the two agree to rounding, not to the bit (a unit test
+ * bounds the difference); this path only serves passes that tolerate
+ * F(4x4)'s rounding anyway. The epilogue is applied as the portable code
+ * applies it, so folding it in changes no bits.
+ * Deliberately not here: anything but the two transforms. */
+#include "ops/winograd_tiles.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include "ops/avx512_lanes.h"
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx512f")))
+#define UNROLL _Pragma("GCC unroll 16")
+
+/* B^T a for six vectors a0..a5 (see winograd4.c for the grouping). */
+TARGET static inline void bt6(__m512 o[6], __m512 a0, __m512 a1, __m512 a2, __m512 a3,
+                              __m512 a4, __m512 a5)
+{
+    const __m512 c05 = _mm512_set1_ps(0.5f), c15 = _mm512_set1_ps(1.5f);
+    const __m512 c2 = _mm512_set1_ps(2.0f), c25 = _mm512_set1_ps(2.5f);
+    const __m512 s13 = _mm512_sub_ps(a1, a3), w42 = _mm512_sub_ps(a4, a2);
+    o[0] = _mm512_fnmadd_ps(c2, a2, _mm512_fmadd_ps(c15, s13, _mm512_add_ps(a0, a4)));
+    o[1] = _mm512_fnmadd_ps(c05, a3, _mm512_fnmadd_ps(c25, a2, _mm512_sub_ps(a4, a1)));
+    o[2] = _mm512_fnmadd_ps(c25, a3, _mm512_fmadd_ps(c05, a2, _mm512_add_ps(a4, a1)));
+    o[3] = _mm512_fnmadd_ps(c05, s13, w42);
+    o[4] = _mm512_fmadd_ps(c2, s13, w42);
+    o[5] = _mm512_fnmadd_ps(c2, a3, _mm512_fmadd_ps(c15, _mm512_sub_ps(a2, a4),
+                                                    _mm512_add_ps(a5, a1)));
+}
+
+/* A^T m for six vectors. */
+TARGET static inline void at6(__m512 t[4], __m512 m0, __m512 m1, __m512 m2, __m512 m3,
+                              __m512 m4, __m512 m5)
+{
+    const __m512 p = _mm512_add_ps(m1, m2), q = _mm512_sub_ps(m1, m2);
+    t[0] = _mm512_add_ps(_mm512_add_ps(m0, p), _mm512_add_ps(m3, m4));
+    t[1] = _mm512_fnmadd_ps(_mm512_set1_ps(0.5f), m4, _mm512_fmadd_ps(_mm512_set1_ps(2.0f), m3, q));
+    t[2] = _mm512_fmadd_ps(_mm512_set1_ps(0.25f), m4, _mm512_fmadd_ps(_mm512_set1_ps(4.0f), m3, p));
+    t[3] = _mm512_fnmadd_ps(_mm512_set1_ps(0.125f), m4,
+                            _mm512_fmadd_ps(_mm512_set1_ps(8.0f), m3, _mm512_add_ps(q, m5)));
+}
+
+/* The six phases of one input row for 16 tiles starting at column c0. */
+TARGET static inline void row_phases(__m512 p[6], const float *row, int c0, const __mmask16 m[5])
+{
+    const __m512i idx[4] = {
+        _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 28, 24, 20, 16, 12, 8, 4, 0),
+        _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 29, 25, 21, 17, 13, 9, 5, 1),
+        _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 30, 26, 22, 18, 14, 10, 6, 2),
+        _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 31, 27, 23, 19, 15, 11, 7, 3),
+    };
+    const __m512 l0 = _mm512_maskz_loadu_ps(m[0], row + c0);
+    const __m512 l1 = _mm512_maskz_loadu_ps(m[1], row + c0 + 16);
+    const __m512 l2 = _mm512_maskz_loadu_ps(m[2], row + c0 + 32);
+    const __m512 l3 = _mm512_maskz_loadu_ps(m[3], row + c0 + 48);
+    const __m512i l4 = _mm512_castps_si512(_mm512_maskz_loadu_ps(m[4], row + c0 + 64));
+    UNROLL for (int j = 0; j < 4; j++) /* tiles 0..7 from l0, l1; 8..15 from l2, l3 */
+        p[j] = _mm512_shuffle_f32x4(_mm512_permutex2var_ps(l0, idx[j], l1),
+                                    _mm512_permutex2var_ps(l2, idx[j], l3), 0x44);
+    p[4] = _mm512_castsi512_ps(_mm512_alignr_epi32(l4, _mm512_castps_si512(p[0]), 1));
+    p[5] = _mm512_castsi512_ps(
+        _mm512_alignr_epi32(_mm512_alignr_epi32(l4, l4, 1), _mm512_castps_si512(p[1]), 1));
+}
+
+TARGET static void f4_input_avx512(float *V, size_t ldv, int col, const float *in,
+                                   const gc_window *s, wino_segment g, float *scratch)
+{
+    (void)scratch;
+    const size_t plane = (size_t)s->h * s->w, xs = (size_t)s->c * ldv;
+    for (int k0 = 0; k0 < g.len; k0 += 16) {
+        const __mmask16 keep = lanes_first(g.len - k0);
+        const int c0 = 4 * (g.tx + k0) - 1; /* tile k0 + l starts at column c0 + 4l */
+        const __mmask16 m[5] = {lanes_inside(c0, s->w), lanes_inside(c0 + 16, s->w),
+                                lanes_inside(c0 + 32, s->w), lanes_inside(c0 + 48, s->w),
+                                (__mmask16)(lanes_inside(c0 + 64, s->w) & 3)};
+        for (int ch = 0; ch < s->c; ch++) {
+            const float *src = in + ((size_t)g.n * s->c + ch) * plane;
+            __m512 e[6][6]; /* row i of each tile, times B */
+            UNROLL for (int i = 0; i < 6; i++) {
+                const int y = 4 * g.ty - 1 + i;
+                if (y < 0 || y >= s->h) {
+                    UNROLL for (int j = 0; j < 6; j++)
+                        e[i][j] = _mm512_setzero_ps();
+                    continue;
+                }
+                __m512 p[6];
+                row_phases(p, src + (size_t)y * s->w, c0, m);
+                bt6(e[i], p[0], p[1], p[2], p[3], p[4], p[5]);
+            }
+            float *v = V + (size_t)ch * ldv + col + k0;
+            UNROLL for (int j = 0; j < 6; j++) { /* B^T (d B), down each column */
+                __m512 o[6];
+                bt6(o, e[0][j], e[1][j], e[2][j], e[3][j], e[4][j], e[5][j]);
+                UNROLL for (int r = 0; r < 6; r++)
+                    _mm512_mask_storeu_ps(v + (size_t)(6 * r + j) * xs, keep, o[r]);
+            }
+        }
+    }
+}
+
+/* One output row of 16 tiles: phases y0..y3 (column 4l + b of tile l)
+ * interleaved into 64 columns, clipped to cnt, written or added; with epi,
+ * its residual (res, at the same positions) added and its ReLU applied. */
+TARGET static void put_row4(float *dst, const __m512 y[4], int cnt, int accumulate,
+                            const gc_epilogue *epi, const float *res)
+{
+    const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    const __m512i q0 = _mm512_set_epi32(23, 22, 7, 6, 21, 20, 5, 4, 19, 18, 3, 2, 17, 16, 1, 0);
+    const __m512i q1 = _mm512_set_epi32(31, 30, 15, 14, 29, 28, 13, 12, 27, 26, 11, 10, 25, 24, 9, 8);
+    const __m512 a = _mm512_permutex2var_ps(y[0], lo, y[1]), b = _mm512_permutex2var_ps(y[2], lo, y[3]);
+    const __m512 c = _mm512_permutex2var_ps(y[0], hi, y[1]), d = _mm512_permutex2var_ps(y[2], hi, y[3]);
+    __m512 out[4] = {_mm512_permutex2var_ps(a, q0, b), _mm512_permutex2var_ps(a, q1, b),
+                     _mm512_permutex2var_ps(c, q0, d), _mm512_permutex2var_ps(c, q1, d)};
+    UNROLL for (int v = 0; v < 4; v++) {
+        const __mmask16 mk = lanes_first(cnt - 16 * v);
+        if (!mk)
+            break;
+        if (accumulate)
+            out[v] = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, dst + 16 * v), out[v]);
+        if (res) /* y + residual, as add_forward */
+            out[v] = _mm512_add_ps(out[v], _mm512_maskz_loadu_ps(mk, res + 16 * v));
+        if (epi && epi->relu) /* y > 0 ? y : 0, NaN included, as relu_forward */
+            out[v] = _mm512_max_ps(out[v], _mm512_setzero_ps());
+        _mm512_mask_storeu_ps(dst + 16 * v, mk, out[v]);
+    }
+}
+
+TARGET static void f4_output_avx512(float *out, const float *M, size_t ldm, int col,
+                                    const float *bias, const gc_epilogue *epi,
+                                    const gc_window *s, wino_segment g, int k0, int kn,
+                                    int accumulate)
+{
+    const size_t xs = (size_t)kn * ldm; /* from one xi to the next */
+    const int rows = s->ho - 4 * g.ty < 4 ? s->ho - 4 * g.ty : 4; /* the bottom may be outside */
+    const int scaled = epi && epi->scale;
+    for (int r = 0; r < kn; r++) {
+        const int oc = k0 + r;
+        const __m512 b = _mm512_set1_ps(bias ? bias[oc] : 0.0f);
+        const __m512 sa = _mm512_set1_ps(scaled ? epi->scale[oc] : 1.0f);
+        const __m512 sb = _mm512_set1_ps(scaled ? epi->shift[oc] : 0.0f);
+        float *plane = out + ((size_t)g.n * s->oc + oc) * s->ho * s->wo;
+        for (int t0 = 0; t0 < g.len; t0 += 16) {
+            const __mmask16 keep = lanes_first(g.len - t0);
+            const float *m = M + (size_t)r * ldm + col + t0;
+            __m512 t[4][6]; /* A^T m: row a, column j */
+            UNROLL for (int j = 0; j < 6; j++) {
+                __m512 c[4];
+                at6(c, _mm512_maskz_loadu_ps(keep, m + (size_t)j * xs),
+                    _mm512_maskz_loadu_ps(keep, m + (size_t)(6 + j) * xs),
+                    _mm512_maskz_loadu_ps(keep, m + (size_t)(12 + j) * xs),
+                    _mm512_maskz_loadu_ps(keep, m + (size_t)(18 + j) * xs),
+                    _mm512_maskz_loadu_ps(keep, m + (size_t)(24 + j) * xs),
+                    _mm512_maskz_loadu_ps(keep, m + (size_t)(30 + j) * xs));
+                UNROLL for (int a = 0; a < 4; a++)
+                    t[a][j] = c[a];
+            }
+            const int x = 4 * (g.tx + t0), cnt = s->wo - x < 64 ? s->wo - x : 64;
+            const int width = cnt < 4 * (g.len - t0) ? cnt : 4 * (g.len - t0);
+            for (int a = 0; a < rows; a++) { /* (A^T m) A */
+                __m512 y[4];
+                at6(y, t[a][0], t[a][1], t[a][2], t[a][3], t[a][4], t[a][5]);
+                UNROLL for (int v = 0; v < 4; v++)
+                    y[v] = _mm512_add_ps(y[v], b);
+                if (scaled) /* the channel's map, as epilogue_scale: multiply, then add */
+                    UNROLL for (int v = 0; v < 4; v++)
+                        y[v] = _mm512_add_ps(_mm512_mul_ps(y[v], sa), sb);
+                float *row = plane + (size_t)(4 * g.ty + a) * s->wo + x;
+                put_row4(row, y, width, accumulate, epi,
+                         epilogue_residual(epi, (size_t)(row - out)));
+            }
+        }
+    }
+}
+
+static size_t no_scratch(int tb)
+{
+    (void)tb;
+    return 0;
+}
+
+static const wino_kind f4_avx512 = {4, 36, no_scratch, f4_input_avx512, f4_output_avx512};
+
+const wino_kind *winograd4_avx512_kind(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? &f4_avx512 : NULL;
+}
+
+#else /* not x86-64 with GCC or clang: winograd4.c's portable loops only */
+
+const wino_kind *winograd4_avx512_kind(void) { return NULL; }
+
+#endif
