@@ -1,8 +1,11 @@
-/* avx512_lanes.h — lane masks shared by the AVX-512 kernels: which of 16
- * lanes fall inside a row, and the first n lanes. Include only from files
- * built with the AVX-512 target attribute (see winograd_avx512.c). */
+/* avx512_lanes.h — what the AVX-512 kernels share: lane masks (which of
+ * 16 lanes fall inside a row, the first n lanes) and one output channel's
+ * bias and BatchNorm map, broadcast. Include only from files built with
+ * the AVX-512 target attribute (see winograd_avx512.c). */
 #ifndef GC_OPS_AVX512_LANES_H
 #define GC_OPS_AVX512_LANES_H
+
+#include "ops/ops.h"
 
 #include <immintrin.h>
 
@@ -19,6 +22,21 @@ __attribute__((target("avx512f"))) static inline __mmask16 lanes_inside(int c0, 
 __attribute__((target("avx512f"))) static inline __mmask16 lanes_first(int n)
 {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+/* Output channel oc's bias b (0 without one) and, where epi has a
+ * BatchNorm map, its scale sa and shift sb (else 1 and 0). */
+typedef struct channel_consts {
+    __m512 b, sa, sb;
+} channel_consts;
+
+__attribute__((target("avx512f"))) static inline channel_consts
+channel_consts_of(const float *bias, const gc_epilogue *epi, int oc)
+{
+    const int scaled = epi && epi->scale;
+    return (channel_consts){_mm512_set1_ps(bias ? bias[oc] : 0.0f),
+                            _mm512_set1_ps(scaled ? epi->scale[oc] : 1.0f),
+                            _mm512_set1_ps(scaled ? epi->shift[oc] : 0.0f)};
 }
 
 #endif

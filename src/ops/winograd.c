@@ -27,40 +27,54 @@ int winograd_applies(const gc_window *s)
 }
 
 /* Filters are transformed FILTERS at a time into a small buffer and
- * copied out as 16 contiguous runs: writing each filter's 16 values
- * straight to 16 places a plane apart was a third of loading ResNet-18. */
+ * copied out as contiguous runs, one per point: writing each filter's
+ * values straight to places a plane apart was a third of loading
+ * ResNet-18. */
 #define FILTERS 64
 
-void winograd_transform_weights(float *U, const float *w, int k, int c)
+void wino_transform_filters(float *U, int points, size_t kc,
+                            void (*one)(float *u, size_t q, const void *ctx), const void *ctx)
 {
-    const size_t kc = (size_t)k * c;
     const long blocks = (long)((kc + FILTERS - 1) / FILTERS);
     #pragma omp parallel for schedule(static)
     for (long blk = 0; blk < blocks; blk++) {
         const size_t q0 = (size_t)blk * FILTERS;
         const size_t nq = kc - q0 < FILTERS ? kc - q0 : FILTERS;
-        float out[16][FILTERS];
+        float out[WINO_MAX_POINTS][FILTERS], u[WINO_MAX_POINTS];
         for (size_t f = 0; f < nq; f++) {
-            const float *g = w + (q0 + f) * 9;
-            float t[4][3]; /* G g */
-            for (int j = 0; j < 3; j++) {
-                float g0 = g[0 * 3 + j], g1 = g[1 * 3 + j], g2 = g[2 * 3 + j];
-                t[0][j] = g0;
-                t[1][j] = 0.5f * (g0 + g1 + g2);
-                t[2][j] = 0.5f * (g0 - g1 + g2);
-                t[3][j] = g2;
-            }
-            for (int i = 0; i < 4; i++) { /* (G g) G^T */
-                float a = t[i][0], b = t[i][1], d = t[i][2];
-                out[i * 4 + 0][f] = a;
-                out[i * 4 + 1][f] = 0.5f * (a + b + d);
-                out[i * 4 + 2][f] = 0.5f * (a - b + d);
-                out[i * 4 + 3][f] = d;
-            }
+            one(u, q0 + f, ctx);
+            for (int xi = 0; xi < points; xi++)
+                out[xi][f] = u[xi];
         }
-        for (int xi = 0; xi < 16; xi++)
+        for (int xi = 0; xi < points; xi++)
             memcpy(U + (size_t)xi * kc + q0, out[xi], sizeof(float) * nq);
     }
+}
+
+/* G g G^T for filter q of the plain filters ctx. */
+static void f2_filter(float *u, size_t q, const void *ctx)
+{
+    const float *g = (const float *)ctx + q * 9;
+    float t[4][3]; /* G g */
+    for (int j = 0; j < 3; j++) {
+        float g0 = g[0 * 3 + j], g1 = g[1 * 3 + j], g2 = g[2 * 3 + j];
+        t[0][j] = g0;
+        t[1][j] = 0.5f * (g0 + g1 + g2);
+        t[2][j] = 0.5f * (g0 - g1 + g2);
+        t[3][j] = g2;
+    }
+    for (int i = 0; i < 4; i++) { /* (G g) G^T */
+        float a = t[i][0], b = t[i][1], d = t[i][2];
+        u[i * 4 + 0] = a;
+        u[i * 4 + 1] = 0.5f * (a + b + d);
+        u[i * 4 + 2] = 0.5f * (a - b + d);
+        u[i * 4 + 3] = d;
+    }
+}
+
+void winograd_transform_weights(float *U, const float *w, int k, int c)
+{
+    wino_transform_filters(U, 16, (size_t)k * c, f2_filter, w);
 }
 
 static int tiles(const gc_window *s, int m, int *th, int *tw)
@@ -154,7 +168,7 @@ static wino_kind f2(void)
 {
     const int avx = winograd_avx512_available();
     return (wino_kind){2, 16, f2_scratch, avx ? f2_input_avx512 : f2_input_portable,
-                       avx ? winograd_output_avx512 : winograd_output_portable};
+                       avx ? winograd_output_avx512 : winograd_output_portable, 0, NULL, NULL};
 }
 
 size_t winograd_workspace(const gc_window *s)
@@ -373,11 +387,16 @@ static void run(const wino_kind *k, float *out, const float *in, const float *U,
             const int blk = u / chunks, k0 = (u % chunks) * chunk;
             const int kn = s->oc - k0 < chunk ? s->oc - k0 : chunk;
             const int t0 = blk * tb, t1 = T - t0 < tb ? T : t0 + tb, nb = t1 - t0;
+            /* Along tile rows, or for short rows 16 tiles at a time. */
+            const int any = tw < k->short_rows;
             if (have != blk) {
-                for (int t = t0; t < t1;) {
+                for (int t = t0, len; t < t1; t += len) {
                     segment g = segment_at(t, t1, th, tw);
-                    k->input(V, (size_t)nb, t - t0, in, s, g, scratch);
-                    t += g.len;
+                    len = any ? (t1 - t < 16 ? t1 - t : 16) : g.len;
+                    if (any)
+                        k->input_any(V, (size_t)nb, t - t0, in, s, t, len, th, tw);
+                    else
+                        k->input(V, (size_t)nb, t - t0, in, s, g, scratch);
                 }
                 have = blk;
             }
@@ -391,11 +410,16 @@ static void run(const wino_kind *k, float *out, const float *in, const float *U,
                     gemm_nn(kn, nb, s->c, U + ((size_t)xi * s->oc + k0) * s->c, s->c, v, nb,
                             mx, nb, 0);
             }
-            for (int t = t0; t < t1;) {
+            const float *b = backward ? NULL : bias;
+            const gc_epilogue *e = backward ? NULL : epi;
+            for (int t = t0, len; t < t1; t += len) {
                 segment g = segment_at(t, t1, th, tw);
-                k->output(out, M, (size_t)nb, t - t0, backward ? NULL : bias,
-                          backward ? NULL : epi, s, g, k0, kn, backward);
-                t += g.len;
+                len = any ? (t1 - t < 16 ? t1 - t : 16) : g.len;
+                if (any)
+                    k->output_any(out, M, (size_t)nb, t - t0, b, e, s, t, len, th, tw, k0, kn,
+                                  backward);
+                else
+                    k->output(out, M, (size_t)nb, t - t0, b, e, s, g, k0, kn, backward);
             }
         }
     }

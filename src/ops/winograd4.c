@@ -65,32 +65,28 @@ static void filter_from_f2(double g[3][3], const float *U2, size_t kc, size_t q)
         g[i][0] = h[i][0], g[i][1] = h[i][1] - h[i][2], g[i][2] = h[i][3];
 }
 
-#define FILTERS 64 /* filters per block: see winograd_transform_weights */
+/* The filters to transform: plain ones, or else F(2x2)'s transform U2. */
+typedef struct filters {
+    const float *w, *U2;
+    size_t kc;
+} filters;
+
+static void f4_filter(float *u, size_t q, const void *ctx)
+{
+    const filters *f = ctx;
+    double g[3][3];
+    if (f->w)
+        for (int i = 0; i < 9; i++)
+            g[i / 3][i % 3] = f->w[q * 9 + i];
+    else
+        filter_from_f2(g, f->U2, f->kc, q);
+    filter_transform(u, g);
+}
 
 void winograd4_transform_weights(float *U, const float *w, const float *U2, int k, int c)
 {
-    const size_t kc = (size_t)k * c;
-    const long blocks = (long)((kc + FILTERS - 1) / FILTERS);
-    #pragma omp parallel for schedule(static)
-    for (long blk = 0; blk < blocks; blk++) {
-        const size_t q0 = (size_t)blk * FILTERS;
-        const size_t nq = kc - q0 < FILTERS ? kc - q0 : FILTERS;
-        float out[36][FILTERS];
-        for (size_t f = 0; f < nq; f++) {
-            double g[3][3];
-            float u[36];
-            if (w)
-                for (int i = 0; i < 9; i++)
-                    g[i / 3][i % 3] = w[(q0 + f) * 9 + i];
-            else
-                filter_from_f2(g, U2, kc, q0 + f);
-            filter_transform(u, g);
-            for (int xi = 0; xi < 36; xi++)
-                out[xi][f] = u[xi];
-        }
-        for (int xi = 0; xi < 36; xi++)
-            memcpy(U + (size_t)xi * kc + q0, out[xi], sizeof(float) * nq);
-    }
+    const filters f = {w, U2, (size_t)k * c};
+    wino_transform_filters(U, 36, f.kc, f4_filter, &f);
 }
 
 /* B^T a for six vectors a0..a5 at once, grouped to share terms (the
@@ -237,7 +233,7 @@ static void f4_output(float *out, const float *M, size_t ldm, int col, const flo
     }
 }
 
-static const wino_kind f4 = {4, 36, f4_scratch, f4_input, f4_output};
+static const wino_kind f4 = {4, 36, f4_scratch, f4_input, f4_output, 0, NULL, NULL};
 
 const wino_kind *winograd4_portable_kind(void) { return &f4; }
 

@@ -48,6 +48,23 @@ TARGET static inline void at6(__m512 t[4], __m512 m0, __m512 m1, __m512 m2, __m5
                             _mm512_fmadd_ps(_mm512_set1_ps(8.0f), m3, _mm512_add_ps(q, m5)));
 }
 
+/* A^T m for the 36 products of 16 tiles, point xi at m + xi * xs: t[a][j]
+ * is row a, column j. */
+TARGET static inline void at_m(__m512 t[4][6], const float *m, size_t xs, __mmask16 keep)
+{
+    UNROLL for (int j = 0; j < 6; j++) {
+        __m512 c[4];
+        at6(c, _mm512_maskz_loadu_ps(keep, m + (size_t)j * xs),
+            _mm512_maskz_loadu_ps(keep, m + (size_t)(6 + j) * xs),
+            _mm512_maskz_loadu_ps(keep, m + (size_t)(12 + j) * xs),
+            _mm512_maskz_loadu_ps(keep, m + (size_t)(18 + j) * xs),
+            _mm512_maskz_loadu_ps(keep, m + (size_t)(24 + j) * xs),
+            _mm512_maskz_loadu_ps(keep, m + (size_t)(30 + j) * xs));
+        UNROLL for (int a = 0; a < 4; a++)
+            t[a][j] = c[a];
+    }
+}
+
 /* The six phases of one input row for 16 tiles starting at column c0. */
 TARGET static inline void row_phases(__m512 p[6], const float *row, int c0, const __mmask16 m[5])
 {
@@ -144,25 +161,14 @@ TARGET static void f4_output_avx512(float *out, const float *M, size_t ldm, int 
     const int scaled = epi && epi->scale;
     for (int r = 0; r < kn; r++) {
         const int oc = k0 + r;
-        const __m512 b = _mm512_set1_ps(bias ? bias[oc] : 0.0f);
-        const __m512 sa = _mm512_set1_ps(scaled ? epi->scale[oc] : 1.0f);
-        const __m512 sb = _mm512_set1_ps(scaled ? epi->shift[oc] : 0.0f);
+        const channel_consts k = channel_consts_of(bias, epi, oc);
+        const __m512 b = k.b, sa = k.sa, sb = k.sb;
         float *plane = out + ((size_t)g.n * s->oc + oc) * s->ho * s->wo;
         for (int t0 = 0; t0 < g.len; t0 += 16) {
             const __mmask16 keep = lanes_first(g.len - t0);
             const float *m = M + (size_t)r * ldm + col + t0;
             __m512 t[4][6]; /* A^T m: row a, column j */
-            UNROLL for (int j = 0; j < 6; j++) {
-                __m512 c[4];
-                at6(c, _mm512_maskz_loadu_ps(keep, m + (size_t)j * xs),
-                    _mm512_maskz_loadu_ps(keep, m + (size_t)(6 + j) * xs),
-                    _mm512_maskz_loadu_ps(keep, m + (size_t)(12 + j) * xs),
-                    _mm512_maskz_loadu_ps(keep, m + (size_t)(18 + j) * xs),
-                    _mm512_maskz_loadu_ps(keep, m + (size_t)(24 + j) * xs),
-                    _mm512_maskz_loadu_ps(keep, m + (size_t)(30 + j) * xs));
-                UNROLL for (int a = 0; a < 4; a++)
-                    t[a][j] = c[a];
-            }
+            at_m(t, m, xs, keep);
             const int x = 4 * (g.tx + t0), cnt = s->wo - x < 64 ? s->wo - x : 64;
             const int width = cnt < 4 * (g.len - t0) ? cnt : 4 * (g.len - t0);
             for (int a = 0; a < rows; a++) { /* (A^T m) A */
@@ -181,13 +187,151 @@ TARGET static void f4_output_avx512(float *out, const float *M, size_t ldm, int 
     }
 }
 
+/* Where count tiles from tile t on sit: lane l's offset in the batch's
+ * tensor of the point (row, column) = (4 ty + y0, 4 tx + x0) of its tile,
+ * and, per row and column of the tile, the lanes inside the map (rows
+ * and cols may be NULL). Lanes past count are in no mask. */
+typedef struct lanes_of_tiles {
+    __m512i at;
+    __mmask16 rows[6], cols[6];
+} lanes_of_tiles;
+
+TARGET static lanes_of_tiles locate(int t, int count, int th, int tw, int channels, int h,
+                                    int w, int y0, int x0, int nrows)
+{
+    lanes_of_tiles L;
+    int at[16] = {0};
+    for (int i = 0; i < nrows; i++)
+        L.rows[i] = L.cols[i] = 0;
+    for (int l = 0; l < count; l++) {
+        const int tx = (t + l) % tw, ty = (t + l) / tw % th, n = (t + l) / (tw * th);
+        const int y = 4 * ty + y0, x = 4 * tx + x0;
+        at[l] = (n * channels * h + y) * w + x;
+        for (int i = 0; i < nrows; i++) {
+            L.rows[i] |= (__mmask16)((y + i >= 0 && y + i < h) << l);
+            L.cols[i] |= (__mmask16)((x + i >= 0 && x + i < w) << l);
+        }
+    }
+    L.at = _mm512_loadu_si512(at);
+    return L;
+}
+
+/* Tiles [t, end) of the batch as far as they run along one tile row. */
+static wino_segment segment_of(int t, int end, int th, int tw)
+{
+    wino_segment g = {t / (tw * th), t / tw % th, t % tw, 0};
+    g.len = tw - g.tx < end - t ? tw - g.tx : end - t;
+    return g;
+}
+
+/* Offsets are int32 lanes: true where the whole tensor fits. */
+static int fits_int32(const gc_window *s)
+{
+    return (size_t)s->n * s->c * s->h * s->w < ((size_t)1 << 31) &&
+           (size_t)s->n * s->oc * s->ho * s->wo < ((size_t)1 << 31);
+}
+
+/* The input transform for count tiles anywhere in the batch: each of the
+ * 36 points of every tile's 6x6 patch is gathered (zero outside). */
+TARGET static void f4_input_any(float *V, size_t ldv, int col, const float *in,
+                                const gc_window *s, int t, int count, int th, int tw)
+{
+    if (!fits_int32(s)) { /* a tile row at a time, as for wide maps */
+        for (int u = t; u < t + count;) {
+            const wino_segment g = segment_of(u, t + count, th, tw);
+            f4_input_avx512(V, ldv, col + (u - t), in, s, g, NULL);
+            u += g.len;
+        }
+        return;
+    }
+    const size_t plane = (size_t)s->h * s->w, xs = (size_t)s->c * ldv;
+    const lanes_of_tiles L = locate(t, count, th, tw, s->c, s->h, s->w, -1, -1, 6);
+    const __mmask16 keep = lanes_first(count);
+    for (int ch = 0; ch < s->c; ch++) {
+        const float *src = in + (size_t)ch * plane;
+        __m512 e[6][6];
+        UNROLL for (int i = 0; i < 6; i++) {
+            __m512 d[6];
+            UNROLL for (int j = 0; j < 6; j++)
+                d[j] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), L.rows[i] & L.cols[j],
+                                                L.at, src + (size_t)i * s->w + j, 4);
+            bt6(e[i], d[0], d[1], d[2], d[3], d[4], d[5]);
+        }
+        float *v = V + (size_t)ch * ldv + col;
+        UNROLL for (int j = 0; j < 6; j++) {
+            __m512 o[6];
+            bt6(o, e[0][j], e[1][j], e[2][j], e[3][j], e[4][j], e[5][j]);
+            UNROLL for (int r = 0; r < 6; r++)
+                _mm512_mask_storeu_ps(v + (size_t)(6 * r + j) * xs, keep, o[r]);
+        }
+    }
+}
+
+/* The output transform for count tiles anywhere in the batch: each of
+ * the 16 outputs of every tile is scattered to its place, with the
+ * epilogue as put_row4 applies it. */
+TARGET static void f4_output_any(float *out, const float *M, size_t ldm, int col,
+                                 const float *bias, const gc_epilogue *epi, const gc_window *s,
+                                 int t, int count, int th, int tw, int k0, int kn,
+                                 int accumulate)
+{
+    if (!fits_int32(s)) {
+        for (int u = t; u < t + count;) {
+            const wino_segment g = segment_of(u, t + count, th, tw);
+            f4_output_avx512(out, M, ldm, col + (u - t), bias, epi, s, g, k0, kn, accumulate);
+            u += g.len;
+        }
+        return;
+    }
+    const size_t xs = (size_t)kn * ldm, plane = (size_t)s->ho * s->wo;
+    const lanes_of_tiles L = locate(t, count, th, tw, s->oc, s->ho, s->wo, 0, 0, 4);
+    const __mmask16 keep = lanes_first(count);
+    const int scaled = epi && epi->scale, relu = epi && epi->relu;
+    for (int r = 0; r < kn; r++) {
+        const int oc = k0 + r;
+        const channel_consts k = channel_consts_of(bias, epi, oc);
+        const __m512 b = k.b, sa = k.sa, sb = k.sb;
+        float *dst = out + (size_t)oc * plane;
+        const float *res = epi && epi->residual ? epi->residual + (size_t)oc * plane : NULL;
+        const float *m = M + (size_t)r * ldm + col;
+        __m512 tt[4][6]; /* A^T m: row a, column j */
+        at_m(tt, m, xs, keep);
+        for (int a = 0; a < 4; a++) {
+            if (!L.rows[a])
+                break;
+            __m512 y[4];
+            at6(y, tt[a][0], tt[a][1], tt[a][2], tt[a][3], tt[a][4], tt[a][5]);
+            UNROLL for (int c = 0; c < 4; c++) {
+                const __mmask16 mk = L.rows[a] & L.cols[c];
+                const size_t at = (size_t)a * s->wo + c;
+                __m512 v = _mm512_add_ps(y[c], b);
+                if (scaled) /* as epilogue_scale: multiply, then add */
+                    v = _mm512_add_ps(_mm512_mul_ps(v, sa), sb);
+                if (accumulate)
+                    v = _mm512_add_ps(_mm512_mask_i32gather_ps(v, mk, L.at, dst + at, 4), v);
+                if (res) /* y + residual, as add_forward */
+                    v = _mm512_add_ps(v, _mm512_mask_i32gather_ps(v, mk, L.at, res + at, 4));
+                if (relu) /* y > 0 ? y : 0, NaN included, as relu_forward */
+                    v = _mm512_max_ps(v, _mm512_setzero_ps());
+                _mm512_mask_i32scatter_ps(dst + at, mk, L.at, v, 4);
+            }
+        }
+    }
+}
+
 static size_t no_scratch(int tb)
 {
     (void)tb;
     return 0;
 }
 
-static const wino_kind f4_avx512 = {4, 36, no_scratch, f4_input_avx512, f4_output_avx512};
+/* Maps of at most 4 tiles (16 columns) a row take the gathers: ResNet-18's
+ * convolutions at batch 16, one thread, 512 channels at 7x7 (2 tiles a
+ * row) and 256 at 14x14 (4), went from 1.41x to 1.65x and from 1.00x to
+ * 1.08x F(2x2)'s speed; at 28x28 (7) they were slower (1.38x to 1.1x):
+ * a gather costs about 20 cycles here. */
+static const wino_kind f4_avx512 = {4, 36, no_scratch, f4_input_avx512, f4_output_avx512,
+                                    5, f4_input_any, f4_output_any};
 
 const wino_kind *winograd4_avx512_kind(void)
 {

@@ -121,10 +121,8 @@ TARGET void winograd_output_avx512(float *out, const float *M, size_t ldm, int c
     const size_t xs = (size_t)kn * ldm; /* from one xi to the next */
     for (int r = 0; r < kn; r++) {
         const int oc = k0 + r;
-        const __m512 b = _mm512_set1_ps(bias ? bias[oc] : 0.0f);
-        const int scaled = epi && epi->scale;
-        const __m512 sa = _mm512_set1_ps(scaled ? epi->scale[oc] : 1.0f);
-        const __m512 sb = _mm512_set1_ps(scaled ? epi->shift[oc] : 0.0f);
+        const channel_consts k = channel_consts_of(bias, epi, oc);
+        const __m512 b = k.b, sa = k.sa, sb = k.sb;
         float *plane = out + ((size_t)g.n * s->oc + oc) * s->ho * s->wo;
         for (int t0 = 0; t0 < g.len; t0 += 16) {
             const __mmask16 keep = lanes_first(g.len - t0);

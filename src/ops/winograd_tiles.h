@@ -50,6 +50,16 @@ typedef struct wino_kind {
     void (*output)(float *out, const float *M, size_t ldm, int col, const float *bias,
                    const gc_epilogue *epi, const gc_window *s, wino_segment g, int k0, int kn,
                    int accumulate);
+    /* Optional, for maps of fewer than short_rows tiles a row, where a
+     * segment would leave most vector lanes idle: the same transforms for
+     * `count` (at most 16) consecutive tiles of the batch from tile t on,
+     * across tile rows and images (th x tw tiles an image). */
+    int short_rows;
+    void (*input_any)(float *V, size_t ldv, int col, const float *in, const gc_window *s, int t,
+                      int count, int th, int tw);
+    void (*output_any)(float *out, const float *M, size_t ldm, int col, const float *bias,
+                       const gc_epilogue *epi, const gc_window *s, int t, int count, int th,
+                       int tw, int k0, int kn, int accumulate);
 } wino_kind;
 
 /* F(4x4, 3x3) (winograd4.c): the portable transforms, and the AVX-512
@@ -58,6 +68,12 @@ const wino_kind *winograd4_portable_kind(void);
 const wino_kind *winograd4_avx512_kind(void);
 
 size_t wino_workspace(const wino_kind *k, const gc_window *s);
+
+/* U[xi][q] for kc filters of `points` transformed values each (at most
+ * WINO_MAX_POINTS), one(u, q, ctx) giving filter q's; in parallel. */
+#define WINO_MAX_POINTS 36
+void wino_transform_filters(float *U, int points, size_t kc,
+                            void (*one)(float *u, size_t q, const void *ctx), const void *ctx);
 void wino_forward(const wino_kind *k, float *out, const float *in, const float *U,
                   const float *bias, const gc_epilogue *epi, const gc_window *s, float *work);
 

@@ -136,6 +136,30 @@ static void test_conv_shapes(void **state)
     check_conv((gc_window){2, 9, 7, 7, 100, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 1}, 1, 1);
 }
 
+/* The Winograd convolution of x with the BatchNorm map, a residual (or
+ * none) and the ReLU folded in must give the passes applied to y, its
+ * plain output, bit for bit. kind NULL: F(2x2) as the library runs it. */
+static void check_wino_epilogue(const wino_kind *kind, const float *y, const float *x,
+                                const float *U, const float *b, const gc_window *s, float *work)
+{
+    const size_t nout = (size_t)s->n * s->oc * s->ho * s->wo;
+    float *y2 = malloc(sizeof(float) * nout);
+    for (int with_res = 0; with_res < 2; with_res++) {
+        float *res = with_res ? randv(nout) : NULL;
+        unsigned saved = rng_state; /* the same scale and shift twice */
+        float *scale = randv(s->oc), *shift = randv(s->oc);
+        rng_state = saved;
+        gc_epilogue epi = {scale, shift, 1, res};
+        if (kind)
+            wino_forward(kind, y2, x, U, b, &epi, s, work);
+        else
+            conv2d_winograd_forward(y2, x, U, b, &epi, s, work);
+        check_epilogue(y, y2, res, s->n, s->oc, (size_t)s->ho * s->wo);
+        free(scale), free(shift), free(res);
+    }
+    free(y2);
+}
+
 static void check_winograd(int n, int c, int oc, int h, int w)
 {
     gc_window s = {n, c, h, w, oc, h, w, 3, 3, 1, 1, 1, 1, 1, 1, 1};
@@ -150,16 +174,7 @@ static void check_winograd(int n, int c, int oc, int h, int w)
     conv_direct(ref, x, wt, b, &s);
     for (size_t i = 0; i < nout; i++)
         assert_true(fabsf(y[i] - ref[i]) <= 1e-5f * (1.0f + fabsf(ref[i])) * c);
-    for (int with_res = 0; with_res < 2; with_res++) {
-        float *res = with_res ? randv(nout) : NULL;
-        unsigned saved = rng_state; /* the same scale and shift twice */
-        float *scale = randv(oc), *shift = randv(oc);
-        rng_state = saved;
-        gc_epilogue epi = {scale, shift, 1, res};
-        conv2d_winograd_forward(ref, x, U, b, &epi, &s, work);
-        check_epilogue(y, ref, res, n, oc, (size_t)h * w);
-        free(scale), free(shift), free(res);
-    }
+    check_wino_epilogue(NULL, y, x, U, b, &s, work);
     /* The backward pass from the same U against the im2col one (which the
      * adjoint identity checks in test_conv_shapes); both accumulate. */
     float *dy = randv(nout), *dx = malloc(sizeof(float) * nin), *dref = malloc(sizeof(float) * nin);
@@ -237,16 +252,7 @@ static void check_winograd4(int n, int c, int oc, int h, int w, double e4[2], do
         assert_true(fabsf(U4b[i] - U4[i]) <= 1e-6f * (1.0f + fabsf(U4[i])));
     for (int kd = 0; kd < 2 && kinds[kd]; kd++) {
         wino_forward(kinds[kd], y, x, U4, b, NULL, &s, work);
-        for (int with_res = 0; with_res < 2; with_res++) {
-            float *res = with_res ? randv(nout) : NULL;
-            unsigned saved = rng_state; /* the same scale and shift twice */
-            float *scale = randv(oc), *shift = randv(oc);
-            rng_state = saved;
-            gc_epilogue epi = {scale, shift, 1, res};
-            wino_forward(kinds[kd], y2, x, U4, b, &epi, &s, work);
-            check_epilogue(y, y2, res, n, oc, (size_t)h * w);
-            free(scale), free(shift), free(res);
-        }
+        check_wino_epilogue(kinds[kd], y, x, U4, b, &s, work);
     }
     free(x), free(wt), free(b), free(U2), free(U4), free(U4b), free(work), free(y), free(y2);
     free(ref);
