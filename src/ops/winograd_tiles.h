@@ -70,10 +70,13 @@ const wino_kind *winograd4_avx512_kind(void);
 size_t wino_workspace(const wino_kind *k, const gc_window *s);
 
 /* U[xi][q] for kc filters of `points` transformed values each (at most
- * WINO_MAX_POINTS), one(u, q, ctx) giving filter q's; in parallel. */
+ * WINO_MAX_POINTS), in parallel, WINO_FILTERS at a time: block(out, q0,
+ * nq, ctx) puts value xi of filter q0 + f at out[xi * WINO_FILTERS + f]. */
 #define WINO_MAX_POINTS 36
+#define WINO_FILTERS 64
 void wino_transform_filters(float *U, int points, size_t kc,
-                            void (*one)(float *u, size_t q, const void *ctx), const void *ctx);
+                            void (*block)(float *out, size_t q0, size_t nq, const void *ctx),
+                            const void *ctx);
 void wino_forward(const wino_kind *k, float *out, const float *in, const float *U,
                   const float *bias, const gc_epilogue *epi, const gc_window *s, float *work);
 
