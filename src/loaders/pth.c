@@ -20,11 +20,8 @@
 #include "core/limits.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zip.h>
 
 #include "core/error.h"
@@ -791,32 +788,7 @@ gc_status gc_pth_load(const char *path, const gc_limits *lim, gc_state_dict *out
     if (!path || !out)
         return gc_fail(err, GC_ERR_USAGE, "gc_pth_load: no path or output");
     memset(out, 0, sizeof *out);
-    int fd;
-    size_t len, got = 0;
-    gc_limits l;
-    gc_status st = gc_file_open_model(path, "checkpoint file", lim, &l, &fd, &len, err);
-    if (st)
-        return st;
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf) {
-        close(fd);
-        return gc_fail(err, GC_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, len);
-    }
-    while (got < len) {
-        ssize_t r = read(fd, buf + got, len - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            int e = errno;
-            close(fd);
-            free(buf);
-            return gc_fail(err, GC_ERR_IO, "%s: read failed at byte %zu: %s", path, got,
-                           r ? strerror(e) : "file shrank while reading");
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    st = gc_pth_load_memory(buf, len, path, &l, out, err);
-    free(buf);
-    return st;
+    /* mapped, not read: reading copied the whole file once more into
+     * fresh memory, a sixth of `gradcam explain`'s time on one photo */
+    return gc_file_load_model(path, "PyTorch checkpoint", lim, gc_pth_load_memory, out, err);
 }

@@ -17,14 +17,10 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/error.h"
 
@@ -386,24 +382,7 @@ gc_status gc_safetensors_load(const char *path, const gc_limits *lim, gc_state_d
     if (!path || !out)
         return gc_fail(err, GC_ERR_USAGE, "gc_safetensors_load: no path or output");
     memset(out, 0, sizeof *out);
-    int fd;
-    size_t len;
-    gc_limits l;
-    gc_status st = gc_file_open_model(path, "safetensors file", lim, &l, &fd, &len, err);
-    if (st)
-        return st;
-    if (!len) {
-        close(fd);
-        return gc_fail(err, GC_ERR_FORMAT, "%s: empty file (0 bytes), not a safetensors file", path);
-    }
     /* mapped, not read: the data is converted straight out of the page
      * cache, and a multi-GB file never needs a second copy in memory */
-    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-    int e = errno;
-    close(fd);
-    if (map == MAP_FAILED)
-        return gc_fail(err, GC_ERR_IO, "%s: cannot map: %s", path, strerror(e));
-    st = gc_safetensors_load_memory(map, len, path, &l, out, err);
-    munmap(map, len);
-    return st;
+    return gc_file_load_model(path, "safetensors file", lim, gc_safetensors_load_memory, out, err);
 }
