@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,28 +42,4 @@ gc_status gc_file_open_model(const char *path, const char *what, const gc_limits
 {
     gc_status st = gc_limits_resolve(lim, path, resolved, err);
     return st ? st : gc_file_open(path, what, gc_limits_file_bytes(resolved), fd, len, err);
-}
-
-gc_status gc_file_load_model(const char *path, const char *what, const gc_limits *lim,
-                             gc_from_memory from_memory, struct gc_state_dict *out,
-                             gc_error *err)
-{
-    int fd;
-    size_t len;
-    gc_limits l;
-    gc_status st = gc_file_open_model(path, what, lim, &l, &fd, &len, err);
-    if (st)
-        return st;
-    if (!len) {
-        close(fd);
-        return gc_fail(err, GC_ERR_FORMAT, "%s: empty file (0 bytes), not a %s", path, what);
-    }
-    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-    int e = errno;
-    close(fd);
-    if (map == MAP_FAILED)
-        return gc_fail(err, GC_ERR_IO, "%s: cannot map: %s", path, strerror(e));
-    st = from_memory(map, len, path, &l, out, err);
-    munmap(map, len);
-    return st;
 }

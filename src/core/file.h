@@ -21,17 +21,4 @@ gc_status gc_file_open(const char *path, const char *what, uint64_t max_bytes, i
 gc_status gc_file_open_model(const char *path, const char *what, const gc_limits *lim,
                              gc_limits *resolved, int *fd, size_t *len, gc_error *err);
 
-/* Loads a model file with a loader's from_memory (gc_pth_load_memory,
- * gc_safetensors_load_memory): the file is checked as gc_file_open_model
- * does (an empty one is a format error naming what), mapped read-only and
- * handed over whole, so loaders read their data straight out of the page
- * cache with no copy of the file in memory, then unmapped. */
-struct gc_state_dict;
-typedef gc_status (*gc_from_memory)(const void *data, size_t len, const char *label,
-                                    const gc_limits *lim, struct gc_state_dict *out,
-                                    gc_error *err);
-gc_status gc_file_load_model(const char *path, const char *what, const gc_limits *lim,
-                             gc_from_memory from_memory, struct gc_state_dict *out,
-                             gc_error *err);
-
 #endif

@@ -133,8 +133,7 @@ static void drop_plain_filters(gc_node *nd, const float **uses, size_t nuses,
                           : NULL;
     if (!t)
         return;
-    free(t->data);
-    t->data = NULL;
+    gc_sd_drop_data(t); /* freed, or its pages of the mapped file let go */
     nd->weight = NULL;
 }
 

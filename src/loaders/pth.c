@@ -26,6 +26,7 @@
 
 #include "core/error.h"
 #include "loaders/pickle.h"
+#include "loaders/zip_in_place.h"
 
 #define DENY_HINT " (only tensors and OrderedDict are allowed)"
 #define MAX_KEY 256
@@ -81,6 +82,7 @@ typedef struct storage {
     int64_t numel;        /* declared in the persistent id             */
     const uint8_t *data;  /* numel elements once located, else NULL    */
     uint8_t *owned;       /* zip: what we read the entry into          */
+    int in_place;         /* zip: data lies in the caller's buffer     */
     zip_int64_t zindex;   /* zip: the entry                            */
 } storage;
 
@@ -97,6 +99,8 @@ typedef struct pth {
     uint64_t storage_bytes_read;
     uint64_t max_output;  /* float32 bytes, from the caller's limits */
     uint64_t max_storage; /* raw bytes read, likewise               */
+    zip_directory dir;    /* where entries lie, when borrowing       */
+    int borrow;           /* the buffer outlives the state dict      */
 } pth;
 
 static size_t hash_key(const char *s)
@@ -158,6 +162,27 @@ static gc_status zip_fail(pth *p, const char *what, const char *why)
 {
     return gc_fail(p->err, GC_ERR_FORMAT, "%s: cannot read '%s' from the zip archive: %s",
                    p->label, what, why);
+}
+
+/* Reads the first n bytes of entry index into buf, then the rest of the
+ * entry: libzip compares an entry's CRC only on reaching its end, so
+ * stopping at n bytes let a corrupted entry through. */
+static gc_status read_zip_entry(pth *p, zip_int64_t index, const char *what, uint8_t *buf,
+                                uint64_t n)
+{
+    zip_file_t *zf = zip_fopen_index(p->zip, (zip_uint64_t)index, 0);
+    if (!zf)
+        return zip_fail(p, what, zip_strerror(p->zip));
+    zip_int64_t got = zip_fread(zf, buf, n);
+    gc_status st = GC_OK;
+    if (got < 0 || (uint64_t)got != n)
+        st = zip_fail(p, what, got < 0 ? zip_file_strerror(zf) : "entry shorter than declared");
+    uint8_t rest[512];
+    while (st == GC_OK && (got = zip_fread(zf, rest, sizeof rest)) != 0)
+        if (got < 0)
+            st = zip_fail(p, what, zip_file_strerror(zf));
+    zip_fclose(zf);
+    return st;
 }
 
 /* The storage's element count must fit in the bytes the file holds for it:
@@ -251,16 +276,15 @@ static gc_status storage_data(pth *p, storage *s, const uint8_t **data)
         return gc_fail(p->err, GC_ERR_LIMIT,
                        "%s: storages total more than %llu bytes (twice the weight limit)",
                        p->label, (unsigned long long)p->max_storage);
+    if (p->borrow && (s->data = zip_stored_entry(&p->dir, p->zip, s->zindex, need))) {
+        s->in_place = 1;
+        p->storage_bytes_read += need;
+        *data = s->data;
+        return GC_OK;
+    }
     if (need > SIZE_MAX || !(s->owned = malloc((size_t)need)))
         return gc_fail(p->err, GC_ERR_NOMEM, "%s: out of memory reading storage '%s'", p->label, s->key);
-    zip_file_t *zf = zip_fopen_index(p->zip, (zip_uint64_t)s->zindex, 0);
-    if (!zf)
-        return zip_fail(p, s->key, zip_strerror(p->zip));
-    zip_int64_t got = zip_fread(zf, s->owned, need);
-    gc_status st = GC_OK;
-    if (got < 0 || (uint64_t)got != need)
-        st = zip_fail(p, s->key, got < 0 ? zip_file_strerror(zf) : "entry shorter than declared");
-    zip_fclose(zf);
+    gc_status st = read_zip_entry(p, s->zindex, s->key, s->owned, need);
     if (st)
         return st;
     p->storage_bytes_read += need;
@@ -458,13 +482,18 @@ static gc_status make_tensor(pth *p, const pk_value *v, const char *key, size_t 
     t->name = strndup(strip, keylen - (size_t)(strip - key));
     /* A dense float32 tensor covering its whole zip storage takes the
      * storage's buffer instead of a copy: loading then holds each weight
-     * once, not twice. Later views of the storage still read it there. */
-    int whole = s->owned && s->dtype == DT_F32 && tv.offset == 0 && tv.numel == s->numel &&
-                tv.numel > 0 && dense_view(&tv);
+     * once, not twice. Later views of the storage still read it there. A
+     * storage in place in a mapped file is borrowed where it is aligned. */
+    int whole = (s->owned || (s->in_place && (uintptr_t)s->data % sizeof(float) == 0)) &&
+                s->dtype == DT_F32 && tv.offset == 0 && tv.numel == s->numel && tv.numel > 0 &&
+                dense_view(&tv);
 #if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
     whole = 0;
 #endif
-    if (whole) {
+    if (whole && s->in_place) {
+        t->data = (float *)(uintptr_t)s->data;
+        t->borrowed = 1;
+    } else if (whole) {
         t->data = (float *)(void *)s->owned;
         s->owned = NULL;
     } else {
@@ -565,15 +594,7 @@ static gc_status read_entry(pth *p, zip_int64_t index, const char *name, size_t 
     *len = (size_t)sb.size;
     if (!(*buf = malloc(*len ? *len : 1)))
         return gc_fail(p->err, GC_ERR_NOMEM, "%s: out of memory reading '%s'", p->label, name);
-    zip_file_t *zf = zip_fopen_index(p->zip, (zip_uint64_t)index, 0);
-    if (!zf)
-        return zip_fail(p, name, zip_strerror(p->zip));
-    zip_int64_t got = zip_fread(zf, *buf, *len);
-    gc_status st = GC_OK;
-    if (got < 0 || (uint64_t)got != *len)
-        st = zip_fail(p, name, got < 0 ? zip_file_strerror(zf) : "entry shorter than declared");
-    zip_fclose(zf);
-    return st;
+    return read_zip_entry(p, index, name, *buf, *len);
 }
 
 static int ends_with(const char *s, size_t n, const char *suffix)
@@ -727,11 +748,14 @@ static gc_status load_legacy(pth *p, const uint8_t *buf, size_t len, pk_heap *he
     return GC_OK;
 }
 
-gc_status gc_pth_load_memory(const void *data, size_t len, const char *label,
-                             const gc_limits *lim, gc_state_dict *out, gc_error *err)
+/* borrow: the buffer outlives *out (a mapped file), so stored float32
+ * entries are used where they lie; *out then holds the buffer (map). */
+static gc_status load(const void *data, size_t len, const char *label, const gc_limits *lim,
+                      int borrow, gc_state_dict *out, gc_error *err)
 {
     const uint8_t *buf = data;
-    pth p = {.label = label ? label : "checkpoint", .err = err};
+    pth p = {.label = label ? label : "checkpoint", .err = err, .borrow = borrow,
+             .dir = {.buf = buf, .len = len}};
     gc_error local;
     if (!p.err)
         p.err = &local;
@@ -771,6 +795,7 @@ gc_status gc_pth_load_memory(const void *data, size_t len, const char *label,
     free(p.st);
     free(p.slots);
     free(p.prefix);
+    zip_directory_free(&p.dir);
     if (p.zip)
         zip_discard(p.zip);
     pk_heap_free(heap);
@@ -778,8 +803,23 @@ gc_status gc_pth_load_memory(const void *data, size_t len, const char *label,
         gc_sd_free(out);
         return st;
     }
+    for (int i = 0; i < out->count; i++)
+        if (out->tensors[i].borrowed)
+            out->map = (void *)(uintptr_t)data, out->map_len = len;
     gc_ok(err);
     return GC_OK;
+}
+
+gc_status gc_pth_load_memory(const void *data, size_t len, const char *label,
+                             const gc_limits *lim, gc_state_dict *out, gc_error *err)
+{
+    return load(data, len, label, lim, 0, out, err);
+}
+
+gc_status gc_pth_load_mapped(const void *map, size_t len, const char *label,
+                             const gc_limits *lim, gc_state_dict *out, gc_error *err)
+{
+    return load(map, len, label, lim, 1, out, err);
 }
 
 gc_status gc_pth_load(const char *path, const gc_limits *lim, gc_state_dict *out,
@@ -789,6 +829,7 @@ gc_status gc_pth_load(const char *path, const gc_limits *lim, gc_state_dict *out
         return gc_fail(err, GC_ERR_USAGE, "gc_pth_load: no path or output");
     memset(out, 0, sizeof *out);
     /* mapped, not read: reading copied the whole file once more into
-     * fresh memory, a sixth of `gradcam explain`'s time on one photo */
-    return gc_file_load_model(path, "PyTorch checkpoint", lim, gc_pth_load_memory, out, err);
+     * fresh memory, a sixth of `gradcam explain`'s time on one photo; and
+     * stored weights are then used where they lie in the mapping */
+    return gc_sd_load_file(path, "PyTorch checkpoint", lim, gc_pth_load_mapped, out, err);
 }

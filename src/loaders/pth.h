@@ -19,4 +19,11 @@
 gc_status gc_pth_load_memory(const void *buf, size_t len, const char *label,
                              const gc_limits *lim, gc_state_dict *out, gc_error *err);
 
+/* The same for a buffer that outlives *out, such as a mapped file
+ * (gc_sd_load_file): whole float32 tensors stored uncompressed are left
+ * where they lie, borrowed, and *out then holds the buffer (map) for
+ * gc_sd_free to unmap. */
+gc_status gc_pth_load_mapped(const void *map, size_t len, const char *label,
+                             const gc_limits *lim, gc_state_dict *out, gc_error *err);
+
 #endif

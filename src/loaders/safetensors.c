@@ -384,5 +384,5 @@ gc_status gc_safetensors_load(const char *path, const gc_limits *lim, gc_state_d
     memset(out, 0, sizeof *out);
     /* mapped, not read: the data is converted straight out of the page
      * cache, and a multi-GB file never needs a second copy in memory */
-    return gc_file_load_model(path, "safetensors file", lim, gc_safetensors_load_memory, out, err);
+    return gc_sd_load_file(path, "safetensors file", lim, gc_safetensors_load_memory, out, err);
 }

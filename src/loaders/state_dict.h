@@ -12,12 +12,15 @@ typedef struct gc_sd_tensor {
     int ndim;                     /* 0 for a scalar                     */
     int64_t shape[GC_MAX_DIMS];
     int64_t numel;
-    float *data;                  /* numel floats, owned                */
+    float *data;                  /* numel floats, owned unless ...     */
+    int borrowed;                 /* ... they lie in the dict's map     */
 } gc_sd_tensor;
 
 typedef struct gc_state_dict {
     gc_sd_tensor *tensors;
     int count;
+    void *map;      /* the mapped file borrowed tensors lie in, or NULL */
+    size_t map_len;
 } gc_state_dict;
 
 /* Loads a state_dict saved by torch.save, zip (torch >= 1.6) or legacy
@@ -31,6 +34,20 @@ gc_status gc_pth_load(const char *path, const gc_limits *lim, gc_state_dict *out
 
 /* NULL if absent. */
 const gc_sd_tensor *gc_sd_find(const gc_state_dict *sd, const char *name);
+/* Frees (or, if borrowed, gives the system back the pages of) one
+ * tensor's data, which nothing may read any more. */
+void gc_sd_drop_data(gc_sd_tensor *t);
 void gc_sd_free(gc_state_dict *sd);
+
+/* Loads a model file with a loader's from_memory (gc_pth_load_mapped,
+ * gc_safetensors_load_memory): the file is checked as gc_file_open_model
+ * does (an empty one is a format error naming what), mapped read-only and
+ * handed over whole, so loaders read their data straight out of the page
+ * cache with no copy of the file in memory. It is unmapped after, unless
+ * *out keeps it (out->map) for tensors that lie in it. */
+typedef gc_status (*gc_from_memory)(const void *data, size_t len, const char *label,
+                                    const gc_limits *lim, gc_state_dict *out, gc_error *err);
+gc_status gc_sd_load_file(const char *path, const char *what, const gc_limits *lim,
+                          gc_from_memory from_memory, gc_state_dict *out, gc_error *err);
 
 #endif

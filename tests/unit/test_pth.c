@@ -129,6 +129,63 @@ static void test_views(void **state)
     gc_sd_free(&sd);
 }
 
+/* A mapped zip checkpoint lends its stored float32 tensors in place: the
+ * same values as a copying load, the dict holding the mapping; dropping
+ * a borrowed tensor's data leaves the others intact. */
+static void test_mapped_borrows(void **state)
+{
+    gc_state_dict mapped, copied;
+    gc_error err;
+    size_t len;
+    unsigned char *buf = slurp(FIX "checkpoint.pth", &len);
+    assert_int_equal(gc_pth_load(FIX "checkpoint.pth", NULL, &mapped, &err), GC_OK);
+    assert_int_equal(gc_pth_load_memory(buf, len, "copy", NULL, &copied, &err), GC_OK);
+    assert_non_null(mapped.map);
+    assert_null(copied.map);
+    assert_int_equal(mapped.count, copied.count);
+    int borrowed = 0;
+    for (int i = 0; i < mapped.count; i++) {
+        const gc_sd_tensor *a = &mapped.tensors[i], *b = gc_sd_find(&copied, a->name);
+        assert_non_null(b);
+        assert_false(b->borrowed);
+        assert_int_equal(a->numel, b->numel);
+        if (a->numel)
+            assert_memory_equal(a->data, b->data, sizeof(float) * (size_t)a->numel);
+        if (a->borrowed) {
+            borrowed++;
+            assert_true((const unsigned char *)a->data >= (const unsigned char *)mapped.map &&
+                        (const unsigned char *)(a->data + a->numel) <=
+                            (const unsigned char *)mapped.map + mapped.map_len);
+        }
+    }
+    assert_true(borrowed > 0);
+    size_t at = 0; /* where the first borrowed tensor lies in the file */
+    for (int i = 0; i < mapped.count; i++)
+        if (mapped.tensors[i].borrowed) {
+            at = (size_t)((const unsigned char *)mapped.tensors[i].data -
+                          (const unsigned char *)mapped.map);
+            gc_sd_drop_data(&mapped.tensors[i]);
+            assert_null(mapped.tensors[i].data);
+            break;
+        }
+    gc_sd_free(&mapped);
+    assert_null(mapped.map);
+    gc_sd_free(&copied);
+    /* The same file with one bit of that tensor flipped: its CRC no longer
+     * matches, so it is not lent, and reading it through libzip fails. */
+    buf[at] ^= 1;
+    const char *bad = GC_BINARY_DIR "/test_pth_crc.pth";
+    FILE *f = fopen(bad, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    fclose(f);
+    assert_int_equal(gc_pth_load(bad, NULL, &mapped, &err), GC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "CRC"));
+    assert_null(mapped.tensors);
+    unlink(bad);
+    free(buf);
+}
+
 typedef struct bad_case {
     const char *file;
     gc_status status;
@@ -169,7 +226,7 @@ static void test_bad_files(void **state)
         const bad_case *c = &bad_cases[i];
         char path[512];
         snprintf(path, sizeof path, FIX "%s", c->file);
-        gc_state_dict sd = {(gc_sd_tensor *)1, 99}; /* must be cleared */
+        gc_state_dict sd = {(gc_sd_tensor *)1, 99, NULL, 0}; /* must be cleared */
         gc_error err;
         gc_status st = gc_pth_load(path, NULL, &sd, &err);
         if (st != c->status || !strstr(err.msg, c->substring))
@@ -207,6 +264,18 @@ static void test_unreadable(void **state)
     unlink(path);
 }
 
+/* Loads buf either as gc_pth_load_memory does or, with borrow, as a
+ * mapped file is loaded (tensors left where they lie in buf); buf is not
+ * a mapping, so a borrowing state dict must not unmap it. */
+static gc_status load_buffer(const unsigned char *buf, size_t len, const char *label, int borrow,
+                             gc_state_dict *sd, gc_error *err)
+{
+    gc_status st = (borrow ? gc_pth_load_mapped : gc_pth_load_memory)(buf, len, label, NULL, sd,
+                                                                       err);
+    sd->map = NULL;
+    return st;
+}
+
 /* Every prefix of a good checkpoint is a clean error. */
 static void truncate_all(const char *file)
 {
@@ -214,14 +283,15 @@ static void truncate_all(const char *file)
     snprintf(path, sizeof path, FIX "%s", file);
     size_t len;
     unsigned char *buf = slurp(path, &len);
-    for (size_t cut = 0; cut < len; cut++) {
-        unsigned char *copy = malloc(cut ? cut : 1); /* exact size: ASan sees overreads */
-        memcpy(copy, buf, cut);
+    for (size_t cut = 0; cut < 2 * len; cut++) {
+        const size_t n = cut % len;
+        unsigned char *copy = malloc(n ? n : 1); /* exact size: ASan sees overreads */
+        memcpy(copy, buf, n);
         gc_state_dict sd;
         gc_error err;
-        gc_status st = gc_pth_load_memory(copy, cut, "cut.pth", NULL, &sd, &err);
+        gc_status st = load_buffer(copy, n, "cut.pth", cut >= len, &sd, &err);
         if (st == GC_OK)
-            fail_msg("%s cut at %zu bytes loaded", file, cut);
+            fail_msg("%s cut at %zu bytes loaded", file, n);
         assert_clean_message(&err, "cut.pth: ");
         assert_null(sd.tensors);
         free(copy);
@@ -253,12 +323,12 @@ static void flip_all(const char *file)
     size_t len;
     unsigned char *buf = slurp(path, &len);
     for (size_t i = 0; i < len; i++) {
-        for (int x = 0; x < 2; x++) {
+        for (int x = 0; x < 4; x++) { /* two flips, each read both ways */
             unsigned char saved = buf[i];
-            buf[i] ^= x ? 0xff : 0x01;
+            buf[i] ^= x & 1 ? 0xff : 0x01;
             gc_state_dict sd;
             gc_error err;
-            if (gc_pth_load_memory(buf, len, "flip.pth", NULL, &sd, &err) == GC_OK)
+            if (load_buffer(buf, len, "flip.pth", x >= 2, &sd, &err) == GC_OK)
                 gc_sd_free(&sd);
             else
                 assert_clean_message(&err, "flip.pth: ");
@@ -270,6 +340,7 @@ static void flip_all(const char *file)
 
 static void test_flipped(void **state)
 {
+    flip_all("tiny.pth"); /* zip: the directory that borrowing reads */
     flip_all("tiny_legacy.pth");
     flip_all("handmade_ok.pth");
     flip_all("checkpoint_model_legacy.pth");
@@ -364,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_tiny_protocol4),  cmocka_unit_test(test_renamed_zip),
         cmocka_unit_test(test_handmade),        cmocka_unit_test(test_parameters),
         cmocka_unit_test(test_checkpoints),     cmocka_unit_test(test_views),
+        cmocka_unit_test(test_mapped_borrows),
         cmocka_unit_test(test_bad_files),       cmocka_unit_test(test_unreadable),
         cmocka_unit_test(test_truncated),       cmocka_unit_test(test_flipped),
         cmocka_unit_test(test_hostile_pickles), cmocka_unit_test(test_bad_arguments),
