@@ -162,7 +162,6 @@ TARGET static void f4_output_avx512(float *out, const float *M, size_t ldm, int 
     for (int r = 0; r < kn; r++) {
         const int oc = k0 + r;
         const channel_consts k = channel_consts_of(bias, epi, oc);
-        const __m512 b = k.b, sa = k.sa, sb = k.sb;
         float *plane = out + ((size_t)g.n * s->oc + oc) * s->ho * s->wo;
         for (int t0 = 0; t0 < g.len; t0 += 16) {
             const __mmask16 keep = lanes_first(g.len - t0);
@@ -175,10 +174,10 @@ TARGET static void f4_output_avx512(float *out, const float *M, size_t ldm, int 
                 __m512 y[4];
                 at6(y, t[a][0], t[a][1], t[a][2], t[a][3], t[a][4], t[a][5]);
                 UNROLL for (int v = 0; v < 4; v++)
-                    y[v] = _mm512_add_ps(y[v], b);
+                    y[v] = _mm512_add_ps(y[v], k.b);
                 if (scaled) /* the channel's map, as epilogue_scale: multiply, then add */
                     UNROLL for (int v = 0; v < 4; v++)
-                        y[v] = _mm512_add_ps(_mm512_mul_ps(y[v], sa), sb);
+                        y[v] = _mm512_add_ps(_mm512_mul_ps(y[v], k.sa), k.sb);
                 float *row = plane + (size_t)(4 * g.ty + a) * s->wo + x;
                 put_row4(row, y, width, accumulate, epi,
                          epilogue_residual(epi, (size_t)(row - out)));
@@ -290,7 +289,6 @@ TARGET static void f4_output_any(float *out, const float *M, size_t ldm, int col
     for (int r = 0; r < kn; r++) {
         const int oc = k0 + r;
         const channel_consts k = channel_consts_of(bias, epi, oc);
-        const __m512 b = k.b, sa = k.sa, sb = k.sb;
         float *dst = out + (size_t)oc * plane;
         const float *res = epi && epi->residual ? epi->residual + (size_t)oc * plane : NULL;
         const float *m = M + (size_t)r * ldm + col;
@@ -304,9 +302,9 @@ TARGET static void f4_output_any(float *out, const float *M, size_t ldm, int col
             UNROLL for (int c = 0; c < 4; c++) {
                 const __mmask16 mk = L.rows[a] & L.cols[c];
                 const size_t at = (size_t)a * s->wo + c;
-                __m512 v = _mm512_add_ps(y[c], b);
+                __m512 v = _mm512_add_ps(y[c], k.b);
                 if (scaled) /* as epilogue_scale: multiply, then add */
-                    v = _mm512_add_ps(_mm512_mul_ps(v, sa), sb);
+                    v = _mm512_add_ps(_mm512_mul_ps(v, k.sa), k.sb);
                 if (accumulate)
                     v = _mm512_add_ps(_mm512_mask_i32gather_ps(v, mk, L.at, dst + at, 4), v);
                 if (res) /* y + residual, as add_forward */

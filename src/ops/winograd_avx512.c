@@ -122,7 +122,6 @@ TARGET void winograd_output_avx512(float *out, const float *M, size_t ldm, int c
     for (int r = 0; r < kn; r++) {
         const int oc = k0 + r;
         const channel_consts k = channel_consts_of(bias, epi, oc);
-        const __m512 b = k.b, sa = k.sa, sb = k.sb;
         float *plane = out + ((size_t)g.n * s->oc + oc) * s->ho * s->wo;
         for (int t0 = 0; t0 < g.len; t0 += 16) {
             const __mmask16 keep = lanes_first(g.len - t0);
@@ -143,10 +142,10 @@ TARGET void winograd_output_avx512(float *out, const float *M, size_t ldm, int c
                 if (i == rows)
                     break;
                 const __m512 *u = t + 4 * i;
-                __m512 ev = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(u[0], u[1]), u[2]), b);
-                __m512 od = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(u[1], u[2]), u[3]), b);
-                ev = epilogue(ev, epi, sa, sb);
-                od = epilogue(od, epi, sa, sb);
+                __m512 ev = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(u[0], u[1]), u[2]), k.b);
+                __m512 od = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(u[1], u[2]), u[3]), k.b);
+                ev = epilogue(ev, epi, k.sa, k.sb);
+                od = epilogue(od, epi, k.sa, k.sb);
                 float *row = plane + (size_t)(2 * g.ty + i) * s->wo + x;
                 put_row(row, ev, od, width, accumulate, epi,
                         epilogue_residual(epi, (size_t)(row - out)));
