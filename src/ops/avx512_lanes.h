@@ -1,6 +1,7 @@
 /* avx512_lanes.h — what the AVX-512 kernels share: lane masks (which of
- * 16 lanes fall inside a row, the first n lanes) and one output channel's
- * bias and BatchNorm map, broadcast. Include only from files built with
+ * 16 lanes fall inside a row, the first n lanes), one output channel's
+ * bias and BatchNorm map, broadcast, and where that channel's products
+ * and outputs lie in a Winograd output transform. Include only from files built with
  * the AVX-512 target attribute (see winograd_avx512.c). */
 #ifndef GC_OPS_AVX512_LANES_H
 #define GC_OPS_AVX512_LANES_H
@@ -37,6 +38,24 @@ channel_consts_of(const float *bias, const gc_epilogue *epi, int oc)
     return (channel_consts){_mm512_set1_ps(bias ? bias[oc] : 0.0f),
                             _mm512_set1_ps(scaled ? epi->scale[oc] : 1.0f),
                             _mm512_set1_ps(scaled ? epi->shift[oc] : 0.0f)};
+}
+
+/* Output channel k0 + r of a Winograd output transform: its constants,
+ * its plane of image n, and its row of the products M (ldm a row, the
+ * block's tiles from column col). */
+typedef struct out_channel {
+    channel_consts k;
+    float *plane;
+    const float *m;
+} out_channel;
+
+__attribute__((target("avx512f"))) static inline out_channel
+out_channel_of(float *out, const float *M, size_t ldm, int col, const float *bias,
+               const gc_epilogue *epi, const gc_window *s, int n, int k0, int r)
+{
+    return (out_channel){channel_consts_of(bias, epi, k0 + r),
+                         out + ((size_t)n * s->oc + k0 + r) * s->ho * s->wo,
+                         M + (size_t)r * ldm + col};
 }
 
 #endif

@@ -160,12 +160,11 @@ TARGET static void f4_output_avx512(float *out, const float *M, size_t ldm, int 
     const int rows = s->ho - 4 * g.ty < 4 ? s->ho - 4 * g.ty : 4; /* the bottom may be outside */
     const int scaled = epi && epi->scale;
     for (int r = 0; r < kn; r++) {
-        const int oc = k0 + r;
-        const channel_consts k = channel_consts_of(bias, epi, oc);
-        float *plane = out + ((size_t)g.n * s->oc + oc) * s->ho * s->wo;
+        const out_channel ch = out_channel_of(out, M, ldm, col, bias, epi, s, g.n, k0, r);
+        const channel_consts k = ch.k;
         for (int t0 = 0; t0 < g.len; t0 += 16) {
             const __mmask16 keep = lanes_first(g.len - t0);
-            const float *m = M + (size_t)r * ldm + col + t0;
+            const float *m = ch.m + t0;
             __m512 t[4][6]; /* A^T m: row a, column j */
             at_m(t, m, xs, keep);
             const int x = 4 * (g.tx + t0), cnt = s->wo - x < 64 ? s->wo - x : 64;
@@ -178,7 +177,7 @@ TARGET static void f4_output_avx512(float *out, const float *M, size_t ldm, int 
                 if (scaled) /* the channel's map, as epilogue_scale: multiply, then add */
                     UNROLL for (int v = 0; v < 4; v++)
                         y[v] = _mm512_add_ps(_mm512_mul_ps(y[v], k.sa), k.sb);
-                float *row = plane + (size_t)(4 * g.ty + a) * s->wo + x;
+                float *row = ch.plane + (size_t)(4 * g.ty + a) * s->wo + x;
                 put_row4(row, y, width, accumulate, epi,
                          epilogue_residual(epi, (size_t)(row - out)));
             }

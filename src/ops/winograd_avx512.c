@@ -120,12 +120,11 @@ TARGET void winograd_output_avx512(float *out, const float *M, size_t ldm, int c
 {
     const size_t xs = (size_t)kn * ldm; /* from one xi to the next */
     for (int r = 0; r < kn; r++) {
-        const int oc = k0 + r;
-        const channel_consts k = channel_consts_of(bias, epi, oc);
-        float *plane = out + ((size_t)g.n * s->oc + oc) * s->ho * s->wo;
+        const out_channel ch = out_channel_of(out, M, ldm, col, bias, epi, s, g.n, k0, r);
+        const channel_consts k = ch.k;
         for (int t0 = 0; t0 < g.len; t0 += 16) {
             const __mmask16 keep = lanes_first(g.len - t0);
-            const float *m = M + (size_t)r * ldm + col + t0;
+            const float *m = ch.m + t0;
             __m512 t[8]; /* A^T m: rows 0 and 1, columns 0..3 */
             UNROLL for (int j = 0; j < 4; j++) {
                 __m512 m0 = _mm512_maskz_loadu_ps(keep, m + (size_t)j * xs);
@@ -146,7 +145,7 @@ TARGET void winograd_output_avx512(float *out, const float *M, size_t ldm, int c
                 __m512 od = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(u[1], u[2]), u[3]), k.b);
                 ev = epilogue(ev, epi, k.sa, k.sb);
                 od = epilogue(od, epi, k.sa, k.sb);
-                float *row = plane + (size_t)(2 * g.ty + i) * s->wo + x;
+                float *row = ch.plane + (size_t)(2 * g.ty + i) * s->wo + x;
                 put_row(row, ev, od, width, accumulate, epi,
                         epilogue_residual(epi, (size_t)(row - out)));
             }
