@@ -161,7 +161,6 @@ TARGET static void f4_output_avx512(float *out, const float *M, size_t ldm, int 
     const int scaled = epi && epi->scale;
     for (int r = 0; r < kn; r++) {
         const out_channel ch = out_channel_of(out, M, ldm, col, bias, epi, s, g.n, k0, r);
-        const channel_consts k = ch.k;
         for (int t0 = 0; t0 < g.len; t0 += 16) {
             const __mmask16 keep = lanes_first(g.len - t0);
             const float *m = ch.m + t0;
@@ -173,10 +172,10 @@ TARGET static void f4_output_avx512(float *out, const float *M, size_t ldm, int 
                 __m512 y[4];
                 at6(y, t[a][0], t[a][1], t[a][2], t[a][3], t[a][4], t[a][5]);
                 UNROLL for (int v = 0; v < 4; v++)
-                    y[v] = _mm512_add_ps(y[v], k.b);
+                    y[v] = _mm512_add_ps(y[v], ch.k.b);
                 if (scaled) /* the channel's map, as epilogue_scale: multiply, then add */
                     UNROLL for (int v = 0; v < 4; v++)
-                        y[v] = _mm512_add_ps(_mm512_mul_ps(y[v], k.sa), k.sb);
+                        y[v] = _mm512_add_ps(_mm512_mul_ps(y[v], ch.k.sa), ch.k.sb);
                 float *row = ch.plane + (size_t)(4 * g.ty + a) * s->wo + x;
                 put_row4(row, y, width, accumulate, epi,
                          epilogue_residual(epi, (size_t)(row - out)));

@@ -121,7 +121,6 @@ TARGET void winograd_output_avx512(float *out, const float *M, size_t ldm, int c
     const size_t xs = (size_t)kn * ldm; /* from one xi to the next */
     for (int r = 0; r < kn; r++) {
         const out_channel ch = out_channel_of(out, M, ldm, col, bias, epi, s, g.n, k0, r);
-        const channel_consts k = ch.k;
         for (int t0 = 0; t0 < g.len; t0 += 16) {
             const __mmask16 keep = lanes_first(g.len - t0);
             const float *m = ch.m + t0;
@@ -141,10 +140,10 @@ TARGET void winograd_output_avx512(float *out, const float *M, size_t ldm, int c
                 if (i == rows)
                     break;
                 const __m512 *u = t + 4 * i;
-                __m512 ev = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(u[0], u[1]), u[2]), k.b);
-                __m512 od = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(u[1], u[2]), u[3]), k.b);
-                ev = epilogue(ev, epi, k.sa, k.sb);
-                od = epilogue(od, epi, k.sa, k.sb);
+                __m512 ev = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(u[0], u[1]), u[2]), ch.k.b);
+                __m512 od = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(u[1], u[2]), u[3]), ch.k.b);
+                ev = epilogue(ev, epi, ch.k.sa, ch.k.sb);
+                od = epilogue(od, epi, ch.k.sa, ch.k.sb);
                 float *row = ch.plane + (size_t)(2 * g.ty + i) * s->wo + x;
                 put_row(row, ev, od, width, accumulate, epi,
                         epilogue_residual(epi, (size_t)(row - out)));
