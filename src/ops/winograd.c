@@ -101,46 +101,140 @@ static int tile_block(int c)
     return tb < 16 ? 16 : tb > 64 ? 64 : tb;
 }
 
-/* Output channels per unit of work: all of them when there are enough tile
- * blocks to share among the threads, otherwise fewer (at least 48, so the
- * repeated input transform stays a small part of the unit). */
-static int channel_chunk(int oc, int blocks, int threads)
+/* How a convolution's work is cut into units: T tiles in blocks of tb
+ * (the last may be shorter), the output channels in `chunks` row ranges
+ * (chunk_row), units = blocks x chunks, block-major, each thread taking
+ * a contiguous run of units. rows is the most rows a unit has. */
+typedef struct wino_plan {
+    int tb, blocks, chunks, rows;
+} wino_plan;
+
+/* First row of chunk q: the rows shared as evenly as whole micro-kernel
+ * rows (6) allow (chunks of 48 rows had given one thread 144 of 256
+ * rows and the other 112). */
+static int chunk_row(int oc, int chunks, int q)
 {
-    int chunks = blocks >= 4 * threads ? 1 : (4 * threads + blocks - 1) / blocks;
-    int chunk = (oc + chunks - 1) / chunks;
-    chunk = (chunk + 5) / 6 * 6; /* whole micro-kernel rows */
-    return chunk < 48 ? (oc < 48 ? oc : 48) : chunk > oc ? oc : chunk;
+    if (q >= chunks)
+        return oc;
+    const int r = (int)(((long)oc * q + 3L * chunks) / (6L * chunks)) * 6;
+    return r < oc ? r : oc;
 }
 
-/* Per thread: V (points x c x tb), M (points x chunk x tb) and the
- * transforms' own scratch. */
-static size_t thread_scratch(const wino_kind *k, const gc_window *s, int tb, int chunk)
+/* Chunks of output channels: one when there are enough tile blocks to
+ * share among the threads; otherwise enough for about four units a
+ * thread, each of at least 48 rows (so the repeated input transform stays
+ * a small part of a unit), and a unit count that the threads divide. */
+static int channel_chunks(int oc, int blocks, int threads)
 {
-    return (size_t)k->points * tb * ((size_t)s->c + chunk) + k->scratch(tb);
+    if (blocks >= 4 * threads)
+        return 1;
+    int chunks = (4 * threads + blocks - 1) / blocks;
+    const int most = oc / 48 > 1 ? oc / 48 : 1;
+    chunks = chunks < most ? chunks : most;
+    while (chunks > 1 && (blocks * chunks) % threads)
+        chunks--;
+    return chunks;
 }
 
-/* The T tiles in blocks of at most tile_block(c), all about the same size
- * and, where there are at least as many as threads, a multiple of them:
- * 196 tiles (28x28, batch 1) as 4 x 49, not 3 x 64 + 4, which left one
- * thread idle for a third of the convolution. */
-static int split_tiles(int T, int c, int threads, int *blocks)
+/* What a block of nb tiles costs the product, in vector lanes: whole
+ * 16-lane vectors, except that a lone last column is a cheap dot product
+ * (gemm_avx512.c). */
+static long block_cost(int nb)
+{
+    return nb % 16 == 1 && nb > 16 ? nb + 3 : (nb + 15) / 16 * 16L;
+}
+
+/* The busiest thread's share of the products under plan p. */
+static long busiest(const wino_plan *p, int T, int oc, int threads)
+{
+    const int units = p->blocks * p->chunks;
+    long most = 0;
+    for (int me = 0; me < threads; me++) {
+        long sum = 0;
+        for (int u = (int)((long)units * me / threads); u < (long)units * (me + 1) / threads; u++) {
+            const int blk = u / p->chunks, q = u % p->chunks;
+            const int nb = T - blk * p->tb < p->tb ? T - blk * p->tb : p->tb;
+            sum += block_cost(nb) * (chunk_row(oc, p->chunks, q + 1) - chunk_row(oc, p->chunks, q));
+        }
+        most = sum > most ? sum : most;
+    }
+    return most;
+}
+
+static wino_plan plan_with(int T, int tb, int oc, int threads)
+{
+    wino_plan p;
+    p.tb = tb > 0 ? tb : 1;
+    p.blocks = T > 0 ? (T + p.tb - 1) / p.tb : 1;
+    p.chunks = channel_chunks(oc, p.blocks, threads);
+    p.rows = 0;
+    for (int q = 0; q < p.chunks; q++) {
+        const int r = chunk_row(oc, p.chunks, q + 1) - chunk_row(oc, p.chunks, q);
+        p.rows = r > p.rows ? r : p.rows;
+    }
+    return p;
+}
+
+/* The plan whose busiest thread has the least to do. Candidates: blocks
+ * of equal size, at most tile_block(c) and a multiple of the thread count
+ * where there are enough (196 tiles as 4 x 49, not 3 x 64 + 4), and
+ * blocks of whole vectors (784 tiles as 12 x 64 + 16: 6% faster than
+ * 14 x 56, whose last vector is half empty). Ties go to
+ * fewer blocks: each is transformed once per thread that uses it. */
+static wino_plan plan_of(int T, int c, int oc, int threads)
 {
     const int most = tile_block(c);
     int b = (T + most - 1) / most;
     if (b >= threads)
         b = (b + threads - 1) / threads * threads;
     b = b < T ? b : T > 0 ? T : 1;
-    const int tb = (T + b - 1) / b;
-    *blocks = T > 0 ? (T + tb - 1) / tb : 1; /* none left empty */
-    return tb > 0 ? tb : 1;
+    wino_plan best = plan_with(T, (T + b - 1) / b, oc, threads);
+    long best_cost = busiest(&best, T, oc, threads);
+    for (int tb = 16; tb <= most && tb < T; tb += 16) {
+        const wino_plan p = plan_with(T, tb, oc, threads);
+        const long cost = busiest(&p, T, oc, threads);
+        if (cost < best_cost || (cost == best_cost && p.blocks < best.blocks))
+            best = p, best_cost = cost;
+    }
+    return best;
+}
+
+/* The row length for a block of nb tiles in V or M, whose `planes`
+ * planes of `rows` rows each the transforms write or read together: at
+ * least nb, and chosen so that the planes' starts fall in as many
+ * different sets of the L1 cache (64 sets of 64 bytes, 8 ways) as can
+ * be. With rows of exactly nb, 64 channels and 48 or 64 tiles put all 16
+ * planes in one set: the convolution took 13% longer. */
+#define ROW_PAD 15
+static int row_length(int nb, int rows, int planes)
+{
+    int best = nb, best_most = planes + 1;
+    for (int ld = nb; ld <= nb + ROW_PAD; ld++) {
+        int count[64] = {0}, most = 0;
+        for (int i = 0; i < planes; i++) {
+            const int set = (int)(((size_t)i * rows * ld * sizeof(float) / 64) % 64);
+            most = ++count[set] > most ? count[set] : most;
+        }
+        if (most < best_most)
+            best = ld, best_most = most;
+    }
+    return best;
+}
+
+/* Per thread: V (points x c x ldv), M (points x rows x ldm) and the
+ * transforms' own scratch. */
+static size_t thread_scratch(const wino_kind *k, const gc_window *s, const wino_plan *p)
+{
+    const size_t ld = (size_t)p->tb + ROW_PAD;
+    return (size_t)k->points * ld * ((size_t)s->c + p->rows) + k->scratch(p->tb);
 }
 
 size_t wino_workspace(const wino_kind *k, const gc_window *s)
 {
-    int th, tw, blocks;
+    int th, tw;
     const int threads = omp_get_max_threads();
-    const int tb = split_tiles(s->n * tiles(s, k->m, &th, &tw), s->c, threads, &blocks);
-    return (size_t)threads * thread_scratch(k, s, tb, channel_chunk(s->oc, blocks, threads));
+    const wino_plan p = plan_of(s->n * tiles(s, k->m, &th, &tw), s->c, s->oc, threads);
+    return (size_t)threads * thread_scratch(k, s, &p);
 }
 
 /* The window of the backward pass: the same geometry, channels swapped. */
@@ -373,10 +467,8 @@ static void run(const wino_kind *k, float *out, const float *in, const float *U,
     const gc_window sw = backward ? mirrored(fwd) : *fwd, *s = &sw;
     int th, tw;
     const int T = s->n * tiles(s, k->m, &th, &tw), P = k->points;
-    int blocks;
-    const int tb = split_tiles(T, s->c, omp_get_max_threads(), &blocks);
-    const int chunk = channel_chunk(s->oc, blocks, omp_get_max_threads());
-    const int chunks = (s->oc + chunk - 1) / chunk, units = blocks * chunks;
+    const wino_plan p = plan_of(T, s->c, s->oc, omp_get_max_threads());
+    const int tb = p.tb, units = p.blocks * p.chunks;
     /* One parallel region per convolution: each unit transforms a block of
      * tiles, multiplies it by one chunk of output channels' filters and
      * writes those channels' outputs, all within the thread's own scratch.
@@ -386,13 +478,16 @@ static void run(const wino_kind *k, float *out, const float *in, const float *U,
     {
         const int nt = omp_get_num_threads(), me = omp_get_thread_num();
         const int first = (int)((long)units * me / nt), end = (int)((long)units * (me + 1) / nt);
-        float *V = work + (size_t)me * thread_scratch(k, s, tb, chunk);
-        float *M = V + (size_t)P * tb * s->c, *scratch = M + (size_t)P * tb * chunk;
+        float *V = work + (size_t)me * thread_scratch(k, s, &p);
+        float *M = V + (size_t)P * (tb + ROW_PAD) * s->c;
+        float *scratch = M + (size_t)P * (tb + ROW_PAD) * p.rows;
         int have = -1; /* the block now in V */
         for (int u = first; u < end; u++) {
-            const int blk = u / chunks, k0 = (u % chunks) * chunk;
-            const int kn = s->oc - k0 < chunk ? s->oc - k0 : chunk;
+            const int blk = u / p.chunks, q = u % p.chunks;
+            const int k0 = chunk_row(s->oc, p.chunks, q);
+            const int kn = chunk_row(s->oc, p.chunks, q + 1) - k0;
             const int t0 = blk * tb, t1 = T - t0 < tb ? T : t0 + tb, nb = t1 - t0;
+            const size_t ldv = (size_t)row_length(nb, s->c, P), ldm = (size_t)row_length(nb, kn, P);
             /* Along tile rows, or for short rows 16 tiles at a time. */
             const int any = tw < k->short_rows;
             if (have != blk) {
@@ -400,21 +495,21 @@ static void run(const wino_kind *k, float *out, const float *in, const float *U,
                     segment g = segment_at(t, t1, th, tw);
                     len = any ? (t1 - t < 16 ? t1 - t : 16) : g.len;
                     if (any)
-                        k->input_any(V, (size_t)nb, t - t0, in, s, t, len, th, tw);
+                        k->input_any(V, ldv, t - t0, in, s, t, len, th, tw);
                     else
-                        k->input(V, (size_t)nb, t - t0, in, s, g, scratch);
+                        k->input(V, ldv, t - t0, in, s, g, scratch);
                 }
                 have = blk;
             }
             for (int xi = 0; xi < P; xi++) {
-                const float *v = V + (size_t)xi * s->c * nb;
-                float *mx = M + (size_t)xi * kn * nb;
+                const float *v = V + (size_t)xi * s->c * ldv;
+                float *mx = M + (size_t)xi * kn * ldm;
                 if (backward) /* U[flipped(xi)] is fwd->oc x fwd->c; we need its columns k0.. */
                     gemm_tn(kn, nb, s->c, U + (size_t)flipped(xi) * s->c * s->oc + k0, s->oc,
-                            v, nb, mx, nb, 0);
+                            v, (int)ldv, mx, (int)ldm, 0);
                 else
-                    gemm_nn(kn, nb, s->c, U + ((size_t)xi * s->oc + k0) * s->c, s->c, v, nb,
-                            mx, nb, 0);
+                    gemm_nn(kn, nb, s->c, U + ((size_t)xi * s->oc + k0) * s->c, s->c, v,
+                            (int)ldv, mx, (int)ldm, 0);
             }
             const float *b = backward ? NULL : bias;
             const gc_epilogue *e = backward ? NULL : epi;
@@ -422,10 +517,10 @@ static void run(const wino_kind *k, float *out, const float *in, const float *U,
                 segment g = segment_at(t, t1, th, tw);
                 len = any ? (t1 - t < 16 ? t1 - t : 16) : g.len;
                 if (any)
-                    k->output_any(out, M, (size_t)nb, t - t0, b, e, s, t, len, th, tw, k0, kn,
+                    k->output_any(out, M, ldm, t - t0, b, e, s, t, len, th, tw, k0, kn,
                                   backward);
                 else
-                    k->output(out, M, (size_t)nb, t - t0, b, e, s, g, k0, kn, backward);
+                    k->output(out, M, ldm, t - t0, b, e, s, g, k0, kn, backward);
             }
         }
     }

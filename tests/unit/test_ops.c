@@ -12,6 +12,7 @@
 #include "ops/winograd_tiles.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -201,6 +202,24 @@ static void test_winograd(void **state)
     check_winograd(1, 300, 20, 9, 40);  /* smallest blocks, a segment per row */
     gc_window strided = {1, 3, 8, 8, 4, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1};
     assert_false(winograd_applies(&strided));
+}
+
+/* How the driver cuts a convolution into units depends on the thread
+ * count: blocks of whole vectors (784 tiles), channel chunks shared as
+ * whole micro-kernel rows (one block of 49 tiles, 16 of 4), a unit count
+ * that 3 threads do not divide. */
+static void test_winograd_threads(void **state)
+{
+    (void)state;
+    const int was = omp_get_max_threads();
+    for (int t = 1; t <= 3; t++) {
+        omp_set_num_threads(t);
+        check_winograd(1, 16, 24, 56, 56);
+        check_winograd(1, 96, 200, 14, 14);
+        check_winograd(1, 64, 250, 7, 7);
+        check_winograd(3, 20, 30, 28, 28);
+    }
+    omp_set_num_threads(was);
 }
 
 /* Root-mean-square of (y - ref) over that of ref. */
@@ -480,7 +499,7 @@ int main(void)
         cmocka_unit_test(test_window_out),   cmocka_unit_test(test_conv_shapes),
         cmocka_unit_test(test_maxpool),      cmocka_unit_test(test_linear_and_pool),
         cmocka_unit_test(test_elementwise),  cmocka_unit_test(test_winograd),
-        cmocka_unit_test(test_winograd4),
+        cmocka_unit_test(test_winograd4),    cmocka_unit_test(test_winograd_threads),
         cmocka_unit_test(test_winograd_avx512), cmocka_unit_test(test_maxpool_avx512),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
