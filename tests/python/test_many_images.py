@@ -8,7 +8,7 @@ output that cannot be written, leaves everything before it written and
 nothing after it.
 
 Usage: test_many_images.py --gradcam BIN --source DIR"""
-import argparse, json, os, sys, tempfile
+import argparse, json, os, shutil, sys, tempfile
 
 import cv2
 import numpy as np
@@ -86,7 +86,12 @@ def main():
     written = sorted({f.split(".")[0] for f in os.listdir(d)} - {stems[2]})
     check(written == sorted(stems[:2]), "nothing after it written", str(written))
 
-    return finish()
+    code = finish()
+    if code == 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        print("inputs kept in", tmp)
+    return code
 
 
 if __name__ == "__main__":
