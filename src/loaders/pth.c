@@ -803,9 +803,7 @@ static gc_status load(const void *data, size_t len, const char *label, const gc_
         gc_sd_free(out);
         return st;
     }
-    for (int i = 0; i < out->count; i++)
-        if (out->tensors[i].borrowed)
-            out->map = (void *)(uintptr_t)data, out->map_len = len;
+    gc_sd_hold_map(out, data, len);
     gc_ok(err);
     return GC_OK;
 }
@@ -825,9 +823,6 @@ gc_status gc_pth_load_mapped(const void *map, size_t len, const char *label,
 gc_status gc_pth_load(const char *path, const gc_limits *lim, gc_state_dict *out,
                       gc_error *err)
 {
-    if (!path || !out)
-        return gc_fail(err, GC_ERR_USAGE, "gc_pth_load: no path or output");
-    memset(out, 0, sizeof *out);
     /* mapped, not read: reading copied the whole file once more into
      * fresh memory, a sixth of `gradcam explain`'s time on one photo; and
      * stored weights are then used where they lie in the mapping */

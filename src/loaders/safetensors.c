@@ -39,6 +39,7 @@ typedef struct st_ctx {
     const char *label;
     gc_error *err;
     uint64_t max_output; /* float32 bytes, from the caller's limits */
+    int borrow;          /* the buffer outlives the state_dict (a mapped file) */
 } st_ctx;
 
 /* A name from the file, made safe to quote in a one-line message. */
@@ -335,8 +336,20 @@ static gc_status parse(st_ctx *c, const uint8_t *buf, size_t len, cJSON **root, 
         st = GC_ERR_NOMEM;
     for (size_t i = 0; !st && i < n; i++) {
         gc_sd_tensor *t = &out->tensors[out->count++];
+        const uint8_t *src = data + e[i].begin;
         t->name = strdup(e[i].name);
-        t->data = malloc(e[i].numel ? (size_t)e[i].numel * sizeof(float) : 1);
+        /* Float32 data of a mapped file is used where it lies when it is
+         * aligned (writers pad the header to 8 bytes): the weights are then
+         * held once, in the page cache, not copied. */
+        int lend = c->borrow && e[i].dtype == DT_F32 && e[i].numel > 0 &&
+                   (uintptr_t)src % sizeof(float) == 0;
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+        lend = 0;
+#endif
+        if (lend)
+            t->data = (float *)(uintptr_t)src, t->borrowed = 1;
+        else
+            t->data = malloc(e[i].numel ? (size_t)e[i].numel * sizeof(float) : 1);
         if (!t->name || !t->data) {
             st = gc_fail(c->err, GC_ERR_NOMEM, "%s: out of memory for tensor '%s'", c->label,
                          t->name ? t->name : "?");
@@ -345,17 +358,18 @@ static gc_status parse(st_ctx *c, const uint8_t *buf, size_t len, cJSON **root, 
         t->ndim = e[i].ndim;
         t->numel = e[i].numel;
         memcpy(t->shape, e[i].shape, sizeof(int64_t) * (size_t)e[i].ndim);
-        convert(e[i].dtype, data + e[i].begin, e[i].numel, t->data);
+        if (!t->borrowed)
+            convert(e[i].dtype, src, e[i].numel, t->data);
     }
     free(e);
     return st;
 }
 
-gc_status gc_safetensors_load_memory(const void *buf, size_t len, const char *label,
-                                     const gc_limits *lim, gc_state_dict *out, gc_error *err)
+static gc_status load(const void *buf, size_t len, const char *label, const gc_limits *lim,
+                      int borrow, gc_state_dict *out, gc_error *err)
 {
     gc_error local;
-    st_ctx c = {.label = label ? label : "safetensors", .err = err ? err : &local};
+    st_ctx c = {.label = label ? label : "safetensors", .err = err ? err : &local, .borrow = borrow};
     if (!out)
         return gc_fail(err, GC_ERR_USAGE, "%s: no output state_dict", c.label);
     memset(out, 0, sizeof *out);
@@ -372,17 +386,25 @@ gc_status gc_safetensors_load_memory(const void *buf, size_t len, const char *la
         gc_sd_free(out);
         return st;
     }
+    gc_sd_hold_map(out, buf, len);
     gc_ok(err);
     return GC_OK;
+}
+
+gc_status gc_safetensors_load_memory(const void *buf, size_t len, const char *label,
+                                     const gc_limits *lim, gc_state_dict *out, gc_error *err)
+{
+    return load(buf, len, label, lim, 0, out, err);
+}
+
+gc_status gc_safetensors_load_mapped(const void *map, size_t len, const char *label,
+                                     const gc_limits *lim, gc_state_dict *out, gc_error *err)
+{
+    return load(map, len, label, lim, 1, out, err);
 }
 
 gc_status gc_safetensors_load(const char *path, const gc_limits *lim, gc_state_dict *out,
                               gc_error *err)
 {
-    if (!path || !out)
-        return gc_fail(err, GC_ERR_USAGE, "gc_safetensors_load: no path or output");
-    memset(out, 0, sizeof *out);
-    /* mapped, not read: the data is converted straight out of the page
-     * cache, and a multi-GB file never needs a second copy in memory */
-    return gc_sd_load_file(path, "safetensors file", lim, gc_safetensors_load_memory, out, err);
+    return gc_sd_load_file(path, "safetensors file", lim, gc_safetensors_load_mapped, out, err);
 }

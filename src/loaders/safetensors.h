@@ -26,7 +26,14 @@ int gc_safetensors_sniff_file(const char *path);
 gc_status gc_safetensors_load_memory(const void *buf, size_t len, const char *label,
                                      const gc_limits *lim, gc_state_dict *out, gc_error *err);
 
-/* Maps path and parses it as above; messages start with path. */
+/* The same for a buffer that outlives *out, such as a mapped file:
+ * aligned float32 tensors are used where they lie, borrowed, and *out
+ * then holds the buffer (map) for gc_sd_free to unmap. */
+gc_status gc_safetensors_load_mapped(const void *map, size_t len, const char *label,
+                                     const gc_limits *lim, gc_state_dict *out, gc_error *err);
+
+/* Maps path and parses it as gc_safetensors_load_mapped; messages start
+ * with path. */
 gc_status gc_safetensors_load(const char *path, const gc_limits *lim, gc_state_dict *out,
                               gc_error *err);
 

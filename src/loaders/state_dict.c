@@ -40,6 +40,15 @@ void gc_sd_drop_data(gc_sd_tensor *t)
     t->borrowed = 0;
 }
 
+void gc_sd_hold_map(gc_state_dict *sd, const void *map, size_t len)
+{
+    for (int i = 0; i < sd->count; i++)
+        if (sd->tensors[i].borrowed) {
+            sd->map = (void *)(uintptr_t)map, sd->map_len = len;
+            return;
+        }
+}
+
 void gc_sd_free(gc_state_dict *sd)
 {
     if (!sd)
@@ -61,6 +70,9 @@ void gc_sd_free(gc_state_dict *sd)
 gc_status gc_sd_load_file(const char *path, const char *what, const gc_limits *lim,
                           gc_from_memory from_memory, gc_state_dict *out, gc_error *err)
 {
+    if (!path || !out)
+        return gc_fail(err, GC_ERR_USAGE, "loading a %s: no path or output", what);
+    memset(out, 0, sizeof *out);
     int fd;
     size_t len;
     gc_limits l;

@@ -38,13 +38,18 @@ const gc_sd_tensor *gc_sd_find(const gc_state_dict *sd, const char *name);
  * tensor's data, which nothing may read any more. */
 void gc_sd_drop_data(gc_sd_tensor *t);
 void gc_sd_free(gc_state_dict *sd);
+/* After a loader lent tensors out of the mapped file map (len bytes):
+ * sd takes the mapping, for gc_sd_free to unmap, if any tensor lies in
+ * it. */
+void gc_sd_hold_map(gc_state_dict *sd, const void *map, size_t len);
 
 /* Loads a model file with a loader's from_memory (gc_pth_load_mapped,
  * gc_safetensors_load_memory): the file is checked as gc_file_open_model
  * does (an empty one is a format error naming what), mapped read-only and
  * handed over whole, so loaders read their data straight out of the page
  * cache with no copy of the file in memory. It is unmapped after, unless
- * *out keeps it (out->map) for tensors that lie in it. */
+ * *out keeps it (out->map) for tensors that lie in it. *out is emptied
+ * first; no path or no out is GC_ERR_USAGE. */
 typedef gc_status (*gc_from_memory)(const void *data, size_t len, const char *label,
                                     const gc_limits *lim, gc_state_dict *out, gc_error *err);
 gc_status gc_sd_load_file(const char *path, const char *what, const gc_limits *lim,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -153,6 +154,50 @@ static void test_io_errors(void **state)
     assert_int_equal(gc_safetensors_load_memory("x", 1, "mem", NULL, NULL, &err), GC_ERR_USAGE);
 }
 
+/* A mapped file lends its aligned float32 tensors in place: the same
+ * values as a copying load, the dict holding the mapping. With the header
+ * one byte longer the data is misaligned and every tensor is copied. */
+static void test_mapped_borrows(void **state)
+{
+    (void)state;
+    gc_state_dict mapped, copied;
+    gc_error err;
+    size_t len;
+    unsigned char *buf = slurp(FIX "resnet_w1.safetensors", &len);
+    assert_int_equal(gc_safetensors_load(FIX "resnet_w1.safetensors", NULL, &mapped, &err), GC_OK);
+    assert_int_equal(gc_safetensors_load_memory(buf, len, "copy", NULL, &copied, &err), GC_OK);
+    const int lent = count_lent(&mapped, &copied);
+    assert_true(lent > 50);
+    for (int i = 0; i < mapped.count; i++) /* only the I64 counters are converted */
+        assert_true(mapped.tensors[i].borrowed || strstr(mapped.tensors[i].name, "num_batches"));
+    gc_sd_drop_data(&mapped.tensors[0]);
+    assert_null(mapped.tensors[0].data);
+    gc_sd_free(&mapped);
+    assert_null(mapped.map);
+
+    /* header length + 1, a space before the data: every offset moves by one */
+    unsigned char *odd = malloc(len + 1);
+    assert_non_null(odd);
+    uint64_t hlen = 0;
+    for (int b = 7; b >= 0; b--)
+        hlen = (hlen << 8) | buf[b];
+    memcpy(odd, buf, 8 + hlen);
+    odd[8 + hlen] = ' ';
+    memcpy(odd + 9 + hlen, buf + 8 + hlen, len - 8 - hlen);
+    for (int b = 0; b < 8; b++)
+        odd[b] = (unsigned char)((hlen + 1) >> (8 * b));
+    const char *path = GC_BINARY_DIR "/test_safetensors_odd.safetensors";
+    spill(path, odd, len + 1);
+    assert_int_equal(gc_safetensors_load(path, NULL, &mapped, &err), GC_OK);
+    assert_int_equal(count_lent(&mapped, &copied), 0);
+    assert_null(mapped.map);
+    gc_sd_free(&mapped);
+    unlink(path);
+    gc_sd_free(&copied);
+    free(odd);
+    free(buf);
+}
+
 /* Every prefix of a real file fails cleanly (the data section is cut). */
 static void test_truncations(void **state)
 {
@@ -162,11 +207,15 @@ static void test_truncations(void **state)
     for (size_t n = 0; n < len; n += (n < 2048 ? 1 : 97)) {
         gc_state_dict sd;
         gc_error err = {0};
-        gc_status st = gc_safetensors_load_memory(buf, n, "cut", NULL, &sd, &err);
-        if (st != GC_ERR_FORMAT)
-            fail_msg("prefix %zu: status %d: %s", n, st, err.msg);
-        assert_clean_message(&err, "cut");
-        assert_int_equal(sd.count, 0);
+        for (int lend = 0; lend < 2; lend++) {
+            gc_status st = (lend ? gc_safetensors_load_mapped : gc_safetensors_load_memory)(
+                buf, n, "cut", NULL, &sd, &err);
+            if (st != GC_ERR_FORMAT)
+                fail_msg("prefix %zu: status %d: %s", n, st, err.msg);
+            assert_clean_message(&err, "cut");
+            assert_int_equal(sd.count, 0);
+            assert_null(sd.map);
+        }
     }
     gc_state_dict sd;
     gc_error err;
@@ -217,7 +266,7 @@ int main(void)
         cmocka_unit_test(test_resnet_matches_pth), cmocka_unit_test(test_dtypes),
         cmocka_unit_test(test_hostile),            cmocka_unit_test(test_io_errors),
         cmocka_unit_test(test_truncations),        cmocka_unit_test(test_sniff),
-        cmocka_unit_test(test_model_load),
+        cmocka_unit_test(test_model_load),         cmocka_unit_test(test_mapped_borrows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

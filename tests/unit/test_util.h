@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gradcam.h"
+#include "loaders/state_dict.h"
 
 /* The whole file, in a malloc'd buffer (one spare byte); fails the test if
  * it cannot be read. */
@@ -25,6 +26,41 @@ static inline unsigned char *slurp(const char *path, size_t *len)
     fclose(f);
     *len = (size_t)n;
     return buf;
+}
+
+/* Writes len bytes of buf to path; fails the test if it cannot. */
+static inline void spill(const char *path, const void *buf, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* A dict loaded from a mapped file against the same file loaded by
+ * copying: the same tensors and bits, none of the copy's borrowed, and
+ * every borrowed one inside the mapping. Returns how many were borrowed. */
+static inline int count_lent(const gc_state_dict *mapped, const gc_state_dict *copied)
+{
+    assert_null(copied->map);
+    assert_int_equal(mapped->count, copied->count);
+    int borrowed = 0;
+    for (int i = 0; i < mapped->count; i++) {
+        const gc_sd_tensor *a = &mapped->tensors[i], *b = gc_sd_find(copied, a->name);
+        assert_non_null(b);
+        assert_false(b->borrowed);
+        assert_int_equal(a->numel, b->numel);
+        if (a->numel)
+            assert_memory_equal(a->data, b->data, sizeof(float) * (size_t)a->numel);
+        if (a->borrowed) {
+            borrowed++;
+            assert_non_null(mapped->map);
+            assert_true((const unsigned char *)a->data >= (const unsigned char *)mapped->map &&
+                        (const unsigned char *)(a->data + a->numel) <=
+                            (const unsigned char *)mapped->map + mapped->map_len);
+        }
+    }
+    return borrowed;
 }
 
 /* An error message is one line and starts with the label (the file). */
