@@ -90,6 +90,10 @@ static int tiles(const gc_window *s, int m, int *th, int *tw)
     return *th * *tw;
 }
 
+/* Chunk boundaries: see chunk_row. */
+#define FORWARD_GRAIN 6
+#define BACKWARD_GRAIN 16
+
 /* Tiles per block: each of the 16 products reads one c x tb slice of the
  * transformed inputs for every row of filters, so a slice (at most 128 KB)
  * must stay in the 1 MB L2 cache; wider blocks keep the product's vector
@@ -106,17 +110,19 @@ static int tile_block(int c)
  * (chunk_row), units = blocks x chunks, block-major, each thread taking
  * a contiguous run of units. rows is the most rows a unit has. */
 typedef struct wino_plan {
-    int tb, blocks, chunks, rows;
+    int tb, blocks, chunks, rows, grain;
 } wino_plan;
 
-/* First row of chunk q: the rows shared as evenly as whole micro-kernel
- * rows (6) allow (chunks of 48 rows had given one thread 144 of 256
- * rows and the other 112). */
-static int chunk_row(int oc, int chunks, int q)
+/* First row of chunk q: the rows shared as evenly as whole multiples of
+ * grain allow: micro-kernel rows (6) forward, vectors (16) backward,
+ * where the chunk's channels are the columns of the product. (Chunks of
+ * 48 rows had given one thread 144 of 256 rows and the other 112.) */
+static int chunk_row(int oc, int chunks, int q, int grain)
 {
     if (q >= chunks)
         return oc;
-    const int r = (int)(((long)oc * q + 3L * chunks) / (6L * chunks)) * 6;
+    const long g = grain;
+    const int r = (int)(((long)oc * q + g / 2 * chunks) / (g * chunks) * g);
     return r < oc ? r : oc;
 }
 
@@ -154,22 +160,24 @@ static long busiest(const wino_plan *p, int T, int oc, int threads)
         for (int u = (int)((long)units * me / threads); u < (long)units * (me + 1) / threads; u++) {
             const int blk = u / p->chunks, q = u % p->chunks;
             const int nb = T - blk * p->tb < p->tb ? T - blk * p->tb : p->tb;
-            sum += block_cost(nb) * (chunk_row(oc, p->chunks, q + 1) - chunk_row(oc, p->chunks, q));
+            sum += block_cost(nb) * (chunk_row(oc, p->chunks, q + 1, p->grain) -
+                                     chunk_row(oc, p->chunks, q, p->grain));
         }
         most = sum > most ? sum : most;
     }
     return most;
 }
 
-static wino_plan plan_with(int T, int tb, int oc, int threads)
+static wino_plan plan_with(int T, int tb, int oc, int threads, int grain)
 {
     wino_plan p;
+    p.grain = grain;
     p.tb = tb > 0 ? tb : 1;
     p.blocks = T > 0 ? (T + p.tb - 1) / p.tb : 1;
     p.chunks = channel_chunks(oc, p.blocks, threads);
     p.rows = 0;
     for (int q = 0; q < p.chunks; q++) {
-        const int r = chunk_row(oc, p.chunks, q + 1) - chunk_row(oc, p.chunks, q);
+        const int r = chunk_row(oc, p.chunks, q + 1, grain) - chunk_row(oc, p.chunks, q, grain);
         p.rows = r > p.rows ? r : p.rows;
     }
     return p;
@@ -181,17 +189,17 @@ static wino_plan plan_with(int T, int tb, int oc, int threads)
  * blocks of whole vectors (784 tiles as 12 x 64 + 16: 6% faster than
  * 14 x 56, whose last vector is half empty). Ties go to
  * fewer blocks: each is transformed once per thread that uses it. */
-static wino_plan plan_of(int T, int c, int oc, int threads)
+static wino_plan plan_of(int T, int c, int oc, int threads, int grain)
 {
     const int most = tile_block(c);
     int b = (T + most - 1) / most;
     if (b >= threads)
         b = (b + threads - 1) / threads * threads;
     b = b < T ? b : T > 0 ? T : 1;
-    wino_plan best = plan_with(T, (T + b - 1) / b, oc, threads);
+    wino_plan best = plan_with(T, (T + b - 1) / b, oc, threads, grain);
     long best_cost = busiest(&best, T, oc, threads);
     for (int tb = 16; tb <= most && tb < T; tb += 16) {
-        const wino_plan p = plan_with(T, tb, oc, threads);
+        const wino_plan p = plan_with(T, tb, oc, threads, grain);
         const long cost = busiest(&p, T, oc, threads);
         if (cost < best_cost || (cost == best_cost && p.blocks < best.blocks))
             best = p, best_cost = cost;
@@ -221,20 +229,29 @@ static int row_length(int nb, int rows, int planes)
     return best;
 }
 
-/* Per thread: V (points x c x ldv), M (points x rows x ldm) and the
- * transforms' own scratch. */
+/* Per thread: V (points x c x ldv), M (points x rows x ldm), the
+ * backward pass's transposed product (tb x rows) and the transforms' own
+ * scratch. */
 static size_t thread_scratch(const wino_kind *k, const gc_window *s, const wino_plan *p)
 {
     const size_t ld = (size_t)p->tb + ROW_PAD;
-    return (size_t)k->points * ld * ((size_t)s->c + p->rows) + k->scratch(p->tb);
+    return (size_t)k->points * ld * ((size_t)s->c + p->rows) + (size_t)p->tb * p->rows +
+           k->scratch(p->tb);
 }
+
+static size_t by_points_workspace(const wino_kind *k, const gc_window *s, int T, int threads);
 
 size_t wino_workspace(const wino_kind *k, const gc_window *s)
 {
     int th, tw;
     const int threads = omp_get_max_threads();
-    const wino_plan p = plan_of(s->n * tiles(s, k->m, &th, &tw), s->c, s->oc, threads);
-    return (size_t)threads * thread_scratch(k, s, &p);
+    const int T = s->n * tiles(s, k->m, &th, &tw);
+    const wino_plan f = plan_of(T, s->c, s->oc, threads, FORWARD_GRAIN);
+    const wino_plan b = plan_of(T, s->c, s->oc, threads, BACKWARD_GRAIN);
+    const size_t sf = thread_scratch(k, s, &f), sb = thread_scratch(k, s, &b);
+    const size_t most = (size_t)threads * (sf > sb ? sf : sb);
+    const size_t points = b.blocks == 1 ? by_points_workspace(k, s, T, threads) : 0;
+    return most > points ? most : points;
 }
 
 /* The window of the backward pass: the same geometry, channels swapped. */
@@ -457,6 +474,99 @@ static int flipped(int xi)
     return p[xi / 4] * 4 + p[xi % 4];
 }
 
+/* dst[j][i] = src[i][j] for i < rows, j < cols. */
+static void transpose(float *restrict dst, size_t ldd, const float *restrict src, size_t lds,
+                      int rows, int cols)
+{
+    for (int j = 0; j < cols; j++)
+        for (int i = 0; i < rows; i++)
+            dst[(size_t)j * ldd + i] = src[(size_t)i * lds + j];
+}
+
+/* Tiles [t0, t1) of the batch into V (row length ldv), their columns
+ * counted from t0: along tile rows, or for short rows 16 at a time. */
+static void transform_tiles(const wino_kind *k, float *V, size_t ldv, const float *in,
+                            const gc_window *s, int t0, int t1, int th, int tw, float *scratch)
+{
+    const int any = tw < k->short_rows;
+    for (int t = t0, len; t < t1; t += len) {
+        segment g = segment_at(t, t1, th, tw);
+        len = any ? (t1 - t < 16 ? t1 - t : 16) : g.len;
+        if (any)
+            k->input_any(V, ldv, t - t0, in, s, t, len, th, tw);
+        else
+            k->input(V, ldv, t - t0, in, s, g, scratch);
+    }
+}
+
+/* The outputs of tiles [t0, t1) for channels [k0, k0 + kn), from M
+ * (row length ldm) whose column 0 is tile `first`. */
+static void output_tiles(const wino_kind *k, float *out, const float *M, size_t ldm, int first,
+                         const float *bias, const gc_epilogue *epi, const gc_window *s, int t0,
+                         int t1, int th, int tw, int k0, int kn, int backward)
+{
+    const int any = tw < k->short_rows;
+    for (int t = t0, len; t < t1; t += len) {
+        segment g = segment_at(t, t1, th, tw);
+        len = any ? (t1 - t < 16 ? t1 - t : 16) : g.len;
+        if (any)
+            k->output_any(out, M, ldm, t - first, bias, epi, s, t, len, th, tw, k0, kn,
+                          backward);
+        else
+            k->output(out, M, ldm, t - first, bias, epi, s, g, k0, kn, backward);
+    }
+}
+
+/* Product xi of the backward pass for nb tiles and channels [k0, k0 +
+ * kn): U[flipped(xi)] is fwd->oc x fwd->c and we need its columns k0..,
+ * so the product is formed transposed (tiles x channels) with those rows
+ * read whole, then turned: reading A transposed in place had gathered a
+ * few floats from each of its rows, and took twice as long. */
+static void backward_product(float *mx, size_t ldm, const float *v, size_t ldv, const float *U,
+                             int xi, const gc_window *s, int nb, int k0, int kn, float *MT)
+{
+    gemm_tn(nb, kn, s->c, v, (int)ldv, U + (size_t)flipped(xi) * s->c * s->oc + k0, s->oc,
+            MT, kn, 0);
+    transpose(mx, ldm, MT, (size_t)kn, nb, kn);
+}
+
+/* The backward pass when all tiles make one block (a small map at batch
+ * 1): every thread transforms the block into its own V; the threads
+ * share the products by point, each for all channels, so that each reads
+ * whole planes of U, one after another; then, after a barrier, share the
+ * outputs by tile. Splitting by channels instead, each thread had read
+ * a narrow column of every plane. Workspace: by_points_workspace. */
+static size_t by_points_thread(const wino_kind *k, const gc_window *s, int T)
+{
+    return (size_t)k->points * (T + ROW_PAD) * s->c + (size_t)T * s->oc + k->scratch(T);
+}
+
+static size_t by_points_workspace(const wino_kind *k, const gc_window *s, int T, int threads)
+{
+    return (size_t)k->points * (T + ROW_PAD) * s->oc + (size_t)threads * by_points_thread(k, s, T);
+}
+
+static void backward_by_points(const wino_kind *k, float *out, const float *in, const float *U,
+                               const gc_window *s, int T, int th, int tw, float *work)
+{
+    const int P = k->points;
+    const size_t ldv = (size_t)row_length(T, s->c, P), ldm = (size_t)row_length(T, s->oc, P);
+    float *M = work; /* shared: P x oc x ldm */
+    #pragma omp parallel
+    {
+        const int nt = omp_get_num_threads(), me = omp_get_thread_num();
+        float *V = work + (size_t)P * (T + ROW_PAD) * s->oc + (size_t)me * by_points_thread(k, s, T);
+        float *MT = V + (size_t)P * (T + ROW_PAD) * s->c, *scratch = MT + (size_t)T * s->oc;
+        transform_tiles(k, V, ldv, in, s, 0, T, th, tw, scratch);
+        for (int xi = P * me / nt; xi < P * (me + 1) / nt; xi++)
+            backward_product(M + (size_t)xi * s->oc * ldm, ldm, V + (size_t)xi * s->c * ldv, ldv,
+                             U, xi, s, T, 0, s->oc, MT);
+        #pragma omp barrier
+        output_tiles(k, out, M, ldm, 0, NULL, NULL, s, T * me / nt, T * (me + 1) / nt, th, tw,
+                     0, s->oc, 1);
+    }
+}
+
 /* One convolution either way: forward, out = conv(in) + bias, then epi;
  * backward (F(2x2, 3x3) only), out += conv^T(in) (s is still the forward
  * window; in has oc channels, out c). */
@@ -467,7 +577,12 @@ static void run(const wino_kind *k, float *out, const float *in, const float *U,
     const gc_window sw = backward ? mirrored(fwd) : *fwd, *s = &sw;
     int th, tw;
     const int T = s->n * tiles(s, k->m, &th, &tw), P = k->points;
-    const wino_plan p = plan_of(T, s->c, s->oc, omp_get_max_threads());
+    const int threads = omp_get_max_threads();
+    const wino_plan p = plan_of(T, s->c, s->oc, threads, backward ? BACKWARD_GRAIN : FORWARD_GRAIN);
+    if (backward && p.blocks == 1 && threads > 1) {
+        backward_by_points(k, out, in, U, s, T, th, tw, work);
+        return;
+    }
     const int tb = p.tb, units = p.blocks * p.chunks;
     /* One parallel region per convolution: each unit transforms a block of
      * tiles, multiplies it by one chunk of output channels' filters and
@@ -480,48 +595,29 @@ static void run(const wino_kind *k, float *out, const float *in, const float *U,
         const int first = (int)((long)units * me / nt), end = (int)((long)units * (me + 1) / nt);
         float *V = work + (size_t)me * thread_scratch(k, s, &p);
         float *M = V + (size_t)P * (tb + ROW_PAD) * s->c;
-        float *scratch = M + (size_t)P * (tb + ROW_PAD) * p.rows;
+        float *MT = M + (size_t)P * (tb + ROW_PAD) * p.rows;
+        float *scratch = MT + (size_t)tb * p.rows;
         int have = -1; /* the block now in V */
         for (int u = first; u < end; u++) {
             const int blk = u / p.chunks, q = u % p.chunks;
-            const int k0 = chunk_row(s->oc, p.chunks, q);
-            const int kn = chunk_row(s->oc, p.chunks, q + 1) - k0;
+            const int k0 = chunk_row(s->oc, p.chunks, q, p.grain);
+            const int kn = chunk_row(s->oc, p.chunks, q + 1, p.grain) - k0;
             const int t0 = blk * tb, t1 = T - t0 < tb ? T : t0 + tb, nb = t1 - t0;
             const size_t ldv = (size_t)row_length(nb, s->c, P), ldm = (size_t)row_length(nb, kn, P);
-            /* Along tile rows, or for short rows 16 tiles at a time. */
-            const int any = tw < k->short_rows;
-            if (have != blk) {
-                for (int t = t0, len; t < t1; t += len) {
-                    segment g = segment_at(t, t1, th, tw);
-                    len = any ? (t1 - t < 16 ? t1 - t : 16) : g.len;
-                    if (any)
-                        k->input_any(V, ldv, t - t0, in, s, t, len, th, tw);
-                    else
-                        k->input(V, ldv, t - t0, in, s, g, scratch);
-                }
-                have = blk;
-            }
+            if (have != blk)
+                transform_tiles(k, V, ldv, in, s, t0, t1, th, tw, scratch);
+            have = blk;
             for (int xi = 0; xi < P; xi++) {
                 const float *v = V + (size_t)xi * s->c * ldv;
                 float *mx = M + (size_t)xi * kn * ldm;
-                if (backward) /* U[flipped(xi)] is fwd->oc x fwd->c; we need its columns k0.. */
-                    gemm_tn(kn, nb, s->c, U + (size_t)flipped(xi) * s->c * s->oc + k0, s->oc,
-                            v, (int)ldv, mx, (int)ldm, 0);
+                if (backward)
+                    backward_product(mx, ldm, v, ldv, U, xi, s, nb, k0, kn, MT);
                 else
                     gemm_nn(kn, nb, s->c, U + ((size_t)xi * s->oc + k0) * s->c, s->c, v,
                             (int)ldv, mx, (int)ldm, 0);
             }
-            const float *b = backward ? NULL : bias;
-            const gc_epilogue *e = backward ? NULL : epi;
-            for (int t = t0, len; t < t1; t += len) {
-                segment g = segment_at(t, t1, th, tw);
-                len = any ? (t1 - t < 16 ? t1 - t : 16) : g.len;
-                if (any)
-                    k->output_any(out, M, ldm, t - t0, b, e, s, t, len, th, tw, k0, kn,
-                                  backward);
-                else
-                    k->output(out, M, ldm, t - t0, b, e, s, g, k0, kn, backward);
-            }
+            output_tiles(k, out, M, ldm, t0, backward ? NULL : bias, backward ? NULL : epi, s,
+                         t0, t1, th, tw, k0, kn, backward);
         }
     }
 }
