@@ -1,7 +1,8 @@
 /* winograd_tiles.h — what winograd.c shares with its AVX-512 transforms
  * (winograd_avx512.c): the run of tiles one transform call covers, and the
  * two transforms. Both compute exactly what the portable loops in
- * winograd.c compute, in the same order, so either gives the same bits. */
+ * winograd.c compute, in the same order, so either gives the same bits.
+ * Also the driver every Winograd kind runs on (winograd_driver.c). */
 #ifndef GC_OPS_WINOGRAD_TILES_H
 #define GC_OPS_WINOGRAD_TILES_H
 
@@ -67,6 +68,7 @@ typedef struct wino_kind {
 const wino_kind *winograd4_portable_kind(void);
 const wino_kind *winograd4_avx512_kind(void);
 
+/* The forward pass's workspace, in floats. */
 size_t wino_workspace(const wino_kind *k, const gc_window *s);
 
 /* U[xi][q] for kc filters of `points` transformed values each (at most
@@ -79,5 +81,10 @@ void wino_transform_filters(float *U, int points, size_t kc,
                             const void *ctx);
 void wino_forward(const wino_kind *k, float *out, const float *in, const float *U,
                   const float *bias, const gc_epilogue *epi, const gc_window *s, float *work);
+/* The backward pass of the forward window s (F(2x2, 3x3) only): din +=
+ * conv^T(dout); work holds wino_backward_workspace(k, s) floats. */
+size_t wino_backward_workspace(const wino_kind *k, const gc_window *s);
+void wino_backward(const wino_kind *k, float *din, const float *dout, const float *U,
+                   const gc_window *s, float *work);
 
 #endif
