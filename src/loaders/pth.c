@@ -799,13 +799,7 @@ static gc_status load(const void *data, size_t len, const char *label, const gc_
     if (p.zip)
         zip_discard(p.zip);
     pk_heap_free(heap);
-    if (st) {
-        gc_sd_free(out);
-        return st;
-    }
-    gc_sd_hold_map(out, data, len);
-    gc_ok(err);
-    return GC_OK;
+    return gc_sd_finish(out, st, data, len, err);
 }
 
 gc_status gc_pth_load_memory(const void *data, size_t len, const char *label,

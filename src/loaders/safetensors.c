@@ -382,13 +382,7 @@ static gc_status load(const void *buf, size_t len, const char *label, const gc_l
     cJSON *root = NULL;
     gc_status st = parse(&c, buf, len, &root, out);
     cJSON_Delete(root);
-    if (st) {
-        gc_sd_free(out);
-        return st;
-    }
-    gc_sd_hold_map(out, buf, len);
-    gc_ok(err);
-    return GC_OK;
+    return gc_sd_finish(out, st, buf, len, err);
 }
 
 gc_status gc_safetensors_load_memory(const void *buf, size_t len, const char *label,

@@ -40,13 +40,20 @@ void gc_sd_drop_data(gc_sd_tensor *t)
     t->borrowed = 0;
 }
 
-void gc_sd_hold_map(gc_state_dict *sd, const void *map, size_t len)
+gc_status gc_sd_finish(gc_state_dict *sd, gc_status st, const void *map, size_t len,
+                       gc_error *err)
 {
+    if (st) {
+        gc_sd_free(sd);
+        return st;
+    }
     for (int i = 0; i < sd->count; i++)
         if (sd->tensors[i].borrowed) {
             sd->map = (void *)(uintptr_t)map, sd->map_len = len;
-            return;
+            break;
         }
+    gc_ok(err);
+    return GC_OK;
 }
 
 void gc_sd_free(gc_state_dict *sd)

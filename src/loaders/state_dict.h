@@ -38,10 +38,12 @@ const gc_sd_tensor *gc_sd_find(const gc_state_dict *sd, const char *name);
  * tensor's data, which nothing may read any more. */
 void gc_sd_drop_data(gc_sd_tensor *t);
 void gc_sd_free(gc_state_dict *sd);
-/* After a loader lent tensors out of the mapped file map (len bytes):
- * sd takes the mapping, for gc_sd_free to unmap, if any tensor lies in
- * it. */
-void gc_sd_hold_map(gc_state_dict *sd, const void *map, size_t len);
+/* A loader's last step, with st its status so far: on failure sd is
+ * freed and st returned; on success, if any tensor was lent out of the
+ * buffer map (len bytes, a mapped file), sd takes the mapping for
+ * gc_sd_free to unmap, and err is cleared. */
+gc_status gc_sd_finish(gc_state_dict *sd, gc_status st, const void *map, size_t len,
+                       gc_error *err);
 
 /* Loads a model file with a loader's from_memory (gc_pth_load_mapped,
  * gc_safetensors_load_memory): the file is checked as gc_file_open_model
