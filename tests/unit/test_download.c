@@ -262,6 +262,16 @@ static void url_of(const fixture *f, const char *path, char *out, size_t cap)
     snprintf(out, cap, "http://127.0.0.1:%d%s", f->srv.port, path);
 }
 
+/* Downloads the server's file `path` to `name` in the test folder, url
+ * and dest (of 256 and 1024 bytes) receiving the two. */
+static gc_status fetch(const fixture *f, const char *path, const char *name, const char *sha,
+                       long cap, char *url, char *dest, gc_error *err)
+{
+    url_of(f, path, url, 256);
+    snprintf(dest, 1024, "%s/%s", f->dir, name);
+    return gc_download_verified(url, dest, sha, cap, NULL, err);
+}
+
 /* ---- Tests ------------------------------------------------------------- */
 
 static void test_download_ok(void **state)
@@ -270,9 +280,8 @@ static void test_download_ok(void **state)
     char url[256], dest[1024];
     gc_error err;
     /* One million bytes arrive in many chunks: the digest must be streamed. */
-    url_of(f, "/files/a.bin", url, sizeof url);
-    snprintf(dest, sizeof dest, "%s/a.bin", f->dir);
-    assert_int_equal(gc_download_verified(url, dest, MILLION_A_SHA256, 1 << 30, NULL, &err),
+    assert_int_equal(fetch(f, "/files/a.bin", "a.bin", MILLION_A_SHA256, 1 << 30, url, dest,
+                           &err),
                      GC_OK);
     size_t n;
     char *got = read_all(dest, &n);
@@ -282,9 +291,8 @@ static void test_download_ok(void **state)
     assert_int_equal(count_entries(f->dir), 1); /* no partial file left over */
 
     /* A short, upper-case prefix is accepted too. */
-    url_of(f, "/files/abc.bin", url, sizeof url);
-    snprintf(dest, sizeof dest, "%s/abc.bin", f->dir);
-    assert_int_equal(gc_download_verified(url, dest, "BA7816BF", 100, NULL, &err), GC_OK);
+    assert_int_equal(fetch(f, "/files/abc.bin", "abc.bin", "BA7816BF", 100, url, dest, &err),
+                     GC_OK);
     got = read_all(dest, &n);
     assert_int_equal(n, 3);
     assert_memory_equal(got, "abc", 3);
@@ -297,9 +305,7 @@ static void test_hash_mismatch(void **state)
     fixture *f = *state;
     char url[256], dest[1024];
     gc_error err;
-    url_of(f, "/files/abc.bin", url, sizeof url);
-    snprintf(dest, sizeof dest, "%s/abc.bin", f->dir);
-    assert_int_equal(gc_download_verified(url, dest, "ba7816bf00", 100, NULL, &err),
+    assert_int_equal(fetch(f, "/files/abc.bin", "abc.bin", "ba7816bf00", 100, url, dest, &err),
                      GC_ERR_NETWORK);
     assert_non_null(strstr(err.msg, "expected prefix ba7816bf00"));
     assert_non_null(strstr(err.msg, "got ba7816bf8f"));
@@ -311,9 +317,7 @@ static void test_http_404(void **state)
     fixture *f = *state;
     char url[256], dest[1024];
     gc_error err;
-    url_of(f, "/files/missing.bin", url, sizeof url);
-    snprintf(dest, sizeof dest, "%s/missing.bin", f->dir);
-    assert_int_equal(gc_download_verified(url, dest, NULL, 100, NULL, &err),
+    assert_int_equal(fetch(f, "/files/missing.bin", "missing.bin", NULL, 100, url, dest, &err),
                      GC_ERR_NETWORK);
     assert_non_null(strstr(err.msg, "HTTP status 404"));
     assert_non_null(strstr(err.msg, url));
@@ -325,9 +329,7 @@ static void test_size_cap(void **state)
     fixture *f = *state;
     char url[256], dest[1024];
     gc_error err;
-    url_of(f, "/files/a.bin", url, sizeof url);
-    snprintf(dest, sizeof dest, "%s/a.bin", f->dir);
-    assert_int_equal(gc_download_verified(url, dest, NULL, 999999, NULL, &err),
+    assert_int_equal(fetch(f, "/files/a.bin", "a.bin", NULL, 999999, url, dest, &err),
                      GC_ERR_LIMIT);
     assert_non_null(strstr(err.msg, "999999"));
     assert_int_equal(count_entries(f->dir), 0);
@@ -472,9 +474,9 @@ static void test_local_write_error(void **state)
     fixture *f = *state;
     char url[256], dest[1024];
     gc_error err;
-    url_of(f, "/files/abc.bin", url, sizeof url);
-    snprintf(dest, sizeof dest, "%s/no/such/dir/abc.bin", f->dir);
-    assert_int_equal(gc_download_verified(url, dest, NULL, 100, NULL, &err), GC_ERR_IO);
+    assert_int_equal(fetch(f, "/files/abc.bin", "no/such/dir/abc.bin", NULL, 100, url, dest,
+                           &err),
+                     GC_ERR_IO);
     assert_non_null(strstr(err.msg, "abc.bin.part."));
     /* A cache path that is a file, not a directory. */
     char file[1024], path[1024];
