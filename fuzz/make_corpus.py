@@ -17,6 +17,7 @@ Usage: /usr/bin/python3 fuzz/make_corpus.py
 import os
 import shutil
 import struct
+import sys
 import zipfile
 
 import numpy as np
@@ -24,6 +25,8 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
+from tiny_resnet import tiny_resnet  # noqa: E402
 FIX = os.path.join(ROOT, "tests", "fixtures")
 OUT = os.path.join(HERE, "corpus")
 
@@ -40,44 +43,18 @@ def copy(src_dir, names, dst):
         shutil.copy(os.path.join(src_dir, n), os.path.join(dst, n))
 
 
-def tiny_resnet():
-    """torchvision resnet key names, BasicBlock, one block per stage, width 1."""
-    g = torch.Generator().manual_seed(7)
-    sd = {}
-
-    def bn(p, c):
-        sd[p + ".weight"] = torch.rand(c, generator=g)
-        sd[p + ".bias"] = torch.rand(c, generator=g) - 0.5
-        sd[p + ".running_mean"] = torch.rand(c, generator=g) - 0.5
-        sd[p + ".running_var"] = torch.rand(c, generator=g) + 0.5
-        sd[p + ".num_batches_tracked"] = torch.tensor(3)
-
-    sd["conv1.weight"] = torch.randn(1, 3, 7, 7, generator=g) * 0.1
-    bn("bn1", 1)
-    c = 1
-    for s in range(1, 5):
-        oc = 1 << (s - 1)
-        p = "layer%d.0" % s
-        sd[p + ".conv1.weight"] = torch.randn(oc, c, 3, 3, generator=g) * 0.1
-        bn(p + ".bn1", oc)
-        sd[p + ".conv2.weight"] = torch.randn(oc, oc, 3, 3, generator=g) * 0.1
-        bn(p + ".bn2", oc)
-        if s > 1:
-            sd[p + ".downsample.0.weight"] = torch.randn(oc, c, 1, 1, generator=g) * 0.1
-            bn(p + ".downsample.1", oc)
-        c = oc
-    sd["fc.weight"] = torch.randn(3, c, generator=g)
-    sd["fc.bias"] = torch.randn(3, generator=g)
-    return sd
+def seed_resnet():
+    """The seeds' width-1 ResNet (tests/python/tiny_resnet.py)."""
+    return tiny_resnet(7, 0.1, 0.1)
 
 
 def tiny_resnet_module():
     """torchvision's resnet18 structure with every width divided by 64 (the
-    first stage has one channel), weights from tiny_resnet()."""
+    first stage has one channel), weights from seed_resnet()."""
     import torchvision
     net = torchvision.models.resnet.ResNet(torchvision.models.resnet.BasicBlock, [1, 1, 1, 1],
                                            num_classes=3, width_per_group=64)
-    sd = tiny_resnet()
+    sd = seed_resnet()
     shaped = {k: v for k, v in sd.items()}
     # rebuild the modules at the small widths the state_dict has
     net.inplanes = 1
@@ -102,7 +79,7 @@ def main():
                "storage_numel_too_big.pth", "storage_numel_too_big_legacy.pth",
                "tensor_past_storage.pth", "tensor_size_overflow.pth", "evil_os_system.pth",
                "evil_eval_legacy.pth", "memo_undefined.pth", "whole_module.pth"], d)
-    sd = tiny_resnet()
+    sd = seed_resnet()
     torch.save(sd, os.path.join(d, "resnet_w1.pth"))
     torch.save(sd, os.path.join(d, "resnet_w1_legacy.pth"), _use_new_zipfile_serialization=False)
 

@@ -35,39 +35,9 @@ import zlib
 import numpy as np
 import torch
 
+from tiny_resnet import tiny_resnet
+
 OK, BAD_INPUT, USAGE = 0, 1, 2
-
-
-def tiny_resnet(classes=3):
-    """torchvision ResNet key names, BasicBlock, one block per stage, width 1:
-    layer4 has 8 channels."""
-    g = torch.Generator().manual_seed(3)
-    sd = {}
-
-    def bn(p, c):
-        sd[p + ".weight"] = torch.rand(c, generator=g) + 0.5
-        sd[p + ".bias"] = torch.rand(c, generator=g) - 0.5
-        sd[p + ".running_mean"] = torch.rand(c, generator=g) - 0.5
-        sd[p + ".running_var"] = torch.rand(c, generator=g) + 0.5
-        sd[p + ".num_batches_tracked"] = torch.tensor(5)
-
-    sd["conv1.weight"] = torch.randn(1, 3, 7, 7, generator=g) * 0.2
-    bn("bn1", 1)
-    c = 1
-    for s in range(1, 5):
-        oc = 1 << (s - 1)
-        p = "layer%d.0" % s
-        sd[p + ".conv1.weight"] = torch.randn(oc, c, 3, 3, generator=g) * 0.3
-        bn(p + ".bn1", oc)
-        sd[p + ".conv2.weight"] = torch.randn(oc, oc, 3, 3, generator=g) * 0.3
-        bn(p + ".bn2", oc)
-        if s > 1:
-            sd[p + ".downsample.0.weight"] = torch.randn(oc, c, 1, 1, generator=g) * 0.3
-            bn(p + ".downsample.1", oc)
-        c = oc
-    sd["fc.weight"] = torch.randn(classes, c, generator=g)
-    sd["fc.bias"] = torch.randn(classes, generator=g)
-    return sd
 
 
 # ---- hand-made pickles (never unpickled by this process) ------------------
@@ -171,7 +141,7 @@ def main():
     root = os.geteuid() == 0
 
     # -- shared inputs
-    sd = tiny_resnet()
+    sd = tiny_resnet(3, 0.2, 0.3, bn_gain=0.5, batches=5)
     torch.save(sd, P("good.pth"))
     torch.save(sd, P("good_legacy.pth"), _use_new_zipfile_serialization=False)
     img = (np.indices((40, 56)).sum(0) % 256).astype(np.uint8)
