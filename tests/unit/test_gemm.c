@@ -13,6 +13,7 @@
 #include "ops/gemm.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -77,7 +78,27 @@ static void sweep(gemm_fn f, int ta)
                 }
 }
 
-static void test_gemm_nn(void **state) { sweep(gemm_nn, 0), sweep(gemm_tn, 1); }
+static void test_gemm_nn(void **state)
+{
+    sweep(gemm_nn, 0), sweep(gemm_tn, 1);
+    /* Wide transposed A (the Winograd backward pass's filters are up to
+     * 512 x 512) with few columns of B, on one thread (serial parts) and
+     * two. */
+    static const int ms[] = {510, 512, 530, 1024, 1100}, ns[] = {16, 17, 49};
+    const int was = omp_get_max_threads();
+    for (int t = 1; t <= 2; t++) {
+        omp_set_num_threads(t);
+        for (size_t i = 0; i < sizeof ms / sizeof *ms; i++)
+            for (size_t j = 0; j < sizeof ns / sizeof *ns; j++)
+                for (int acc = 0; acc < 2; acc++) {
+                    double e = check(gemm_tn, 1, ms[i], ns[j], 37, acc);
+                    if (e > 1e-6)
+                        fail_msg("wide ta m=%d n=%d acc=%d threads=%d: relative error %g", ms[i],
+                                 ns[j], acc, t, e);
+                }
+    }
+    omp_set_num_threads(was);
+}
 static void test_gemm_blas(void **state) { sweep(gemm_nn_blas, 0), sweep(gemm_tn_blas, 1); }
 
 static void test_gemm_avx512(void **state)
