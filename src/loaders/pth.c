@@ -748,10 +748,8 @@ static gc_status load_legacy(pth *p, const uint8_t *buf, size_t len, pk_heap *he
     return GC_OK;
 }
 
-/* borrow: the buffer outlives *out (a mapped file), so stored float32
- * entries are used where they lie; *out then holds the buffer (map). */
-static gc_status load(const void *data, size_t len, const char *label, const gc_limits *lim,
-                      int borrow, gc_state_dict *out, gc_error *err)
+gc_status gc_pth_load_memory(const void *data, size_t len, const char *label,
+                             const gc_limits *lim, int borrow, gc_state_dict *out, gc_error *err)
 {
     const uint8_t *buf = data;
     pth p = {.label = label ? label : "checkpoint", .err = err, .borrow = borrow,
@@ -802,23 +800,11 @@ static gc_status load(const void *data, size_t len, const char *label, const gc_
     return gc_sd_finish(out, st, data, len, err);
 }
 
-gc_status gc_pth_load_memory(const void *data, size_t len, const char *label,
-                             const gc_limits *lim, gc_state_dict *out, gc_error *err)
-{
-    return load(data, len, label, lim, 0, out, err);
-}
-
-gc_status gc_pth_load_mapped(const void *map, size_t len, const char *label,
-                             const gc_limits *lim, gc_state_dict *out, gc_error *err)
-{
-    return load(map, len, label, lim, 1, out, err);
-}
-
 gc_status gc_pth_load(const char *path, const gc_limits *lim, gc_state_dict *out,
                       gc_error *err)
 {
     /* mapped, not read: reading copied the whole file once more into
      * fresh memory, a sixth of `gradcam explain`'s time on one photo; and
      * stored weights are then used where they lie in the mapping */
-    return gc_sd_load_file(path, "PyTorch checkpoint", lim, gc_pth_load_mapped, out, err);
+    return gc_sd_load_file(path, "PyTorch checkpoint", lim, gc_pth_load_memory, out, err);
 }

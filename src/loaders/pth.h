@@ -14,16 +14,12 @@
 
 /* Parses a zip-format or legacy checkpoint held in buf. label (usually the
  * file path) starts every error message. lim may be NULL (the defaults).
- * buf must stay valid during the call only; *out owns everything it holds.
- * On failure *out is empty. */
+ * Without lend, buf must stay valid during the call only and *out owns
+ * everything it holds. With lend, buf outlives *out (a mapped file, as
+ * gc_sd_load_file passes it): whole float32 tensors stored uncompressed
+ * are left where they lie, borrowed, and *out then holds buf (map) for
+ * gc_sd_free to unmap. On failure *out is empty. */
 gc_status gc_pth_load_memory(const void *buf, size_t len, const char *label,
-                             const gc_limits *lim, gc_state_dict *out, gc_error *err);
-
-/* The same for a buffer that outlives *out, such as a mapped file
- * (gc_sd_load_file): whole float32 tensors stored uncompressed are left
- * where they lie, borrowed, and *out then holds the buffer (map) for
- * gc_sd_free to unmap. */
-gc_status gc_pth_load_mapped(const void *map, size_t len, const char *label,
-                             const gc_limits *lim, gc_state_dict *out, gc_error *err);
+                             const gc_limits *lim, int lend, gc_state_dict *out, gc_error *err);
 
 #endif

@@ -365,8 +365,9 @@ static gc_status parse(st_ctx *c, const uint8_t *buf, size_t len, cJSON **root, 
     return st;
 }
 
-static gc_status load(const void *buf, size_t len, const char *label, const gc_limits *lim,
-                      int borrow, gc_state_dict *out, gc_error *err)
+gc_status gc_safetensors_load_memory(const void *buf, size_t len, const char *label,
+                                     const gc_limits *lim, int borrow, gc_state_dict *out,
+                                     gc_error *err)
 {
     gc_error local;
     st_ctx c = {.label = label ? label : "safetensors", .err = err ? err : &local, .borrow = borrow};
@@ -385,20 +386,8 @@ static gc_status load(const void *buf, size_t len, const char *label, const gc_l
     return gc_sd_finish(out, st, buf, len, err);
 }
 
-gc_status gc_safetensors_load_memory(const void *buf, size_t len, const char *label,
-                                     const gc_limits *lim, gc_state_dict *out, gc_error *err)
-{
-    return load(buf, len, label, lim, 0, out, err);
-}
-
-gc_status gc_safetensors_load_mapped(const void *map, size_t len, const char *label,
-                                     const gc_limits *lim, gc_state_dict *out, gc_error *err)
-{
-    return load(map, len, label, lim, 1, out, err);
-}
-
 gc_status gc_safetensors_load(const char *path, const gc_limits *lim, gc_state_dict *out,
                               gc_error *err)
 {
-    return gc_sd_load_file(path, "safetensors file", lim, gc_safetensors_load_mapped, out, err);
+    return gc_sd_load_file(path, "safetensors file", lim, gc_safetensors_load_memory, out, err);
 }

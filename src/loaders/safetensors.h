@@ -22,18 +22,15 @@ int gc_safetensors_sniff_file(const char *path);
 
 /* Parses a safetensors file held in buf into *out (every dtype converted to
  * float32, a leading "module." stripped). label starts every message; lim
- * may be NULL (the defaults). On failure *out is empty. */
+ * may be NULL (the defaults). With lend, buf outlives *out (a mapped
+ * file): aligned float32 tensors are used where they lie, borrowed, and
+ * *out then holds buf (map) for gc_sd_free to unmap. On failure *out is
+ * empty. */
 gc_status gc_safetensors_load_memory(const void *buf, size_t len, const char *label,
-                                     const gc_limits *lim, gc_state_dict *out, gc_error *err);
+                                     const gc_limits *lim, int lend, gc_state_dict *out,
+                                     gc_error *err);
 
-/* The same for a buffer that outlives *out, such as a mapped file:
- * aligned float32 tensors are used where they lie, borrowed, and *out
- * then holds the buffer (map) for gc_sd_free to unmap. */
-gc_status gc_safetensors_load_mapped(const void *map, size_t len, const char *label,
-                                     const gc_limits *lim, gc_state_dict *out, gc_error *err);
-
-/* Maps path and parses it as gc_safetensors_load_mapped; messages start
- * with path. */
+/* Maps path and parses it as above, lending; messages start with path. */
 gc_status gc_safetensors_load(const char *path, const gc_limits *lim, gc_state_dict *out,
                               gc_error *err);
 

@@ -95,7 +95,7 @@ gc_status gc_sd_load_file(const char *path, const char *what, const gc_limits *l
     close(fd);
     if (map == MAP_FAILED)
         return gc_fail(err, GC_ERR_IO, "%s: cannot map: %s", path, strerror(e));
-    st = from_memory(map, len, path, &l, out, err);
+    st = from_memory(map, len, path, &l, 1, out, err);
     if (st || out->map != map)
         munmap(map, len);
     return st;

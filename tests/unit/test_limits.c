@@ -152,10 +152,10 @@ static void test_safetensors_weights(void **state)
     gc_state_dict sd;
     gc_error err;
     gc_limits lim = {.max_weight_bytes = W1_FLOAT32_BYTES - 1};
-    expect_limit(gc_safetensors_load_memory(buf, len, "mem", &lim, &sd, &err), &err, "mem",
+    expect_limit(gc_safetensors_load_memory(buf, len, "mem", &lim, 0, &sd, &err), &err, "mem",
                  "tensors total more than 6239 bytes as float32");
     lim.max_weight_bytes = W1_FLOAT32_BYTES;
-    assert_int_equal(gc_safetensors_load_memory(buf, len, "mem", &lim, &sd, &err), GC_OK);
+    assert_int_equal(gc_safetensors_load_memory(buf, len, "mem", &lim, 0, &sd, &err), GC_OK);
     gc_sd_free(&sd);
     free(buf);
 }

@@ -137,9 +137,8 @@ static void test_mapped_borrows(void **state)
     gc_state_dict mapped, copied;
     gc_error err;
     size_t len;
-    unsigned char *buf = slurp(FIX "checkpoint.pth", &len);
-    assert_int_equal(gc_pth_load(FIX "checkpoint.pth", NULL, &mapped, &err), GC_OK);
-    assert_int_equal(gc_pth_load_memory(buf, len, "copy", NULL, &copied, &err), GC_OK);
+    unsigned char *buf = load_mapped_and_copied(FIX "checkpoint.pth", gc_pth_load,
+                                                gc_pth_load_memory, &mapped, &copied, &len);
     assert_non_null(mapped.map);
     const int borrowed = count_lent(&mapped, &copied);
     assert_true(borrowed > 0);
@@ -245,14 +244,13 @@ static void test_unreadable(void **state)
     unlink(path);
 }
 
-/* Loads buf either as gc_pth_load_memory does or, with borrow, as a
- * mapped file is loaded (tensors left where they lie in buf); buf is not
- * a mapping, so a borrowing state dict must not unmap it. */
+/* Loads buf copying or, with borrow, as a mapped file is loaded (tensors
+ * left where they lie in buf); buf is not a mapping, so a borrowing state
+ * dict must not unmap it. */
 static gc_status load_buffer(const unsigned char *buf, size_t len, const char *label, int borrow,
                              gc_state_dict *sd, gc_error *err)
 {
-    gc_status st = (borrow ? gc_pth_load_mapped : gc_pth_load_memory)(buf, len, label, NULL, sd,
-                                                                       err);
+    gc_status st = gc_pth_load_memory(buf, len, label, NULL, borrow, sd, err);
     sd->map = NULL;
     return st;
 }
@@ -291,7 +289,7 @@ static void test_truncated(void **state)
     unsigned char *buf = slurp(FIX "tiny_legacy.pth", &len);
     gc_state_dict sd;
     gc_error err;
-    assert_int_equal(gc_pth_load_memory(buf, 300, "x.pth", NULL, &sd, &err), GC_ERR_FORMAT);
+    assert_int_equal(gc_pth_load_memory(buf, 300, "x.pth", NULL, 0, &sd, &err), GC_ERR_FORMAT);
     assert_non_null(strstr(err.msg, "x.pth: truncated pickle at byte "));
     free(buf);
 }
@@ -340,7 +338,7 @@ static gc_status run_legacy(const unsigned char *pkl, size_t n, gc_error *err)
     memcpy(buf + sizeof head, pkl, n);
     memcpy(buf + sizeof head + n, "\x80\x02].", 4); /* no storages */
     gc_state_dict sd;
-    gc_status st = gc_pth_load_memory(buf, sizeof head + n + 4, "mem.pth", NULL, &sd, err);
+    gc_status st = gc_pth_load_memory(buf, sizeof head + n + 4, "mem.pth", NULL, 0, &sd, err);
     if (st == GC_OK)
         gc_sd_free(&sd);
     free(buf);

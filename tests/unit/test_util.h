@@ -37,6 +37,23 @@ static inline void spill(const char *path, const void *buf, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
+/* path loaded twice: by file (a loader's public entry point, which maps
+ * and lends) into *mapped, and from a copy of its bytes by memory,
+ * copying, into *copied. Returns that copy (len bytes), for the caller to
+ * free; fails the test if either load fails. */
+typedef gc_status (*file_loader)(const char *path, const gc_limits *lim, gc_state_dict *out,
+                                 gc_error *err);
+static inline unsigned char *load_mapped_and_copied(const char *path, file_loader file,
+                                                    gc_from_memory memory, gc_state_dict *mapped,
+                                                    gc_state_dict *copied, size_t *len)
+{
+    gc_error err;
+    unsigned char *buf = slurp(path, len);
+    if (file(path, NULL, mapped, &err) || memory(buf, *len, "copy", NULL, 0, copied, &err))
+        fail_msg("%s", err.msg);
+    return buf;
+}
+
 /* A dict loaded from a mapped file against the same file loaded by
  * copying: the same tensors and bits, none of the copy's borrowed, and
  * every borrowed one inside the mapping. Returns how many were borrowed. */
