@@ -271,9 +271,9 @@ static void output_tiles(const wino_kind *k, float *out, const float *M, size_t 
 
 /* Product xi of the backward pass for nb tiles and channels [k0, k0 +
  * kn): U[flipped(xi)] is fwd->oc x fwd->c and we need its columns k0..,
- * so the product is formed transposed (tiles x channels) with those rows
- * read whole, then turned: reading A transposed in place had gathered a
- * few floats from each of its rows, and took twice as long. */
+ * so the product is formed transposed (tiles x channels), reading them in
+ * vectors along U's rows, then turned, rather than reading U as a
+ * transposed A, a few floats from each of its rows. */
 static void backward_product(float *mx, size_t ldm, const float *v, size_t ldv, const float *U,
                              int xi, const gc_window *s, int nb, int k0, int kn, float *MT)
 {
