@@ -12,6 +12,7 @@
  * image input. */
 #include "loaders/onnx.h"
 #include "loaders/onnx_internal.h"
+#include "loaders/dtype.h"
 #include "core/limits.h"
 
 #include <errno.h>
@@ -287,38 +288,6 @@ static gc_status check_shapes(onnx_loader *L, int first)
 
 /* ---- tensors ----------------------------------------------------------- */
 
-static float half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0) {
-        if (man == 0) {
-            bits = sign;
-        } else { /* subnormal: renormalise */
-            exp = 127 - 15 + 1;
-            while (!(man & 0x400)) {
-                man <<= 1;
-                exp--;
-            }
-            bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | (man << 13);
-    } else {
-        bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-static float bf16_to_float(uint16_t h)
-{
-    uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 static int elem_size(int dt)
 {
     switch (dt) {
@@ -362,9 +331,9 @@ static double raw_f(const uint8_t *p, int dt, int64_t k)
         return d;
     }
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
-        return half_to_float((uint16_t)(p[2 * k] | p[2 * k + 1] << 8));
+        return gc_half_to_float((uint16_t)(p[2 * k] | p[2 * k + 1] << 8));
     default:
-        return bf16_to_float((uint16_t)(p[2 * k] | p[2 * k + 1] << 8));
+        return gc_bf16_to_float((uint16_t)(p[2 * k] | p[2 * k + 1] << 8));
     }
 }
 
@@ -521,9 +490,9 @@ gc_status onnx_tensor_value(onnx_loader *L, Onnx__TensorProto *t, const char *na
                 else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE)
                     f[k] = (float)t->double_data[k];
                 else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16)
-                    f[k] = half_to_float((uint16_t)t->int32_data[k]);
+                    f[k] = gc_half_to_float((uint16_t)t->int32_data[k]);
                 else
-                    f[k] = bf16_to_float((uint16_t)t->int32_data[k]);
+                    f[k] = gc_bf16_to_float((uint16_t)t->int32_data[k]);
             }
         }
         free(ext);

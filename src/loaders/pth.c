@@ -25,6 +25,7 @@
 #include <zip.h>
 
 #include "core/error.h"
+#include "loaders/dtype.h"
 #include "loaders/pickle.h"
 #include "loaders/zip_in_place.h"
 
@@ -33,13 +34,12 @@
 
 /* ---- what the pickle may name ------------------------------------------- */
 
-enum { DT_F32, DT_F64, DT_F16, DT_BF16, DT_I64, DT_I32, DT_I16, DT_I8, DT_U8, DT_BOOL, DT_COUNT };
-static const struct { const char *storage; int size; } dtypes[DT_COUNT] = {
-    [DT_F32] = {"FloatStorage", 4},    [DT_F64] = {"DoubleStorage", 8},
-    [DT_F16] = {"HalfStorage", 2},     [DT_BF16] = {"BFloat16Storage", 2},
-    [DT_I64] = {"LongStorage", 8},     [DT_I32] = {"IntStorage", 4},
-    [DT_I16] = {"ShortStorage", 2},    [DT_I8] = {"CharStorage", 1},
-    [DT_U8] = {"ByteStorage", 1},      [DT_BOOL] = {"BoolStorage", 1},
+static const struct { const char *storage; int size; } dtypes[GC_DT_COUNT] = {
+    [GC_DT_F32] = {"FloatStorage", 4},    [GC_DT_F64] = {"DoubleStorage", 8},
+    [GC_DT_F16] = {"HalfStorage", 2},     [GC_DT_BF16] = {"BFloat16Storage", 2},
+    [GC_DT_I64] = {"LongStorage", 8},     [GC_DT_I32] = {"IntStorage", 4},
+    [GC_DT_I16] = {"ShortStorage", 2},    [GC_DT_I8] = {"CharStorage", 1},
+    [GC_DT_U8] = {"ByteStorage", 1},      [GC_DT_BOOL] = {"BoolStorage", 1},
 };
 enum { FN_NONE = 1000, FN_REBUILD_V2, FN_REBUILD, FN_PARAMETER };
 
@@ -59,7 +59,7 @@ static pk_role resolve(void *ctx, const char *mod, const char *name, int *tag)
         return strncmp(name, "_rebuild_", 9) ? PK_ROLE_FORBIDDEN : PK_ROLE_UNSUPPORTED;
     }
     if (!strcmp(mod, "torch")) {
-        for (int i = 0; i < DT_COUNT; i++) {
+        for (int i = 0; i < GC_DT_COUNT; i++) {
             if (!strcmp(name, dtypes[i].storage)) {
                 *tag = i;
                 return PK_ROLE_OPAQUE;
@@ -374,52 +374,6 @@ too_big:
     return gc_fail(p->err, GC_ERR_LIMIT, "%s: tensor '%s' is impossibly large", p->label, name);
 }
 
-static float half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0x1f) {
-        bits = sign | 0x7f800000u | (man << 13);
-    } else if (exp) {
-        bits = sign | ((exp + 112) << 23) | (man << 13);
-    } else if (!man) {
-        bits = sign;
-    } else { /* subnormal: normalise */
-        exp = 113;
-        while (!(man & 0x400)) {
-            man <<= 1;
-            exp--;
-        }
-        bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
-    }
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-static float element(int dt, const uint8_t *q)
-{
-    uint64_t u = 0;
-    int size = dtypes[dt].size;
-    for (int i = size - 1; i >= 0; i--)
-        u = (u << 8) | q[i];
-    float f;
-    double d;
-    uint32_t b32 = (uint32_t)u;
-    switch (dt) {
-    case DT_F32: memcpy(&f, &b32, 4); return f;
-    case DT_F64: memcpy(&d, &u, 8); return (float)d;
-    case DT_F16: return half_to_float((uint16_t)u);
-    case DT_BF16: b32 <<= 16; memcpy(&f, &b32, 4); return f;
-    case DT_I64: return (float)(int64_t)u;
-    case DT_I32: return (float)(int32_t)b32;
-    case DT_I16: return (float)(int16_t)u;
-    case DT_I8: return (float)(int8_t)u;
-    case DT_U8: return (float)u;
-    case DT_BOOL: return u ? 1.0f : 0.0f;
-    }
-    return 0.0f;
-}
-
 /* Whether the view is C-contiguous (size-1 dimensions have any stride). */
 static int dense_view(const tview *tv)
 {
@@ -440,13 +394,13 @@ static void gather(const tview *tv, int dt, const uint8_t *base, float *out)
     size_t es = (size_t)dtypes[dt].size;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     /* the common case, dense float32, is a plain copy */
-    if (dt == DT_F32 && dense_view(tv)) {
+    if (dt == GC_DT_F32 && dense_view(tv)) {
         memcpy(out, base + (size_t)src * es, (size_t)tv->numel * sizeof(float));
         return;
     }
 #endif
     for (int64_t i = 0; i < tv->numel; i++) {
-        out[i] = element(dt, base + (size_t)src * es);
+        out[i] = gc_dtype_element(dt, base + (size_t)src * es);
         for (int d = tv->ndim - 1; d >= 0; d--) {
             if (++idx[d] < tv->size[d]) {
                 src += tv->stride[d];
@@ -485,7 +439,7 @@ static gc_status make_tensor(pth *p, const pk_value *v, const char *key, size_t 
      * once, not twice. Later views of the storage still read it there. A
      * storage in place in a mapped file is borrowed where it is aligned. */
     int whole = (s->owned || (s->in_place && (uintptr_t)s->data % sizeof(float) == 0)) &&
-                s->dtype == DT_F32 && tv.offset == 0 && tv.numel == s->numel && tv.numel > 0 &&
+                s->dtype == GC_DT_F32 && tv.offset == 0 && tv.numel == s->numel && tv.numel > 0 &&
                 dense_view(&tv);
 #if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
     whole = 0;

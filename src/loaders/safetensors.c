@@ -23,16 +23,16 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "loaders/dtype.h"
 
 /* Integers in the header arrive as JSON numbers, which cJSON keeps as
  * doubles: above 2^53 they are no longer exact, so they are refused. */
 #define MAX_EXACT 9007199254740992.0
 
-enum { DT_F32, DT_F64, DT_F16, DT_BF16, DT_I64, DT_I32, DT_I16, DT_I8, DT_U8, DT_BOOL, DT_COUNT };
-static const struct { const char *name; int size; } dtypes[DT_COUNT] = {
-    [DT_F32] = {"F32", 4}, [DT_F64] = {"F64", 8}, [DT_F16] = {"F16", 2}, [DT_BF16] = {"BF16", 2},
-    [DT_I64] = {"I64", 8}, [DT_I32] = {"I32", 4}, [DT_I16] = {"I16", 2}, [DT_I8] = {"I8", 1},
-    [DT_U8] = {"U8", 1},   [DT_BOOL] = {"BOOL", 1},
+static const struct { const char *name; int size; } dtypes[GC_DT_COUNT] = {
+    [GC_DT_F32] = {"F32", 4}, [GC_DT_F64] = {"F64", 8}, [GC_DT_F16] = {"F16", 2}, [GC_DT_BF16] = {"BF16", 2},
+    [GC_DT_I64] = {"I64", 8}, [GC_DT_I32] = {"I32", 4}, [GC_DT_I16] = {"I16", 2}, [GC_DT_I8] = {"I8", 1},
+    [GC_DT_U8] = {"U8", 1},   [GC_DT_BOOL] = {"BOOL", 1},
 };
 
 typedef struct st_ctx {
@@ -93,7 +93,7 @@ static int as_count(const cJSON *v, uint64_t *out)
 
 static int dtype_of(const char *s)
 {
-    for (int i = 0; i < DT_COUNT; i++)
+    for (int i = 0; i < GC_DT_COUNT; i++)
         if (!strcmp(s, dtypes[i].name))
             return i;
     return -1;
@@ -179,56 +179,17 @@ static gc_status parse_entry(st_ctx *c, const cJSON *item, uint64_t data_len, en
 
 /* ---- data --------------------------------------------------------------- */
 
-static float half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0x1f) {
-        bits = sign | 0x7f800000u | (man << 13); /* inf, NaN */
-    } else if (exp) {
-        bits = sign | ((exp + 112) << 23) | (man << 13);
-    } else {
-        float f = ldexpf((float)man, -24); /* zero, subnormal: exact */
-        return sign ? -f : f;
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-static float element(int dt, const uint8_t *p)
-{
-    uint64_t u = 0;
-    for (int b = dtypes[dt].size - 1; b >= 0; b--)
-        u = (u << 8) | p[b];
-    uint32_t b32 = (uint32_t)u;
-    float f;
-    double d;
-    switch (dt) {
-    case DT_F32: memcpy(&f, &b32, 4); return f;
-    case DT_F64: memcpy(&d, &u, 8); return (float)d;
-    case DT_F16: return half_to_float((uint16_t)u);
-    case DT_BF16: b32 <<= 16; memcpy(&f, &b32, 4); return f;
-    case DT_I64: return (float)(int64_t)u;
-    case DT_I32: return (float)(int32_t)b32;
-    case DT_I16: return (float)(int16_t)u;
-    case DT_I8: return (float)(int8_t)u;
-    case DT_U8: return (float)u;
-    case DT_BOOL: return u ? 1.0f : 0.0f;
-    }
-    return 0.0f;
-}
-
 static void convert(int dt, const uint8_t *src, int64_t n, float *out)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (dt == DT_F32) {
+    if (dt == GC_DT_F32) {
         memcpy(out, src, (size_t)n * sizeof(float));
         return;
     }
 #endif
     size_t es = (size_t)dtypes[dt].size;
     for (int64_t i = 0; i < n; i++)
-        out[i] = element(dt, src + (size_t)i * es);
+        out[i] = gc_dtype_element(dt, src + (size_t)i * es);
 }
 
 static int by_begin(const void *a, const void *b)
@@ -341,7 +302,7 @@ static gc_status parse(st_ctx *c, const uint8_t *buf, size_t len, cJSON **root, 
         /* Float32 data of a mapped file is used where it lies when it is
          * aligned (writers pad the header to 8 bytes): the weights are then
          * held once, in the page cache, not copied. */
-        int lend = c->borrow && e[i].dtype == DT_F32 && e[i].numel > 0 &&
+        int lend = c->borrow && e[i].dtype == GC_DT_F32 && e[i].numel > 0 &&
                    (uintptr_t)src % sizeof(float) == 0;
 #if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
         lend = 0;
