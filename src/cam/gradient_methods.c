@@ -107,7 +107,7 @@ gc_status weights_cam(double *w, const gc_session *s, int node, const int *class
     const int out = gc_graph_output(g);
     const gc_node *fc = &g->nodes[out];
     const int pool = fc->in[0];
-    if (fc->op != GC_OP_LINEAR || pool < 0 || g->nodes[pool].op != GC_OP_GLOBAL_AVGPOOL)
+    if (fc->op != GC_OP_LINEAR || pool < 0 || !gc_graph_is_global_mean(g, pool))
         return gc_fail(err, GC_ERR_USAGE,
                        "method 'cam' needs a network that ends in global average pooling and "
                        "one linear layer; this one does not (try gradcam)");

@@ -1,9 +1,9 @@
-/* graph.c — building the node list, shape inference and layer-name lookup. */
+/* graph.c — building the node list, shape inference (through the
+ * operator table) and layer-name lookup. */
 #include "core/graph.h"
-#include "core/graph_ext.h"
 
 #include "core/error.h"
-#include "ops/ops.h"
+#include "core/op_table.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +23,17 @@ void gc_graph_free(gc_graph *g)
     }
     free(g->layers);
     for (int i = 0; i < g->count; i++)
-        free(g->nodes[i].ext);
+        free(g->nodes[i].params);
     free(g->nodes);
     memset(g, 0, sizeof *g);
+}
+
+gc_params *gc_params_new(int nidx)
+{
+    gc_params *p = calloc(1, sizeof *p + sizeof(int64_t) * (size_t)(nidx > 0 ? nidx : 0));
+    if (p)
+        p->const_pos = -1; /* both operands are nodes */
+    return p;
 }
 
 int gc_graph_add(gc_graph *g, gc_op op, int in0, int in1)
@@ -89,66 +97,15 @@ gc_status gc_graph_refuse(gc_graph *g, const char *name, const char *why, gc_err
     return add_layer(g, -1, name, why, err);
 }
 
-static gc_status node_shape(const gc_graph *g, int i, int h, int w, gc_shape *shapes,
-                            gc_error *err)
-{
-    const gc_node *nd = &g->nodes[i];
-    gc_shape *o = &shapes[i];
-    const gc_shape *a = nd->in[0] >= 0 ? &shapes[nd->in[0]] : NULL;
-    const gc_shape *b = nd->in[1] >= 0 ? &shapes[nd->in[1]] : NULL;
-    switch (nd->op) {
-    case GC_OP_INPUT:
-        o->c = g->input_channels, o->h = h, o->w = w, o->spatial = 1;
-        return GC_OK;
-    case GC_OP_CONV:
-    case GC_OP_MAXPOOL: {
-        if (!a->spatial)
-            return gc_fail(err, GC_ERR_FORMAT, "node %d: a window op on a vector", i);
-        if (nd->op == GC_OP_CONV && a->c % nd->groups != 0)
-            return gc_fail(err, GC_ERR_FORMAT, "node %d: %d channels in %d groups", i, a->c,
-                           nd->groups);
-        o->c = nd->op == GC_OP_CONV ? nd->out_channels : a->c;
-        o->h = gc_window_out(a->h, nd->kh, nd->sh, nd->pad[0], nd->pad[2], nd->dh,
-                              nd->ceil_mode);
-        o->w = gc_window_out(a->w, nd->kw, nd->sw, nd->pad[1], nd->pad[3], nd->dw,
-                              nd->ceil_mode);
-        o->spatial = 1;
-        if (o->h <= 0 || o->w <= 0)
-            return gc_fail(err, GC_ERR_USAGE,
-                           "input %dx%d is too small: the feature map after node %d "
-                           "would be empty",
-                           h, w, i);
-        return GC_OK;
-    }
-    case GC_OP_AFFINE:
-    case GC_OP_RELU:
-        *o = *a;
-        return GC_OK;
-    case GC_OP_ADD:
-        if (a->c != b->c || a->h != b->h || a->w != b->w)
-            return gc_fail(err, GC_ERR_FORMAT,
-                           "node %d: adding %dx%dx%d to %dx%dx%d", i, a->c, a->h, a->w,
-                           b->c, b->h, b->w);
-        *o = *a;
-        return GC_OK;
-    case GC_OP_GLOBAL_AVGPOOL:
-        o->c = a->c, o->h = o->w = 1, o->spatial = 0;
-        return GC_OK;
-    case GC_OP_LINEAR:
-        o->c = nd->out_channels, o->h = o->w = 1, o->spatial = 0;
-        return GC_OK;
-    default:
-        return gc_ext_shape(g, i, shapes, err);
-    }
-    return gc_fail(err, GC_ERR_INTERNAL, "node %d: unknown op %d", i, (int)nd->op);
-}
-
 gc_status gc_graph_shape_node(const gc_graph *g, int i, int h, int w, gc_shape *out,
                               gc_error *err)
 {
+    const gc_op_def *def = gc_op_def_of(g->nodes[i].op);
+    if (!def)
+        return gc_fail(err, GC_ERR_INTERNAL, "node %d: unknown op %d", i, (int)g->nodes[i].op);
     out[i].ndim = 0;
-    gc_status st = node_shape(g, i, h, w, out, err);
-    if (st == GC_OK && out[i].ndim == 0) { /* the original ops set only c, h, w */
+    gc_status st = def->shape(g, i, h, w, out, err);
+    if (st == GC_OK && out[i].ndim == 0) { /* ops over [C, H, W] or [C] set only c, h, w */
         gc_shape *o = &out[i];
         o->ndim = o->spatial ? 3 : 1;
         o->d[0] = o->c, o->d[1] = o->h, o->d[2] = o->w;

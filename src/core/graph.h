@@ -1,7 +1,8 @@
 /* graph.h — the network as a list of nodes in execution order, each one
- * operation whose inputs are earlier nodes, plus the table of layer names a
- * user may pick. Every loader (.pth + architecture builder, ONNX) produces
- * this; sessions execute it. Weights are borrowed from the model that owns
+ * operator (with its parameters) whose inputs are earlier nodes, plus the
+ * table of layer names a user may pick. Every loader (.pth + architecture
+ * builder, ONNX) produces this from the same operators; sessions execute
+ * it through the operator table (core/op_table.h). Weights are borrowed from the model that owns
  * the graph: the graph never frees them.
  *
  * A layer name maps to the node that produces the module's output, so
@@ -13,35 +14,72 @@
 
 #include "gradcam.h"
 
+/* Every operator, whichever loader produced it: one entry each in the
+ * operator table (core/op_table.h), which says how its shape is inferred
+ * and how a session runs it forward and backward. */
 typedef enum gc_op {
     GC_OP_INPUT,
     GC_OP_CONV,       /* weight [oc, c/groups, kh, kw], optional bias    */
     GC_OP_AFFINE,     /* eval-mode BatchNorm folded: weight=scale, bias=shift */
     GC_OP_RELU,
-    GC_OP_ADD,
-    GC_OP_MAXPOOL,
-    GC_OP_GLOBAL_AVGPOOL, /* [c, h, w] -> [c]                            */
-    GC_OP_LINEAR,     /* [c] -> [out_channels], weight [out, c], bias    */
-    /* The ONNX operators; shapes, kernels and parameters live in
-     * core/graph_ext.c and node->ext (ops/ext.h). */
     GC_OP_UNARY,      /* elementwise f(x): sigmoid, clip, erf, ...       */
-    GC_OP_BINARY,     /* broadcasting a (op) b, b a node or a constant   */
+    GC_OP_BINARY,     /* broadcasting a (op) b, b a node or a constant;
+                         a residual addition is one with equal shapes    */
+    GC_OP_MAXPOOL,
     GC_OP_AVGPOOL,
-    GC_OP_REDUCE_MEAN,
+    GC_OP_REDUCE_MEAN, /* includes global average pooling               */
     GC_OP_SOFTMAX,
+    GC_OP_LINEAR,     /* [c] -> [out_channels], weight [out, c], bias    */
+    GC_OP_MATMUL,     /* a @ b, b a node or a constant matrix            */
     GC_OP_RESHAPE,    /* same data, new shape (Flatten, Reshape, ...)    */
     GC_OP_TRANSPOSE,
     GC_OP_SLICE,
     GC_OP_CONCAT,
     GC_OP_GATHER,     /* constant indices along one axis                 */
     GC_OP_PAD,
-    GC_OP_MATMUL      /* a @ b, b a node or a constant matrix            */
+    GC_OP_COUNT
 } gc_op;
+
+typedef enum gc_reshape_kind {
+    GC_RS_TARGET,    /* dims[] per image; 0 copies the input's dim, -1 infers */
+    GC_RS_FLATTEN,   /* axis (full rank, >= 1)                                */
+    GC_RS_SQUEEZE,   /* mask of per-image axes to drop (0: all size-1 axes)   */
+    GC_RS_UNSQUEEZE  /* mask of per-image OUTPUT axes to insert               */
+} gc_reshape_kind;
+
+/* An operator's parameters beyond the window geometry in gc_node. Axes are
+ * kept as the source wrote them (ONNX: counted with the batch first,
+ * possibly negative) and resolved against the per-image rank when shapes
+ * are inferred. One heap block per node (gc_params_new, freed by
+ * gc_graph_free), so no inner pointers except into the model's weights. */
+typedef struct gc_params {
+    int kind;               /* gc_unary_kind, gc_binary_kind, gc_reshape_kind */
+    float alpha, beta;
+    int axis;               /* softmax, concat, gather                        */
+    int legacy;             /* softmax: opset < 13 (flatten at axis)           */
+    int keepdims;           /* reduce                                         */
+    int count_include_pad;  /* average pooling                                */
+    int const_pos;          /* binary/matmul: which operand is weight: -1, 0, 1 */
+    int cndim;              /* that constant's shape (batch included)          */
+    int64_t cdims[GC_MAX_DIMS];
+    int ndim;               /* reshape target / transpose perm / slice, pad;
+                               reduce: axes in perm[], -1 for all spatial axes */
+    int64_t dims[GC_MAX_DIMS];  /* reshape target; slice starts; pad begins   */
+    int64_t dims2[GC_MAX_DIMS]; /* slice ends; pad ends                       */
+    int64_t dims3[GC_MAX_DIMS]; /* slice steps                                */
+    int perm[GC_MAX_DIMS];
+    int nidx;               /* gather: constant indices                       */
+    int idx_ndim;
+    int64_t idx_dims[GC_MAX_DIMS];
+    int64_t idx[];
+} gc_params;
+
+/* A zeroed parameter block (const_pos -1: no constant operand) with room
+ * for nidx gather indices, or NULL. */
+gc_params *gc_params_new(int nidx);
 
 /* Inputs a node may have (DenseNet's Concat takes dozens). */
 #define GC_NODE_MAX_IN 64
-
-struct gc_node_ext;
 
 typedef struct gc_node {
     gc_op op;
@@ -53,7 +91,7 @@ typedef struct gc_node {
     int out_channels;           /* conv, linear                         */
     int kh, kw, sh, sw, dh, dw, groups, ceil_mode;
     int pad[4];                 /* top, left, bottom, right             */
-    struct gc_node_ext *ext;    /* ONNX op parameters, owned, one block */
+    gc_params *params;          /* owned; NULL for ops that need none   */
 } gc_node;
 
 /* A node's per-image output shape for one input size; vectors have
@@ -102,6 +140,10 @@ gc_status gc_graph_shape_node(const gc_graph *g, int i, int h, int w, gc_shape *
  * that suggests the closest known names. */
 gc_status gc_graph_find_layer(const gc_graph *g, const char *name, int *node,
                               gc_error *err);
+
+/* Whether node i averages each channel over all its spatial positions
+ * (global average pooling, however the source wrote it). */
+int gc_graph_is_global_mean(const gc_graph *g, int i);
 
 /* The index of the output node (the last one). */
 static inline int gc_graph_output(const gc_graph *g) { return g->count - 1; }

@@ -1,8 +1,8 @@
 /* session.c — buffer planning and the forward / backward passes. */
 #include "core/session.h"
-#include "core/graph_ext.h"
 
 #include "core/error.h"
+#include "core/op_table.h"
 #include "ops/ops.h"
 
 #include <stdlib.h>
@@ -54,18 +54,6 @@ void gc_session_free(gc_session *s)
     free(s);
 }
 
-static gc_window window_of(const gc_node *nd, const gc_shape *in, const gc_shape *out, int n)
-{
-    gc_window w = {
-        .n = n, .c = in->c, .h = in->h, .w = in->w,
-        .oc = out->c, .ho = out->h, .wo = out->w,
-        .kh = nd->kh, .kw = nd->kw, .sh = nd->sh, .sw = nd->sw,
-        .ph = nd->pad[0], .pw = nd->pad[1], .dh = nd->dh, .dw = nd->dw,
-        .groups = nd->groups,
-    };
-    return w;
-}
-
 gc_status gc_session_plan(gc_session *s, int n, int h, int w, gc_error *err)
 {
     if (s->shapes && s->n == n && s->h == h && s->w == w)
@@ -86,7 +74,7 @@ gc_status gc_session_plan(gc_session *s, int n, int h, int w, gc_error *err)
         floats += (size_t)n * gc_shape_numel(&s->shapes[i]);
         const gc_node *nd = &g->nodes[i];
         if (nd->op == GC_OP_CONV) {
-            gc_window win = window_of(nd, &s->shapes[nd->in[0]], &s->shapes[i], n);
+            gc_window win = gc_node_window(nd, &s->shapes[nd->in[0]], &s->shapes[i], n);
             size_t need = nd->winograd ? winograd_workspace(&win) : conv2d_workspace(&win);
             if (s->wino4 && s->wino4[i] && winograd4_workspace(&win) > need)
                 need = winograd4_workspace(&win);
@@ -180,13 +168,33 @@ static gc_status assign_slots(const gc_session *s, const char *keep, int *slot, 
     return GC_OK;
 }
 
-/* Whether node `next` (an addition) reads node `last` and, as its other
- * operand, a node computed before `head`: then a chain starting at head
- * can add that operand as its residual. */
-static int adds_earlier(const gc_node *next, int last, int head)
+/* Whether node `next` is a residual addition that reads node `last` and,
+ * as its other operand, a node computed before `head`: then a chain
+ * starting at head can add that operand as its residual. */
+static int adds_earlier(const gc_session *s, int next, int last, int head)
 {
-    const int other = next->in[0] == last ? next->in[1] : next->in[1] == last ? next->in[0] : -1;
-    return next->nin == 2 && other >= 0 && other < head;
+    const gc_node *nd = &s->m->graph.nodes[next];
+    if (!gc_op_is_plain_add(&s->m->graph, s->shapes, next))
+        return 0;
+    const int other = nd->in[0] == last ? nd->in[1] : nd->in[1] == last ? nd->in[0] : -1;
+    return other >= 0 && other < head;
+}
+
+/* The steps a chain may fold, in order; each is optional. */
+enum { STEP_AFFINE, STEP_ADD, STEP_RELU, STEP_END };
+
+/* Whether node `next` can be step `step` of the chain from head to last. */
+static int continues(const gc_session *s, int step, int next, int last, int head)
+{
+    const gc_node *nd = &s->m->graph.nodes[next];
+    switch (step) {
+    case STEP_AFFINE:
+        return nd->op == GC_OP_AFFINE && nd->in[0] == last;
+    case STEP_ADD:
+        return adds_earlier(s, next, last, head);
+    default:
+        return nd->op == GC_OP_RELU && nd->in[0] == last;
+    }
 }
 
 /* Folding: a convolution and the BatchNorm map, residual addition and ReLU
@@ -201,19 +209,15 @@ static void plan_fusion(gc_session *s, const char *keep, const int *uses)
     for (int i = 0; i < g->count; i++)
         s->fused[i] = 0, s->head[i] = -1;
     for (int i = 0; i < g->count; i++) {
-        const gc_node *nd = &g->nodes[i];
-        if (s->head[i] >= 0 || (nd->op != GC_OP_CONV && nd->op != GC_OP_ADD))
+        const int conv = g->nodes[i].op == GC_OP_CONV;
+        if (s->head[i] >= 0 || (!conv && !gc_op_is_plain_add(g, s->shapes, i)))
             continue;
         int last = i;
-        /* Each step is optional: conv [affine] [add] [relu]; add [relu]. */
-        for (int want = nd->op == GC_OP_CONV ? GC_OP_AFFINE : GC_OP_RELU; want; ) {
-            const gc_node *next = last + 1 < g->count ? &g->nodes[last + 1] : NULL;
-            const int reads = next && (want == GC_OP_ADD ? adds_earlier(next, last, i)
-                                                         : next->in[0] == last);
-            if (reads && (int)next->op == want && uses[last] == 1 && !keep[last])
+        /* conv [affine] [add] [relu]; add [relu]. */
+        for (int step = conv ? STEP_AFFINE : STEP_RELU; step < STEP_END; step++)
+            if (last + 1 < g->count && uses[last] == 1 && !keep[last] &&
+                continues(s, step, last + 1, last, i))
                 last++;
-            want = want == GC_OP_AFFINE ? GC_OP_ADD : want == GC_OP_ADD ? GC_OP_RELU : 0;
-        }
         s->fused[i] = last - i;
         for (int j = i + 1; j <= last; j++)
             s->head[j] = i;
@@ -331,7 +335,7 @@ gc_status gc_session_use_winograd4(gc_session *s, int on, int all, gc_error *err
         const gc_node *nd = &g->nodes[i];
         if (nd->op != GC_OP_CONV || !nd->winograd)
             continue;
-        gc_window win = window_of(nd, &s->shapes[nd->in[0]], &s->shapes[i], s->n);
+        gc_window win = gc_node_window(nd, &s->shapes[nd->in[0]], &s->shapes[i], s->n);
         if (!s->wino4[i] && (all || winograd4_pays(&win))) {
             float *u = malloc(sizeof(float) * 36 * (size_t)win.oc * win.c);
             if (!u)
@@ -362,7 +366,7 @@ int gc_session_conv_chain(const gc_session *s, int node, gc_epilogue *epi)
         const gc_node *nd = &g->nodes[j];
         if (nd->op == GC_OP_AFFINE)
             epi->scale = nd->weight, epi->shift = nd->bias;
-        else if (nd->op == GC_OP_ADD) /* the operand that is not the chain */
+        else if (nd->op == GC_OP_BINARY) /* the operand that is not the chain */
             epi->residual = s->act[nd->in[0] == j - 1 ? nd->in[1] : nd->in[0]];
         else
             epi->relu = 1;
@@ -375,7 +379,7 @@ void gc_session_conv_plain(gc_session *s, int node, float *out, const float *in,
                            int w, int ho, int wo, int ph, int pw)
 {
     const gc_node *nd = &s->m->graph.nodes[node];
-    gc_window win = window_of(nd, &s->shapes[nd->in[0]], &s->shapes[node], n);
+    gc_window win = gc_node_window(nd, &s->shapes[nd->in[0]], &s->shapes[node], n);
     win.h = h, win.w = w, win.ho = ho, win.wo = wo, win.ph = ph, win.pw = pw;
     conv2d_forward(out, in, nd->weight, NULL, NULL, &win, s->col);
 }
@@ -389,119 +393,9 @@ void gc_session_forward(gc_session *s, const float *x)
 void gc_session_forward_after(gc_session *s, int after)
 {
     const gc_graph *g = &s->m->graph;
-    const int n = s->n;
-    for (int i = after + 1; i < g->count; i++) {
-        if (s->head[i] > after)
-            continue; /* computed with its chain's head (plan_fusion) */
-        const gc_node *nd = &g->nodes[i];
-        const gc_shape *o = &s->shapes[i];
-        const gc_shape *a = nd->in[0] >= 0 ? &s->shapes[nd->in[0]] : NULL;
-        float *y = s->act[i];
-        const float *in0 = nd->in[0] >= 0 ? s->act[nd->in[0]] : NULL;
-        size_t count = (size_t)n * gc_shape_numel(o);
-        switch (nd->op) {
-        case GC_OP_INPUT: /* set by the caller */
-            break;
-        case GC_OP_CONV: {
-            gc_window win = window_of(nd, a, o, n);
-            gc_epilogue epi;
-            y = s->act[gc_session_conv_chain(s, i, &epi)];
-            const gc_epilogue *e = s->fused[i] ? &epi : NULL;
-            if (s->use_wino4 && s->wino4[i])
-                conv2d_winograd4_forward(y, in0, s->wino4[i], nd->bias, e, &win, s->col);
-            else if (nd->winograd) /* then the plain filters may be gone */
-                conv2d_winograd_forward(y, in0, nd->winograd, nd->bias, e, &win, s->col);
-            else
-                conv2d_forward(y, in0, nd->weight, nd->bias, e, &win, s->col);
-            break;
-        }
-        case GC_OP_AFFINE:
-            affine_forward(y, in0, nd->weight, nd->bias, n, o->c, o->h * o->w);
-            break;
-        case GC_OP_RELU:
-            relu_forward(y, in0, count);
-            break;
-        case GC_OP_ADD:
-            if (s->fused[i]) /* and the ReLU after it */
-                add_relu_forward(s->act[i + 1], in0, s->act[nd->in[1]], count);
-            else
-                add_forward(y, in0, s->act[nd->in[1]], count);
-            break;
-        case GC_OP_MAXPOOL: {
-            gc_window win = window_of(nd, a, o, n);
-            maxpool_forward(y, in0, &win);
-            break;
-        }
-        case GC_OP_GLOBAL_AVGPOOL:
-            global_avgpool_forward(y, in0, n, a->c, a->h * a->w);
-            break;
-        case GC_OP_LINEAR:
-            linear_forward(y, in0, nd->weight, nd->bias, n, (int)gc_shape_numel(a), o->c);
-            break;
-        default:
-            gc_ext_forward(s, i);
-            break;
-        }
-    }
-}
-
-/* Pushes node i's gradient into those of its inputs that need one. */
-static void backward_node(gc_session *s, int i, int guided)
-{
-    const gc_node *nd = &s->m->graph.nodes[i];
-    const gc_shape *o = &s->shapes[i];
-    const int n = s->n;
-    const float *dy = s->grad[i];
-    int j = nd->in[0];
-    const gc_shape *a = j >= 0 ? &s->shapes[j] : NULL;
-    float *dx = (j >= 0 && s->reach[j]) ? s->grad[j] : NULL;
-    size_t count = (size_t)n * gc_shape_numel(o);
-    switch (nd->op) {
-    case GC_OP_INPUT:
-        return;
-    case GC_OP_CONV:
-        if (dx) {
-            gc_window win = window_of(nd, a, o, n);
-            if (nd->winograd) /* then the plain filters may be gone */
-                conv2d_winograd_backward_input(dx, dy, nd->winograd, &win, s->col);
-            else
-                conv2d_backward_input(dx, dy, nd->weight, &win, s->col);
-        }
-        return;
-    case GC_OP_AFFINE:
-        if (dx)
-            affine_backward_input(dx, dy, nd->weight, n, o->c, o->h * o->w);
-        return;
-    case GC_OP_RELU:
-        if (dx && guided)
-            relu_backward_input_guided(dx, dy, s->act[i], count);
-        else if (dx)
-            relu_backward_input(dx, dy, s->act[i], count);
-        return;
-    case GC_OP_ADD:
-        if (dx)
-            add_backward_input(dx, dy, count);
-        if (s->reach[nd->in[1]])
-            add_backward_input(s->grad[nd->in[1]], dy, count);
-        return;
-    case GC_OP_MAXPOOL:
-        if (dx) {
-            gc_window win = window_of(nd, a, o, n);
-            maxpool_backward_input(dx, dy, s->act[j], s->act[i], &win);
-        }
-        return;
-    case GC_OP_GLOBAL_AVGPOOL:
-        if (dx)
-            global_avgpool_backward_input(dx, dy, n, a->c, a->h * a->w);
-        return;
-    case GC_OP_LINEAR:
-        if (dx)
-            linear_backward_input(dx, dy, nd->weight, n, (int)gc_shape_numel(a), o->c);
-        return;
-    default:
-        gc_ext_backward(s, i);
-        return;
-    }
+    for (int i = after + 1; i < g->count; i++)
+        if (s->head[i] <= after) /* else computed with its chain's head */
+            gc_op_def_of(g->nodes[i].op)->forward(s, i);
 }
 
 gc_status gc_session_backward(gc_session *s, int target, const float *dlogits, int guided,
@@ -521,8 +415,10 @@ gc_status gc_session_backward(gc_session *s, int target, const float *dlogits, i
             memset(s->grad[i], 0, sizeof(float) * s->n * gc_shape_numel(&s->shapes[i]));
     }
     memcpy(s->grad[out], dlogits, sizeof(float) * s->n * gc_shape_numel(&s->shapes[out]));
-    for (int i = out; i > target; i--)
-        if (s->reach[i])
-            backward_node(s, i, guided);
+    for (int i = out; i > target; i--) {
+        const gc_op_def *def = gc_op_def_of(g->nodes[i].op);
+        if (s->reach[i] && def->backward)
+            def->backward(s, i, guided);
+    }
     return GC_OK;
 }

@@ -216,38 +216,36 @@ gc_status onnx_put_int(onnx_loader *L, const char *name, int ndim, const int64_t
 
 /* ---- graph nodes ------------------------------------------------------- */
 
-gc_node_ext *onnx_new_ext(onnx_loader *L, int nidx)
+gc_params *onnx_new_params(onnx_loader *L, int nidx)
 {
-    gc_node_ext *e = calloc(1, sizeof *e + sizeof(int64_t) * (size_t)(nidx > 0 ? nidx : 0));
-    if (!e)
+    gc_params *p = gc_params_new(nidx);
+    if (!p)
         onnx_fail(L, GC_ERR_NOMEM, "out of memory");
-    else
-        e->const_pos = -1;
-    return e;
+    return p;
 }
 
-int onnx_add_node(onnx_loader *L, gc_op op, const int *in, int nin, gc_node_ext *ext)
+int onnx_add_node(onnx_loader *L, gc_op op, const int *in, int nin, gc_params *params)
 {
     gc_graph *g = &L->m->graph;
     if (nin > GC_NODE_MAX_IN) {
-        free(ext);
+        free(params);
         onnx_fail(L, GC_ERR_LIMIT, "more than %d inputs", GC_NODE_MAX_IN);
         return -1;
     }
     if (g->count >= L->max_nodes) {
-        free(ext);
+        free(params);
         onnx_fail(L, GC_ERR_LIMIT, "converted graph has more than %lld nodes (the node limit)",
                   (long long)L->max_nodes);
         return -1;
     }
     int i = gc_graph_add(g, op, nin > 0 ? in[0] : -1, nin > 1 ? in[1] : -1);
     if (i < 0) {
-        free(ext);
+        free(params);
         onnx_fail(L, GC_ERR_NOMEM, "out of memory");
         return -1;
     }
     gc_node *nd = &g->nodes[i];
-    nd->ext = ext;
+    nd->params = params;
     for (int k = 0; k < nin; k++)
         nd->in[k] = in[k];
     nd->nin = nin;
@@ -720,7 +718,7 @@ static gc_status build(onnx_loader *L)
     if (o != gc_graph_output(&L->m->graph)) {
         /* Something runs after the output (a second output's branch): end
          * the graph with a copy of the logits so the last node is them. */
-        gc_node_ext *e = onnx_new_ext(L, 0);
+        gc_params *e = onnx_new_params(L, 0);
         if (!e)
             return L->err->status;
         e->kind = GC_RS_FLATTEN, e->axis = 1;

@@ -12,7 +12,7 @@
 #include "core/model.h"
 #include "core/session.h"
 #include "onnx/onnx.pb-c.h"
-#include "ops/ext.h"
+#include "ops/ops.h"
 
 #define GC_ONNX_BATCH (INT64_MIN / 2)
 
@@ -63,10 +63,10 @@ gc_status onnx_tensor_value(onnx_loader *L, Onnx__TensorProto *t, const char *na
 float *onnx_alloc_floats(onnx_loader *L, const char *name, int64_t count);
 
 /* Graph nodes: adds one and computes its shape at the declared input size;
- * returns its index or -1 with L->err filled. ext may be NULL; it is
+ * returns its index or -1 with L->err filled. params may be NULL; it is
  * owned by the graph from here on, even on failure. */
-int onnx_add_node(onnx_loader *L, gc_op op, const int *in, int nin, gc_node_ext *ext);
-gc_node_ext *onnx_new_ext(onnx_loader *L, int nidx);
+int onnx_add_node(onnx_loader *L, gc_op op, const int *in, int nin, gc_params *params);
+gc_params *onnx_new_params(onnx_loader *L, int nidx);
 
 /* Fails naming the current node: "PATH: node 'NAME' (OP): ...". */
 gc_status onnx_fail(onnx_loader *L, gc_status st, const char *fmt, ...)

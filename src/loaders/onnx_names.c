@@ -120,10 +120,8 @@ static int is_global_pool(onnx_loader *L, int i)
     const gc_shape *in = nd->in[0] >= 0 ? &L->shapes[nd->in[0]] : NULL, *o = &L->shapes[i];
     if (!in || in->ndim != 3 || in->h * in->w <= 1)
         return 0;
-    return nd->op == GC_OP_GLOBAL_AVGPOOL ||
-           ((nd->op == GC_OP_REDUCE_MEAN || nd->op == GC_OP_AVGPOOL ||
-             nd->op == GC_OP_MAXPOOL) &&
-            o->h == 1 && o->w == 1 && gc_shape_numel(o) == (size_t)in->c);
+    return (nd->op == GC_OP_REDUCE_MEAN || nd->op == GC_OP_AVGPOOL || nd->op == GC_OP_MAXPOOL) &&
+           o->h == 1 && o->w == 1 && gc_shape_numel(o) == (size_t)in->c;
 }
 
 static void pick_default(onnx_loader *L)

@@ -94,10 +94,10 @@ static int need_node(onnx_loader *L, const value *v, const char *what)
 
 /* The start of every one-input operator with options: its input node in
  * *x and a fresh extension record, or NULL with L's error set. */
-static gc_node_ext *unary_node(onnx_loader *L, const Onnx__NodeProto *nd, int *x)
+static gc_params *unary_node(onnx_loader *L, const Onnx__NodeProto *nd, int *x)
 {
     *x = need_node(L, input(L, nd, 0), "the input");
-    return *x < 0 ? NULL : onnx_new_ext(L, 0);
+    return *x < 0 ? NULL : onnx_new_params(L, 0);
 }
 
 static const value *need_float(onnx_loader *L, const value *v, const char *what, int ndim)
@@ -149,7 +149,7 @@ static gc_status put_node(onnx_loader *L, const Onnx__NodeProto *nd, size_t k, i
     return onnx_put(L, &v);
 }
 
-static int add(onnx_loader *L, gc_op op, const int *in, int nin, gc_node_ext *e)
+static int add(onnx_loader *L, gc_op op, const int *in, int nin, gc_params *e)
 {
     return onnx_add_node(L, op, in, nin, e);
 }
@@ -338,7 +338,7 @@ static gc_status conv_unary(onnx_loader *L, const Onnx__NodeProto *nd, int kind)
         return fold_unary(L, nd, x, kind, alpha, beta);
     if (kind == -1)
         return put_node(L, nd, 0, add(L, GC_OP_RELU, &x->node, 1, NULL));
-    gc_node_ext *e = onnx_new_ext(L, 0);
+    gc_params *e = onnx_new_params(L, 0);
     if (!e)
         return L->err->status;
     e->kind = kind, e->alpha = alpha, e->beta = beta;
@@ -358,13 +358,13 @@ static gc_status conv_binary(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
         if (a->kind != V_NODE || const_scalar(L, b, &p, "the exponent"))
             return a->kind != V_NODE ? onnx_fail(L, GC_ERR_UNSUPPORTED, "a constant base")
                                      : L->err->status;
-        gc_node_ext *e = onnx_new_ext(L, 0);
+        gc_params *e = onnx_new_params(L, 0);
         if (!e)
             return L->err->status;
         e->kind = GC_U_POW, e->alpha = (float)p;
         return put_node(L, nd, 0, add(L, GC_OP_UNARY, &a->node, 1, e));
     }
-    gc_node_ext *e = onnx_new_ext(L, 0);
+    gc_params *e = onnx_new_params(L, 0);
     if (!e)
         return L->err->status;
     e->kind = !strcmp(op, "Add") ? GC_B_ADD : !strcmp(op, "Sub") ? GC_B_SUB
@@ -494,9 +494,9 @@ static gc_status conv_pool(onnx_loader *L, const Onnx__NodeProto *nd, int avg)
         return onnx_fail(L, GC_ERR_UNSUPPORTED, "kernel_shape must be two values in 1..256");
     if (!L->shapes[x].spatial || L->shapes[x].ndim != 3)
         return onnx_fail(L, GC_ERR_UNSUPPORTED, "only 2-D pooling on [N,C,H,W] is supported");
-    gc_node_ext *e = NULL;
+    gc_params *e = NULL;
     if (avg) {
-        if (!(e = onnx_new_ext(L, 0)))
+        if (!(e = onnx_new_params(L, 0)))
             return L->err->status;
         e->count_include_pad = (int)attr_i(nd, "count_include_pad", 0);
     }
@@ -601,7 +601,7 @@ static gc_status conv_matmul(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
     int x = need_node(L, a, "the first operand");
     if (x < 0 || !b)
         return x < 0 ? L->err->status : onnx_fail(L, GC_ERR_FORMAT, "needs two inputs");
-    gc_node_ext *e = onnx_new_ext(L, 0);
+    gc_params *e = onnx_new_params(L, 0);
     if (!e)
         return L->err->status;
     if (b->kind == V_NODE) {
@@ -643,7 +643,7 @@ static int axes_of(onnx_loader *L, const Onnx__NodeProto *nd, int input_index, i
 static gc_status conv_reduce_mean(onnx_loader *L, const Onnx__NodeProto *nd, int global)
 {
     int x;
-    gc_node_ext *e = unary_node(L, nd, &x);
+    gc_params *e = unary_node(L, nd, &x);
     if (!e)
         return L->err->status;
     e->keepdims = 1;
@@ -705,7 +705,7 @@ static gc_status conv_reshape(onnx_loader *L, const Onnx__NodeProto *nd, int arg
     if (n < 1 || !(t[0] == GC_ONNX_BATCH || (t[0] == 0 && !allowzero) || t[0] == 1 ||
                    (t[0] == -1 && infer == 0)))
         return onnx_fail(L, GC_ERR_UNSUPPORTED, "a reshape that moves data across the batch");
-    gc_node_ext *e = onnx_new_ext(L, 0);
+    gc_params *e = onnx_new_params(L, 0);
     if (!e)
         return L->err->status;
     e->kind = GC_RS_TARGET, e->ndim = n - 1;
@@ -758,7 +758,7 @@ static gc_status conv_squeeze(onnx_loader *L, const Onnx__NodeProto *nd, int un)
         }
         return put_like(L, out_name(nd, 0), x, r, dims, NULL, x->numel);
     }
-    gc_node_ext *e = onnx_new_ext(L, 0);
+    gc_params *e = onnx_new_params(L, 0);
     if (!e)
         return L->err->status;
     e->kind = un ? GC_RS_UNSQUEEZE : GC_RS_SQUEEZE;
@@ -771,7 +771,7 @@ static gc_status conv_squeeze(onnx_loader *L, const Onnx__NodeProto *nd, int un)
 static gc_status conv_flatten(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     int x;
-    gc_node_ext *e = unary_node(L, nd, &x);
+    gc_params *e = unary_node(L, nd, &x);
     if (!e)
         return L->err->status;
     e->kind = GC_RS_FLATTEN, e->axis = (int)attr_i(nd, "axis", 1);
@@ -790,7 +790,7 @@ static gc_status conv_transpose(onnx_loader *L, const Onnx__NodeProto *nd, int a
         return L->err->status;
     if (!p || n < 1 || n > GC_ND + 1 || p[0] != 0)
         return onnx_fail(L, GC_ERR_UNSUPPORTED, "a transpose that moves the batch axis");
-    gc_node_ext *e = onnx_new_ext(L, 0);
+    gc_params *e = onnx_new_params(L, 0);
     if (!e)
         return L->err->status;
     e->ndim = n - 1;
@@ -818,7 +818,7 @@ static gc_status conv_concat(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
     if (nodes && consts)
         return onnx_fail(L, GC_ERR_UNSUPPORTED, "concatenating constants with computed tensors");
     if (nodes) {
-        gc_node_ext *e = onnx_new_ext(L, 0);
+        gc_params *e = onnx_new_params(L, 0);
         if (!e)
             return L->err->status;
         e->axis = (int)axis;
@@ -883,7 +883,7 @@ static gc_status conv_concat(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 static int add_slice(onnx_loader *L, int x, int n, const int64_t *axes, const int64_t *st,
                      const int64_t *en, const int64_t *sp)
 {
-    gc_node_ext *e = onnx_new_ext(L, 0);
+    gc_params *e = onnx_new_params(L, 0);
     if (!e)
         return -1;
     e->ndim = n;
@@ -1014,7 +1014,7 @@ static gc_status conv_gather(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
         free(pick);
         return st;
     }
-    gc_node_ext *e = onnx_new_ext(L, (int)idx->numel);
+    gc_params *e = onnx_new_params(L, (int)idx->numel);
     if (!e)
         return L->err->status;
     e->axis = (int)axis, e->nidx = (int)idx->numel, e->idx_ndim = idx->ndim;
@@ -1050,7 +1050,7 @@ static gc_status conv_pad(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
     int r = n / 2;
     if (n % 2 || r < 2 || pads[0] || pads[r])
         return onnx_fail(L, GC_ERR_UNSUPPORTED, "pads must leave the batch alone");
-    gc_node_ext *e = onnx_new_ext(L, 0);
+    gc_params *e = onnx_new_params(L, 0);
     if (!e)
         return L->err->status;
     e->ndim = r - 1, e->alpha = (float)value;
@@ -1067,7 +1067,7 @@ static gc_status conv_pad(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 static gc_status conv_softmax(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     int x;
-    gc_node_ext *e = unary_node(L, nd, &x);
+    gc_params *e = unary_node(L, nd, &x);
     if (!e)
         return L->err->status;
     e->legacy = L->opset < 13;

@@ -9,6 +9,7 @@
  * but stays its own node, so "layer2.1.bn2" keeps its exact value. */
 #include "core/error.h"
 #include "core/model.h"
+#include "ops/ops.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -144,6 +145,27 @@ static int add_simple(builder *b, gc_op op, int in0, int in1)
     return n;
 }
 
+/* A node with parameters: a residual addition (two nodes, no constant) or
+ * global average pooling to a [C] vector, the operators an ONNX export of
+ * the same network has there. */
+static int add_with_params(builder *b, gc_op op, int in0, int in1)
+{
+    gc_params *p = gc_params_new(0);
+    int n = p ? add_simple(b, op, in0, in1) : -1;
+    if (!p)
+        gc_fail(b->err, GC_ERR_NOMEM, "out of memory building the graph");
+    if (n < 0) {
+        free(p);
+        return -1;
+    }
+    if (op == GC_OP_BINARY)
+        p->kind = GC_B_ADD;
+    else /* GC_OP_REDUCE_MEAN over every spatial axis, which it drops */
+        p->ndim = -1, p->keepdims = 0;
+    b->m->graph.nodes[n].params = p;
+    return n;
+}
+
 static int has(builder *b, const char *fmt, int s, int k, const char *leaf)
 {
     char key[160];
@@ -197,7 +219,7 @@ static int add_block(builder *b, int s, int k, int input, int *c, int bottleneck
                 b->path, pre, *c, ch, stride);
         return -1;
     }
-    int sum = add_simple(b, GC_OP_ADD, x, identity);
+    int sum = add_with_params(b, GC_OP_BINARY, x, identity);
     int out = sum < 0 ? -1 : add_simple(b, GC_OP_RELU, sum, -1);
     if (out < 0 || name_node(b, out, pre) < 0)
         return -1;
@@ -269,7 +291,7 @@ gc_status gc_resnet_build(gc_model *m, const char *path, gc_error *err)
         if (name_node(&b, x, name) < 0)
             return err->status;
     }
-    if ((x = add_simple(&b, GC_OP_GLOBAL_AVGPOOL, x, -1)) < 0 || name_node(&b, x, "avgpool") < 0)
+    if ((x = add_with_params(&b, GC_OP_REDUCE_MEAN, x, -1)) < 0 || name_node(&b, x, "avgpool") < 0)
         return err->status;
     const gc_sd_tensor *fw = need(&b, "fc.weight", 2, (const int64_t[]){-1, c});
     if (!fw)

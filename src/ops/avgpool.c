@@ -1,7 +1,7 @@
 /* avgpool.c — 2-D average pooling as PyTorch's avg_pool2d computes it, with
  * its gradient. The divisor: count_include_pad counts padded cells inside
  * the window clipped to [-pad, size + pad), otherwise only real cells. */
-#include "ops/ext.h"
+#include "ops/ops.h"
 #include "ops/ops.h"
 
 typedef struct span {

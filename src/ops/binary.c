@@ -1,11 +1,38 @@
-/* binary.c — Add, Sub, Mul, Div with NumPy broadcasting, between two
+/* binary.c — the plain addition of two tensors of one shape (a residual
+ * connection, alone or with its ReLU), and Add, Sub, Mul, Div with NumPy
+ * broadcasting, between two
  * computed tensors (an SE block's [C,1,1] gate times its [C,H,W] input) or a
  * tensor and a constant. The gradient of a broadcast operand is summed over
  * the axes it was repeated along. Deliberately simple: one odometer loop
  * with a contiguous innermost axis, which is what these shapes have. */
-#include "ops/ext.h"
+#include "ops/ops.h"
 
 #include <string.h>
+
+
+void add_forward(float *out, const float *a, const float *b, size_t count)
+{
+    #pragma omp parallel for schedule(static) if (count >= OPS_PARALLEL_MIN)
+    for (size_t i = 0; i < count; i++)
+        out[i] = a[i] + b[i];
+}
+
+void add_backward_input(float *din, const float *dout, size_t count)
+{
+    #pragma omp parallel for schedule(static) if (count >= OPS_PARALLEL_MIN)
+    for (size_t i = 0; i < count; i++)
+        din[i] += dout[i];
+}
+
+void add_relu_forward(float *out, const float *a, const float *b, size_t count)
+{
+    #pragma omp parallel for schedule(static) if (count >= OPS_PARALLEL_MIN)
+    for (size_t i = 0; i < count; i++) {
+        float y = a[i] + b[i];
+        out[i] = y > 0.0f ? y : 0.0f;
+    }
+}
+
 
 /* Calls body(i_out, i_a, i_b, len, sa, sb) for each innermost row. */
 typedef struct iter {

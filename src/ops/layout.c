@@ -2,11 +2,19 @@
  * which the loader turns into slices), Pad with a constant, Concat and
  * Gather with constant indices. Each gradient sends every output element's
  * gradient back to the input element it came from. */
-#include "ops/ext.h"
+#include "ops/ops.h"
 
 #include <string.h>
 
 /* Row-major strides of a shape. */
+int64_t gc_nd_numel(const gc_nd *s)
+{
+    int64_t n = 1;
+    for (int i = 0; i < s->ndim; i++)
+        n *= s->d[i];
+    return n;
+}
+
 static void contiguous(const gc_nd *s, int64_t *st)
 {
     int64_t m = 1;

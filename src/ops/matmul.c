@@ -1,7 +1,9 @@
-/* matmul.c — MatMul: a computed tensor times a constant matrix (a Linear
- * layer exported without Gemm), or two computed tensors (attention), with
- * the gradients to the computed operands. BLAS does the work. */
-#include "ops/ext.h"
+/* matmul.c — matrix products: the fully connected classifier (PyTorch's
+ * weight layout), MatMul of a computed tensor and a constant matrix (a
+ * Linear layer exported without Gemm) or of two computed tensors
+ * (attention), with the gradients to the computed operands. BLAS does the
+ * work. */
+#include "ops/ops.h"
 
 #include <cblas.h>
 
@@ -38,4 +40,22 @@ void matmul_backward_input(float *da, float *db, const float *dy, const float *a
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, m, r, 1.0f,
                         a + i * (size_t)r * k, k, g, m, 1.0f, db + i * (size_t)k * m, m);
     }
+}
+
+void linear_forward(float *out, const float *in, const float *weight, const float *bias,
+                    int n, int in_features, int out_features)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out_features, in_features, 1.0f,
+                in, in_features, weight, in_features, 0.0f, out, out_features);
+    if (bias)
+        for (int i = 0; i < n; i++)
+            for (int o = 0; o < out_features; o++)
+                out[(size_t)i * out_features + o] += bias[o];
+}
+
+void linear_backward_input(float *din, const float *dout, const float *weight, int n,
+                           int in_features, int out_features)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in_features, out_features,
+                1.0f, dout, out_features, weight, in_features, 1.0f, din, in_features);
 }

@@ -1,14 +1,29 @@
-/* ops.h — the layer kernels, each a pair of plain functions over flat NCHW
- * float arrays: <op>_forward(out, in, ...) and <op>_backward_input(din, dout,
- * ...). Backward functions ACCUMULATE into din (din += ...), because a tensor
- * feeding several consumers (a residual branch) sums their gradients; the
- * caller zeroes din once. There are no weight gradients anywhere: Grad-CAM
- * only needs gradients with respect to activations. */
+/* ops.h — the layer kernels, each a pair of plain functions over flat
+ * float arrays: <op>_forward(out, in, ...) and <op>_backward_input(din,
+ * dout, ...). Backward functions ACCUMULATE into din (din += ...), because
+ * a tensor feeding several consumers (a residual branch) sums their
+ * gradients; the caller zeroes din once. There are no weight gradients
+ * anywhere: Grad-CAM only needs gradients with respect to activations.
+ *
+ * Grouped by kind: windows (convolution, pooling), per-element and
+ * per-channel maps, reductions, layout, matrix products. The window kernels
+ * take NCHW tensors with the batch inside gc_window; the rank-general ones
+ * take per-image shapes (gc_nd) with the batch as the outer loop (n images,
+ * each numel floats), which is what lets a model exported with a fixed
+ * batch of 1 run on any batch. A constant operand (a weight) is shared by
+ * all images. Which node calls which kernel is core/op_*.c's business. */
 #ifndef GC_OPS_H
 #define GC_OPS_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gradcam.h"
+
+/* Memory-bound kernels share their work between threads only from this
+ * many elements on: below it, waking the other threads costs more than it
+ * saves. */
+#define OPS_PARALLEL_MIN ((size_t)1 << 20)
 
 /* Geometry of a 2-D convolution or pooling window. ph/pw are the top/left
  * padding; the bottom/right padding is whatever makes ho/wo come out, which
@@ -137,5 +152,112 @@ void linear_forward(float *out, const float *in, const float *weight, const floa
                     int n, int in_features, int out_features);
 void linear_backward_input(float *din, const float *dout, const float *weight, int n,
                            int in_features, int out_features);
+
+/* ---- rank-general kernels (shapes per image, batch outside) ---- */
+
+#define GC_ND GC_MAX_DIMS /* per-image rank limit (batch excluded) */
+
+typedef enum gc_unary_kind {
+    GC_U_SIGMOID,
+    GC_U_CLIP,         /* alpha = min, beta = max (ReLU6: 0, 6)           */
+    GC_U_LEAKY_RELU,   /* alpha = slope for x < 0                        */
+    GC_U_HARD_SIGMOID, /* max(0, min(1, alpha x + beta))                 */
+    GC_U_HARD_SWISH,   /* x * max(0, min(1, x / 6 + 1 / 2))              */
+    GC_U_SQRT,
+    GC_U_ERF,
+    GC_U_POW,          /* x ^ alpha, alpha a constant                    */
+    GC_U_TANH,
+    GC_U_EXP,
+    GC_U_NEG,
+    GC_U_COUNT
+} gc_unary_kind;
+
+typedef enum gc_binary_kind { GC_B_ADD, GC_B_SUB, GC_B_MUL, GC_B_DIV, GC_B_COUNT } gc_binary_kind;
+
+
+
+/* A per-image shape. */
+typedef struct gc_nd {
+    int ndim;
+    int d[GC_ND];
+} gc_nd;
+
+int64_t gc_nd_numel(const gc_nd *s);
+
+/* ---- elementwise ---- */
+void unary_forward(int kind, float alpha, float beta, float *y, const float *x, size_t count);
+/* Uses the forward input x and output y, whichever the derivative needs. */
+void unary_backward_input(int kind, float alpha, float beta, float *dx, const float *dy,
+                          const float *x, const float *y, size_t count);
+
+/* Broadcasting binary op: a, b and out share out's rank (pad with leading
+ * 1s); a_batch/b_batch say whether the operand has one block per image
+ * (a node) or one shared block (a constant). */
+typedef struct gc_bcast {
+    int n;
+    gc_nd out, a, b; /* a, b: same ndim as out, dims 1 or out's */
+    int a_batch, b_batch;
+} gc_bcast;
+void binary_forward(int kind, const gc_bcast *s, float *y, const float *a, const float *b);
+/* da or db may be NULL (a constant, or not on the gradient's path). */
+void binary_backward_input(int kind, const gc_bcast *s, const float *dy, const float *a,
+                           const float *b, float *da, float *db);
+
+/* ---- pooling and reductions ---- */
+/* PyTorch's avg_pool2d: the divisor counts padding (count_include_pad) but
+ * never the part of a ceil-mode window that hangs past the padding. */
+void avgpool_forward(float *out, const float *in, const struct gc_window *s,
+                     int pad_bottom, int pad_right, int count_include_pad);
+void avgpool_backward_input(float *din, const float *dout, const struct gc_window *s,
+                            int pad_bottom, int pad_right, int count_include_pad);
+
+/* Mean over the per-image axes in mask; out has in's shape with those axes
+ * set to 1 (the element count is what matters). */
+void reduce_mean_forward(float *out, const float *in, int n, const gc_nd *in_shape, int mask);
+void reduce_mean_backward_input(float *din, const float *dout, int n, const gc_nd *in_shape,
+                                int mask);
+
+/* Softmax over blocks: outer x len x inner, normalised along len. */
+void softmax_forward(float *y, const float *x, size_t outer, int len, size_t inner);
+void softmax_backward_input(float *dx, const float *dy, const float *y, size_t outer, int len,
+                            size_t inner);
+
+/* ---- layout ---- */
+/* out = in with per-image axes permuted: out axis k is in axis perm[k]. */
+void transpose_forward(float *out, const float *in, int n, const gc_nd *in_shape,
+                       const int *perm);
+void transpose_backward_input(float *din, const float *dout, int n, const gc_nd *in_shape,
+                              const int *perm);
+/* Strided slice: out dims od, in element = start[k] + i_k * step[k]. */
+void slice_forward(float *out, const float *in, int n, const gc_nd *in_shape, const gc_nd *out_shape,
+                   const int64_t *start, const int64_t *step);
+void slice_backward_input(float *din, const float *dout, int n, const gc_nd *in_shape,
+                          const gc_nd *out_shape, const int64_t *start, const int64_t *step);
+/* Constant padding: out = value outside, in placed at begin[k]. */
+void pad_forward(float *out, const float *in, int n, const gc_nd *in_shape, const gc_nd *out_shape,
+                 const int64_t *begin, float value);
+void pad_backward_input(float *din, const float *dout, int n, const gc_nd *in_shape,
+                        const gc_nd *out_shape, const int64_t *begin);
+/* Concatenation of k inputs along a per-image axis: outer x (len_i x inner). */
+void concat_forward(float *out, const float *const *in, const int *len, int k, size_t outer,
+                    size_t inner);
+void concat_backward_input(float *const *din, const float *dout, const int *len, int k,
+                           size_t outer, size_t inner);
+/* out[o, j, i] = in[o, idx[j], i] for outer x (nidx) x inner blocks;
+ * negative indices count from the end (checked in range by the caller). */
+void gather_forward(float *out, const float *in, size_t outer, int len, size_t inner,
+                    const int64_t *idx, int nidx);
+void gather_backward_input(float *din, const float *dout, size_t outer, int len, size_t inner,
+                           const int64_t *idx, int nidx);
+
+/* ---- matrix products ---- */
+/* y[b] = a[b] @ w for batch rows b (a: rows x k, w: k x m, shared). */
+void matmul_const_forward(float *y, const float *a, const float *w, size_t rows, int k, int m);
+void matmul_const_backward_input(float *da, const float *dy, const float *w, size_t rows, int k,
+                                 int m);
+/* batch of independent products: y[i] = a[i] (r x k) @ b[i] (k x m). */
+void matmul_forward(float *y, const float *a, const float *b, size_t batch, int r, int k, int m);
+void matmul_backward_input(float *da, float *db, const float *dy, const float *a, const float *b,
+                           size_t batch, int r, int k, int m);
 
 #endif

@@ -1,8 +1,7 @@
-/* pool.c — max pooling, global average pooling and the fully connected
- * classifier, with their gradients to the input. */
+/* pool.c — max pooling and global average pooling, with their gradients
+ * to the input. */
 #include "ops/ops.h"
 
-#include <cblas.h>
 #include <math.h>
 
 /* The kernel taps [*lo, *hi) whose input coordinate o*stride - pad + t*dil
@@ -115,22 +114,4 @@ void global_avgpool_backward_input(float *din, const float *dout, int n, int c, 
         for (int i = 0; i < hw; i++)
             dx[i] += g;
     }
-}
-
-void linear_forward(float *out, const float *in, const float *weight, const float *bias,
-                    int n, int in_features, int out_features)
-{
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out_features, in_features, 1.0f,
-                in, in_features, weight, in_features, 0.0f, out, out_features);
-    if (bias)
-        for (int i = 0; i < n; i++)
-            for (int o = 0; o < out_features; o++)
-                out[(size_t)i * out_features + o] += bias[o];
-}
-
-void linear_backward_input(float *din, const float *dout, const float *weight, int n,
-                           int in_features, int out_features)
-{
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in_features, out_features,
-                1.0f, dout, out_features, weight, in_features, 1.0f, din, in_features);
 }

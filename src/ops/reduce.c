@@ -1,6 +1,6 @@
 /* reduce.c — ReduceMean over any set of per-image axes (GlobalAveragePool
  * is the mean over H and W) and Softmax, with their gradients. */
-#include "ops/ext.h"
+#include "ops/ops.h"
 
 #include <math.h>
 

@@ -1,20 +1,39 @@
-/* unary.c — elementwise activations ONNX models use (sigmoid, clip/ReLU6,
+/* unary.c — elementwise activations and their gradients: ReLU (with its
+ * guided form), and the others ONNX models use (sigmoid, clip/ReLU6,
  * leaky ReLU, hard sigmoid/swish, sqrt, erf for GELU, pow by a constant,
- * tanh, exp, neg) and their gradients. Derivatives follow PyTorch's
+ * tanh, exp, neg). Derivatives follow PyTorch's
  * backward formulas where a model exported from PyTorch meets a kink
  * (hardtanh and hardsigmoid use strict bounds, hardswish its piecewise
  * form), so Grad-CAM matches autograd exactly. */
-#include "ops/ext.h"
+#include "ops/ops.h"
 
 #include <math.h>
 
-int64_t gc_nd_numel(const gc_nd *s)
+
+void relu_forward(float *out, const float *in, size_t count)
 {
-    int64_t n = 1;
-    for (int i = 0; i < s->ndim; i++)
-        n *= s->d[i];
-    return n;
+    #pragma omp parallel for schedule(static) if (count >= OPS_PARALLEL_MIN)
+    for (size_t i = 0; i < count; i++)
+        out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
+
+void relu_backward_input(float *din, const float *dout, const float *out, size_t count)
+{
+    #pragma omp parallel for schedule(static) if (count >= OPS_PARALLEL_MIN)
+    for (size_t i = 0; i < count; i++)
+        if (out[i] > 0.0f)
+            din[i] += dout[i];
+}
+
+void relu_backward_input_guided(float *din, const float *dout, const float *out,
+                                size_t count)
+{
+    #pragma omp parallel for schedule(static) if (count >= OPS_PARALLEL_MIN)
+    for (size_t i = 0; i < count; i++)
+        if (out[i] > 0.0f && dout[i] > 0.0f)
+            din[i] += dout[i];
+}
+
 
 static float hsig(float x, float a, float b)
 {

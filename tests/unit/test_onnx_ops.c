@@ -1,4 +1,4 @@
-/* test_onnx_ops.c — the kernels ONNX models add (ops/ext.h): each forward
+/* test_onnx_ops.c — the kernels ONNX models add (ops/ops.h): each forward
  * against a direct definition written out here, each backward against
  * central finite differences of that forward (the directional derivative
  * <dy, (f(x + e v) - f(x - e v)) / 2e> must equal <dx, v>). */
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/ext.h"
+#include "ops/ops.h"
 #include "ops/ops.h"
 
 static unsigned rng_state = 12345;
