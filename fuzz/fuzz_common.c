@@ -2,7 +2,7 @@
 #define _GNU_SOURCE
 #include "fuzz_common.h"
 
-#include "core/model.h"
+#include "arch/resnet.h"
 
 #include <dirent.h>
 #include <stdio.h>

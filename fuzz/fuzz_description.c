@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/model.h"
+#include "arch/resnet.h"
+#include "loaders/description.h"
 #include "fuzz_common.h"
 
 static gc_model *model;

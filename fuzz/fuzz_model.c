@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/model.h"
+#include "arch/resnet.h"
 #include "fuzz_common.h"
 
 #define MAX_NUMEL (1 << 20)

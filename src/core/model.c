@@ -1,63 +1,15 @@
-/* model.c — loading a model file into a graph, and what a user may ask of
- * it (classes, layers and their shapes). The format is decided by content
- * in the loaders; this file only dispatches and owns the result. */
+/* model.c — what a loaded model is made of and what a user may ask of it
+ * (classes, layers and their shapes), and the one step every loader ends
+ * with (gc_model_prepare). Reading files is the loaders' business
+ * (loaders/registry.c). */
 #include "core/error.h"
 #include "core/model.h"
-#include "loaders/onnx.h"
-#include "loaders/safetensors.h"
 #include "ops/ops.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* 1 when the file's first bytes are an ONNX protobuf's (else .pth). */
-static int is_onnx(const char *path)
-{
-    unsigned char head[8];
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(head, 1, sizeof head, f) : 0;
-    if (f)
-        fclose(f);
-    return gc_onnx_sniff(head, n);
-}
-
-gc_status gc_model_load(const char *path, gc_model **out, gc_error *err)
-{
-    return gc_model_load_limited(path, NULL, out, err);
-}
-
-gc_status gc_model_load_limited(const char *path, const gc_limits *lim, gc_model **out,
-                                gc_error *err)
-{
-    *out = NULL;
-    gc_model *m = gc_calloc(1, sizeof *m, err);
-    if (!m)
-        return GC_ERR_NOMEM;
-    gc_status st;
-    if (gc_safetensors_sniff_file(path)) { /* first: its length byte may look like ONNX's tag */
-        st = gc_safetensors_load(path, lim, &m->weights, err);
-        if (st == GC_OK)
-            st = gc_resnet_build(m, path, err);
-    } else if (is_onnx(path)) {
-        st = gc_onnx_load(m, path, lim, err);
-    } else {
-        st = gc_pth_load(path, lim, &m->weights, err);
-        if (st == GC_OK)
-            st = gc_resnet_build(m, path, err);
-    }
-    if (st == GC_OK)
-        st = gc_description_load(m, path, err);
-    if (st == GC_OK)
-        st = gc_model_prepare(m, err);
-    if (st) {
-        gc_model_free(m);
-        return st;
-    }
-    *out = m;
-    return GC_OK;
-}
 
 void gc_model_free(gc_model *m)
 {

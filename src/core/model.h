@@ -5,7 +5,7 @@
 #define GC_CORE_MODEL_H
 
 #include "core/graph.h"
-#include "loaders/state_dict.h"
+#include "core/weights.h"
 
 struct gc_model {
     gc_state_dict weights; /* tensors the graph borrows from            */
@@ -24,13 +24,5 @@ struct gc_model {
  * (Winograd-domain 3x3 filters), once, so sessions never do; the plain
  * filters they replace are freed and their nodes' weight set to NULL. */
 gc_status gc_model_prepare(gc_model *m, gc_error *err);
-
-/* Reads the description that may sit beside model_path (NAME.json next to
- * NAME.pth); absent is fine, malformed is an error naming the field. */
-gc_status gc_description_load(gc_model *m, const char *model_path, gc_error *err);
-
-/* Builds a torchvision ResNet graph from a state_dict's names and shapes,
- * taking ownership of sd. path only labels messages. */
-gc_status gc_resnet_build(gc_model *m, const char *path, gc_error *err);
 
 #endif

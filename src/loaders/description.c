@@ -2,7 +2,7 @@
  * names, input size, normalisation, default layer. Parsed with cJSON; every
  * field is checked because the file is as untrusted as the model. */
 #include "core/error.h"
-#include "core/model.h"
+#include "loaders/description.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

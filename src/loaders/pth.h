@@ -1,6 +1,5 @@
-/* pth.h — internal entry points of the .pth (torch.save) loader, for tests
- * and fuzz targets that already hold a checkpoint in memory. The public
- * entry point, gc_pth_load(), is declared in state_dict.h. */
+/* pth.h — the .pth (torch.save) loader's entry points: from a file, and,
+ * for tests and fuzz targets that already hold a checkpoint, from memory. */
 #ifndef GC_LOADERS_PTH_H
 #define GC_LOADERS_PTH_H
 
@@ -21,5 +20,14 @@
  * gc_sd_free to unmap. On failure *out is empty. */
 gc_status gc_pth_load_memory(const void *buf, size_t len, const char *label,
                              const gc_limits *lim, int lend, gc_state_dict *out, gc_error *err);
+
+/* Loads a state_dict saved by torch.save, zip (torch >= 1.6) or legacy
+ * format, detected by content. Accepts a bare state_dict or one nested under
+ * "state_dict" / "model" in a dict; strips a leading "module." (DataParallel).
+ * Never executes anything: the unpickler knows only the opcodes and globals
+ * a state_dict needs and rejects everything else, naming it. lim may be
+ * NULL (the defaults); over its max_weight_bytes is GC_ERR_LIMIT. */
+gc_status gc_pth_load(const char *path, const gc_limits *lim, gc_state_dict *out,
+                      gc_error *err);
 
 #endif

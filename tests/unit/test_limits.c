@@ -17,6 +17,7 @@
 #include "test_util.h"
 
 #include "gradcam.h"
+#include "loaders/pth.h"
 #include "loaders/safetensors.h"
 #include "loaders/state_dict.h"
 

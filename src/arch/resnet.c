@@ -8,7 +8,7 @@
  * BatchNorm runs in eval mode and is folded into a per-channel affine map,
  * but stays its own node, so "layer2.1.bn2" keeps its exact value. */
 #include "core/error.h"
-#include "core/model.h"
+#include "arch/resnet.h"
 #include "ops/ops.h"
 
 #include <math.h>
