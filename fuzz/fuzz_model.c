@@ -126,7 +126,8 @@ static void run_model(const gc_model *m, uint8_t pick, uint8_t how)
         x[i] = (float)((i * 37 + pick) % 101) / 50.0f - 1.0f;
     int nl = gc_model_num_layers(m);
     gc_method method = (gc_method)(how % GC_METHOD_COUNT);
-    gc_request req = {.layer = (pick & 1) || !nl ? NULL : gc_model_layer_name(m, pick % nl),
+    const char *layer = (pick & 1) || !nl ? NULL : gc_model_layer_name(m, pick % nl);
+    gc_request req = {.layers = &layer, .nlayers = 1, /* NULL: the default layer */
                       .class_index = (int)(pick >> 5) - 2,
                       .methods = &method, .nmethods = 1,
                       .counterfactual = how >> 7, .seed = pick};

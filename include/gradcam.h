@@ -18,7 +18,8 @@
  *
  *     gc_session *s;                                     // one per thread
  *     gc_session_new(model, &s, &err);
- *     gc_request req = { .layer = "layer4", .class_index = GC_CLASS_TOP1 };
+ *     const char *layer = "layer4";
+ *     gc_request req = { .layers = &layer, .nlayers = 1, .class_index = GC_CLASS_TOP1 };
  *     gc_result res;
  *     gc_explain(s, x, 1, pre.size, pre.size, &req, &res, &err);
  *     // res.cam holds ReLU(sum_k alpha_k A^k) at the layer's resolution,
@@ -181,6 +182,10 @@ const char *gc_model_arch(const gc_model *m); /* e.g. "resnet18" */
  * size (batch dimension excluded): out_shape = {C, H, W} or {C}. */
 int gc_model_num_layers(const gc_model *m);
 const char *gc_model_layer_name(const gc_model *m, int i);
+/* The index of the layer a user named, for gc_model_layer_name/_shape. An
+ * unknown name is GC_ERR_USAGE with the closest names in the message; so is
+ * a name the model cannot explain (a module called twice), with why. */
+gc_status gc_model_find_layer(const gc_model *m, const char *name, int *index, gc_error *err);
 gc_status gc_model_layer_shape(const gc_model *m, int i, int in_h, int in_w,
                                int out_shape[3], int *out_ndim, gc_error *err);
 /* The layer used when none is given (the last spatial one). */
@@ -233,9 +238,10 @@ gc_status gc_method_parse(const char *name, gc_method *out, gc_error *err);
 int gc_method_is_image(gc_method m);
 
 typedef struct gc_request {
-    const char *layer;          /* NULL: the model's default layer          */
-    const char *const *layers;  /* or several layers (nlayers > 0): each    */
-    int nlayers;                /* map normalised, upsampled, averaged      */
+    const char *const *layers;  /* layer names (gc_model_find_layer's); 0 or
+                                   NULL: the model's default layer. Several:
+                                   each map normalised, upsampled, averaged */
+    int nlayers;
     int class_index;            /* GC_CLASS_TOP1: each image's own top-1    */
     int rank;                   /* with GC_CLASS_TOP1: explain each image's
                                    rank-th most likely class (0 = top-1)    */

@@ -20,43 +20,6 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static const char *const method_names[GC_METHOD_COUNT] = {
-    "gradcam",     "hirescam", "gradcamelementwise", "xgradcam", "gradcam++",
-    "layercam",    "eigencam", "eigengradcam",       "scorecam", "ablationcam",
-    "random",      "fullgrad", "fem",                "cam",      "guidedbackprop",
-    "guidedgradcam",
-};
-
-const char *gc_method_name(gc_method m)
-{
-    return (unsigned)m < GC_METHOD_COUNT ? method_names[m] : "?";
-}
-
-int gc_method_is_image(gc_method m)
-{
-    return m == GC_METHOD_GUIDED_BACKPROP || m == GC_METHOD_GUIDED_GRADCAM;
-}
-
-/* Methods whose output lives at the input's resolution, whatever the layer. */
-static int input_resolution(gc_method m)
-{
-    return gc_method_is_image(m) || m == GC_METHOD_FULLGRAD;
-}
-
-gc_status gc_method_parse(const char *name, gc_method *out, gc_error *err)
-{
-    for (int i = 0; i < GC_METHOD_COUNT; i++)
-        if (strcmp(name, method_names[i]) == 0) {
-            *out = (gc_method)i;
-            return GC_OK;
-        }
-    return gc_fail(err, GC_ERR_USAGE,
-                   "unknown method '%s' (known: gradcam, hirescam, gradcamelementwise, "
-                   "xgradcam, gradcam++, layercam, eigencam, eigengradcam, scorecam, "
-                   "ablationcam, random, fullgrad, fem, cam, guidedbackprop, guidedgradcam)",
-                   name);
-}
-
 void gc_softmax(const float *logits, int n, float *probs)
 {
     float mx = -INFINITY;
@@ -156,9 +119,7 @@ static gc_status resolve_layers(const gc_session *s, const gc_request *req, plan
     if (p->nlayers > MAX_LAYERS)
         return gc_fail(err, GC_ERR_USAGE, "at most %d layers at once", MAX_LAYERS);
     for (int l = 0; l < p->nlayers; l++) {
-        const char *name = req->nlayers > 0 ? req->layers[l] : req->layer;
-        if (!name)
-            name = m->default_layer;
+        const char *name = req->nlayers > 0 && req->layers[l] ? req->layers[l] : m->default_layer;
         gc_status st = gc_graph_find_layer(&m->graph, name, &p->nodes[l], err);
         if (st)
             return st;
@@ -198,8 +159,12 @@ static gc_status allocate(gc_session *s, const gc_request *req, plan *p, gc_resu
         gc_method m = req->nmethods > 0 ? req->methods[k] : GC_METHOD_GRADCAM;
         if ((unsigned)m >= GC_METHOD_COUNT)
             return gc_fail(err, GC_ERR_USAGE, "unknown method number %d", (int)m);
+        for (int j = 0; j < k; j++)
+            if (out->methods[j] == m) /* the result has one map per method */
+                return gc_fail(err, GC_ERR_USAGE, "method '%s' is requested twice",
+                               gc_method_name(m));
         out->methods[k] = m;
-        int big = input_resolution(m) || p->nlayers > 1;
+        int big = method_has(m, METHOD_INPUT_RESOLUTION) || p->nlayers > 1;
         out->map_c[k] = gc_method_is_image(m) ? 3 : 1;
         out->map_h[k] = big ? s->h : first->h;
         out->map_w[k] = big ? s->w : first->w;
@@ -217,7 +182,7 @@ static gc_status allocate(gc_session *s, const gc_request *req, plan *p, gc_resu
      * FullGrad, and one image's 3-plane gradient for the guided methods. */
     int input_sized = p->nlayers > 1;
     for (int k = 0; k < out->nmethods; k++)
-        input_sized |= input_resolution(out->methods[k]);
+        input_sized |= method_has(out->methods[k], METHOD_INPUT_RESOLUTION);
     size_t combined = !input_sized ? 1
                       : (size_t)out->nmethods * n > 3 ? (size_t)out->nmethods * n * plane
                                                        : 3 * plane;
@@ -246,7 +211,7 @@ static gc_status choose_keep(gc_session *s, const plan *p, const gc_result *out,
     for (int l = 1; l < p->nlayers; l++)
         first = p->nodes[l] < first ? p->nodes[l] : first;
     for (int k = 0; k < out->nmethods; k++)
-        if (input_resolution(out->methods[k]))
+        if (method_has(out->methods[k], METHOD_INPUT_RESOLUTION))
             return gc_session_keep(s, NULL, err);
     char *keep = gc_calloc((size_t)g->count, 1, err);
     if (!keep)
@@ -261,28 +226,18 @@ static gc_status choose_keep(gc_session *s, const plan *p, const gc_result *out,
 static gc_status one_layer_map(gc_session *s, plan *p, int node, gc_method m,
                                const int *classes, gc_error *err)
 {
+    const method_def *d = method_def_of(m);
     const gc_shape *a = &s->shapes[node];
     const int c = a->c, hw = a->h * a->w, n = s->n;
     const float *A = s->act[node];
-    const float *G = method_needs_layer_gradient(m) ? s->grad[node] : NULL;
-    gc_status st = GC_OK;
-    switch (m) {
-    case GC_METHOD_GRADCAM:
-    case GC_METHOD_GUIDED_GRADCAM: weights_gradcam(p->w, G, n, c, hw); break;
-    case GC_METHOD_XGRADCAM: weights_xgradcam(p->w, A, G, n, c, hw); break;
-    case GC_METHOD_GRADCAM_PLUSPLUS: weights_gradcampp(p->w, A, G, n, c, hw); break;
-    case GC_METHOD_RANDOM: weights_random(p->w, n, c, p->req->seed); break;
-    case GC_METHOD_FEM: weights_fem(p->w, A, n, c, hw); break;
-    case GC_METHOD_CAM: st = weights_cam(p->w, s, node, classes, err); break;
-    case GC_METHOD_SCORECAM: st = weights_scorecam(p->w, s, node, classes, err); break;
-    case GC_METHOD_ABLATIONCAM: st = weights_ablationcam(p->w, s, node, classes, err); break;
-    default: break;
-    }
-    int eigen = m == GC_METHOD_EIGENCAM || m == GC_METHOD_EIGENGRADCAM ||
-                (p->req->eigen_smooth && m != GC_METHOD_GUIDED_GRADCAM);
+    const float *G = d->flags & METHOD_LAYER_GRADIENT ? s->grad[node] : NULL;
+    gc_status st = d->weights ? d->weights(p->w, s, node, classes, p->req, err) : GC_OK;
+    /* Eigen-smoothing replaces the sum of a map, not a gradient picture's. */
+    int eigen = (d->flags & METHOD_EIGEN) || (p->req->eigen_smooth && !(d->flags & METHOD_IMAGE));
     for (int i = 0; i < n && st == GC_OK; i++) {
         size_t off = (size_t)i * c * hw;
-        method_contributions(p->P, m, A + off, G ? G + off : NULL, p->w + (size_t)i * c, c, hw);
+        method_contributions(p->P, d->contribution, A + off, G ? G + off : NULL,
+                             p->w + (size_t)i * c, c, hw);
         float *map = p->layer_map + (size_t)i * hw;
         if (eigen)
             st = reduce_eigen(map, p->P, c, hw, err);
@@ -330,7 +285,7 @@ static gc_status maps_for_forward(gc_session *s, plan *p, gc_result *out, float 
     gc_status st;
     int any_layer_gradient = 0, any_guided = 0, any_fullgrad = 0;
     for (int k = 0; k < out->nmethods; k++) {
-        any_layer_gradient |= method_needs_layer_gradient(out->methods[k]);
+        any_layer_gradient |= method_has(out->methods[k], METHOD_LAYER_GRADIENT);
         any_guided |= gc_method_is_image(out->methods[k]);
         any_fullgrad |= out->methods[k] == GC_METHOD_FULLGRAD;
     }
@@ -343,7 +298,7 @@ static gc_status maps_for_forward(gc_session *s, plan *p, gc_result *out, float 
             return st;
         for (int k = 0; k < out->nmethods; k++) {
             gc_method m = out->methods[k];
-            if (input_resolution(m) && !(m == GC_METHOD_GUIDED_GRADCAM && l == 0))
+            if (method_has(m, METHOD_INPUT_RESOLUTION) && !(m == GC_METHOD_GUIDED_GRADCAM && l == 0))
                 continue;
             if ((st = one_layer_map(s, p, node, m, out->class_index, err)))
                 return st;
@@ -357,7 +312,7 @@ static gc_status maps_for_forward(gc_session *s, plan *p, gc_result *out, float 
         }
     }
     for (int k = 0; k < out->nmethods && p->nlayers > 1; k++) {
-        if (input_resolution(out->methods[k]))
+        if (method_has(out->methods[k], METHOD_INPUT_RESOLUTION))
             continue;
         float *sum = p->combined + (size_t)k * n * plane;
         for (int i = 0; i < n; i++) {

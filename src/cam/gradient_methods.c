@@ -8,41 +8,6 @@
 #include <stddef.h>
 #include <string.h>
 
-int method_weighs_channels(gc_method m)
-{
-    switch (m) {
-    case GC_METHOD_GRADCAM:
-    case GC_METHOD_GUIDED_GRADCAM:
-    case GC_METHOD_XGRADCAM:
-    case GC_METHOD_GRADCAM_PLUSPLUS:
-    case GC_METHOD_SCORECAM:
-    case GC_METHOD_ABLATIONCAM:
-    case GC_METHOD_RANDOM:
-    case GC_METHOD_FEM:
-    case GC_METHOD_CAM:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-int method_needs_layer_gradient(gc_method m)
-{
-    switch (m) {
-    case GC_METHOD_GRADCAM:
-    case GC_METHOD_GUIDED_GRADCAM:
-    case GC_METHOD_XGRADCAM:
-    case GC_METHOD_GRADCAM_PLUSPLUS:
-    case GC_METHOD_HIRESCAM:
-    case GC_METHOD_GRADCAM_ELEMENTWISE:
-    case GC_METHOD_LAYERCAM:
-    case GC_METHOD_EIGENGRADCAM:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 void weights_gradcam(double *w, const float *grad, int n, int c, int hw)
 {
     for (size_t ik = 0; ik < (size_t)n * c; ik++) {
@@ -130,33 +95,32 @@ gc_status weights_cam(double *w, const gc_session *s, int node, const int *class
     return GC_OK;
 }
 
-void method_contributions(double *P, gc_method m, const float *act, const float *grad,
-                          const double *w, int c, int hw)
+void method_contributions(double *P, method_contribution kind, const float *act,
+                          const float *grad, const double *w, int c, int hw)
 {
     for (int k = 0; k < c; k++) {
         const float *a = act + (size_t)k * hw, *g = grad ? grad + (size_t)k * hw : NULL;
         double *pk = P + (size_t)k * hw;
-        switch (m) {
-        case GC_METHOD_HIRESCAM:
-        case GC_METHOD_EIGENGRADCAM:
+        switch (kind) {
+        case CONTRIB_PRODUCT:
             for (int p = 0; p < hw; p++)
                 pk[p] = (double)a[p] * g[p];
             break;
-        case GC_METHOD_GRADCAM_ELEMENTWISE:
+        case CONTRIB_PRODUCT_RELU:
             for (int p = 0; p < hw; p++) {
                 double v = (double)a[p] * g[p];
                 pk[p] = v > 0.0 ? v : 0.0;
             }
             break;
-        case GC_METHOD_LAYERCAM:
+        case CONTRIB_POSITIVE_GRADIENT:
             for (int p = 0; p < hw; p++)
                 pk[p] = g[p] > 0.0f ? (double)g[p] * a[p] : 0.0;
             break;
-        case GC_METHOD_EIGENCAM:
+        case CONTRIB_ACTIVATION:
             for (int p = 0; p < hw; p++)
                 pk[p] = a[p];
             break;
-        case GC_METHOD_FEM: {
+        case CONTRIB_HOT_SPOTS: {
             double mean = w[k], var = 0.0;
             for (int p = 0; p < hw; p++)
                 var += (a[p] - mean) * (a[p] - mean);
@@ -165,7 +129,7 @@ void method_contributions(double *P, gc_method m, const float *act, const float 
                 pk[p] = a[p] >= threshold ? mean : 0.0;
             break;
         }
-        default: /* the channel-weighting methods */
+        default: /* CONTRIB_WEIGHTED */
             for (int p = 0; p < hw; p++)
                 pk[p] = w[k] * a[p];
             break;

@@ -23,10 +23,42 @@
  * entry per node. */
 void keep_from(const gc_graph *g, int first, char *keep);
 
-/* Whether the method weighs channels (then it needs weights_*). */
-int method_weighs_channels(gc_method m);
-/* Whether the method reads G at the layer. */
-int method_needs_layer_gradient(gc_method m);
+/* What a method contributes at each position p of channel k (P[k, p]). */
+typedef enum method_contribution {
+    CONTRIB_NONE,              /* no layer map: computed from the input's side */
+    CONTRIB_WEIGHTED,          /* w_k A_k                                     */
+    CONTRIB_PRODUCT,           /* A_k G_k                                     */
+    CONTRIB_PRODUCT_RELU,      /* ReLU(A_k G_k)                               */
+    CONTRIB_POSITIVE_GRADIENT, /* ReLU(G_k) A_k                               */
+    CONTRIB_ACTIVATION,        /* A_k                                         */
+    CONTRIB_HOT_SPOTS          /* w_k where A_k >= mean_k + 2 std_k, else 0   */
+} method_contribution;
+
+/* What a method needs and what it gives. */
+enum {
+    METHOD_LAYER_GRADIENT = 1,    /* reads G at the layer (one backward pass)  */
+    METHOD_INPUT_RESOLUTION = 2,  /* its output is at the input's size         */
+    METHOD_IMAGE = 4,             /* its output is a [3, H, W] gradient picture */
+    METHOD_EIGEN = 8              /* reduced by the first principal component  */
+};
+
+/* Forms the channel weights w (n * c doubles) of layer node, the session
+ * holding the forward pass (and the backward pass, for gradient methods). */
+typedef gc_status (*method_weights_fn)(double *w, gc_session *s, int node, const int *classes,
+                                       const gc_request *req, gc_error *err);
+
+typedef struct method_def {
+    gc_method id;
+    const char *name;             /* what users type: "gradcam"             */
+    method_weights_fn weights;    /* NULL: the method weighs no channels    */
+    method_contribution contribution;
+    unsigned flags;               /* METHOD_*                               */
+} method_def;
+
+/* The table's row for m (method_table.c), or NULL. */
+const method_def *method_def_of(gc_method m);
+/* Whether method m has a METHOD_* flag. */
+int method_has(gc_method m, unsigned flag);
 
 /* Channel weights, w has n * c doubles. */
 void weights_gradcam(double *w, const float *grad, int n, int c, int hw);
@@ -70,10 +102,10 @@ gc_status weights_scorecam_passes(double *w, gc_session *s, int node, const int 
 gc_status weights_ablationcam(double *w, gc_session *s, int node, const int *classes,
                               gc_error *err);
 
-/* One image's contributions P (c * hw doubles) for method m; w is that
- * image's c channel weights (unused by position-wise methods). */
-void method_contributions(double *P, gc_method m, const float *act, const float *grad,
-                          const double *w, int c, int hw);
+/* One image's contributions P (c * hw doubles) of the given kind; w is
+ * that image's c channel weights (unused by position-wise kinds). */
+void method_contributions(double *P, method_contribution kind, const float *act,
+                          const float *grad, const double *w, int c, int hw);
 /* map = ReLU(sum_k P_k). */
 void reduce_sum(float *map, const double *P, int c, int hw);
 /* map = ReLU(P centred per channel, projected on its first right singular

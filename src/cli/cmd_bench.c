@@ -67,7 +67,7 @@ int cmd_bench(int argc, char **argv)
         goto out;
     }
     unsigned seed = 12345;
-    gc_request req = {.layer = a.nlayers ? a.layers[0] : NULL, .class_index = GC_CLASS_TOP1,
+    gc_request req = {.layers = a.layers, .nlayers = a.nlayers ? 1 : 0, .class_index = GC_CLASS_TOP1,
                       .methods = &method, .nmethods = 1, .seed = 1};
     for (int it = -1; it < iters; it++) {
         /* A new input each run, so nothing is cached between runs. */

@@ -157,6 +157,20 @@ const char *gc_model_layer_name(const gc_model *m, int i)
     return (i >= 0 && i < m->graph.nlayers) ? m->graph.layers[i].name : NULL;
 }
 
+gc_status gc_model_find_layer(const gc_model *m, const char *name, int *index, gc_error *err)
+{
+    if (!m || !name || !index)
+        return gc_fail(err, GC_ERR_USAGE, "gc_model_find_layer: no model, name or index");
+    for (int i = 0; i < m->graph.nlayers; i++)
+        if (strcmp(m->graph.layers[i].name, name) == 0 && m->graph.layers[i].node >= 0) {
+            *index = i;
+            return GC_OK;
+        }
+    int node; /* not there or refused: the graph says why and what is close */
+    gc_status st = gc_graph_find_layer(&m->graph, name, &node, err);
+    return st ? st : gc_fail(err, GC_ERR_INTERNAL, "layer '%s' lost", name);
+}
+
 gc_status gc_model_layer_shape(const gc_model *m, int i, int in_h, int in_w,
                                int out_shape[3], int *out_ndim, gc_error *err)
 {

@@ -65,7 +65,8 @@ static void explain_one(const gc_model *m, const float *x, int round, outcome *o
     gc_session *s = NULL;
     memset(o, 0, sizeof *o);
     if ((o->st = gc_session_new(m, &s, &err)) == GC_OK) {
-        gc_request req = {.layer = round ? "layer3.1" : NULL, .class_index = GC_CLASS_TOP1,
+        const char *layer = "layer3.1";
+        gc_request req = {.layers = &layer, .nlayers = round ? 1 : 0, .class_index = GC_CLASS_TOP1,
                           .methods = methods, .nmethods = NMETHODS};
         gc_result r;
         if ((o->st = gc_explain(s, x, 1, SIDE, SIDE, &req, &r, &err)) == GC_OK) {
