@@ -10,10 +10,11 @@
 
 static const char help[] =
     "usage: gradcam explain --model M [options] IMAGE...\n"
-    "       gradcam explain --model M --input-npy X.npy [options]\n"
+    "       gradcam explain --model M --input-npy X.npy [options] [IMAGE...]\n"
     "\n"
-    "  --model M        an ONNX model, a torchvision state_dict (.pth), or\n"
-    "                   resnet18 ... resnet152 (ImageNet weights, downloaded once)\n"
+    "  --model M        a model file, recognised by its content: ONNX, safetensors\n"
+    "                   or a torchvision ResNet state_dict (.pth); or resnet18 ...\n"
+    "                   resnet152 (ImageNet weights, downloaded once)\n"
     "  --layer L        module name as PyTorch spells it (default: the model's last\n"
     "                   stage, e.g. layer4); 'gradcam layers' lists them. Given\n"
     "                   more than once, the maps are normalised and averaged\n"
@@ -28,8 +29,10 @@ static const char help[] =
     "  --eigen-smooth   first principal component instead of the channel sum\n"
     "  --aug-smooth     average over flips x brightness 0.9/1.0/1.1\n"
     "  --out DIR        output directory (default: ./gradcam-out)\n"
-    "  --preprocess P   stretch (default: resize to 224x224, as the seed) or crop\n"
-    "                   (torchvision: resize 256 + centre crop 224)\n"
+    "  --preprocess P   stretch (default: resize to the input size S) or crop\n"
+    "                   (torchvision's: shorter side to S*256/224, centre SxS).\n"
+    "                   S is 224 unless the model's description (M.json), its\n"
+    "                   ONNX input or --input-size says otherwise\n"
     "  --input-npy X    a float32 [N,3,H,W] batch, already normalised\n"
     "  --labels FILE    class names, one per line (else the model's description,\n"
     "                   or ImageNet's for 1000 classes)\n"
@@ -44,6 +47,12 @@ static const char help[] =
     "layer's resolution; guided methods: STEM.METHOD.npy, [N,3,H,W]) and\n"
     "STEM.logits.npy; for images also STEM.METHOD.figure.png,\n"
     "STEM.METHOD.overlay.png (guided methods: STEM.METHOD.png) and STEM.json.\n";
+
+static const char *const options[] = {
+    "model", "layer", "class", "top-k", "method", "counterfactual", "eigen-smooth",
+    "aug-smooth", "out", "preprocess", "input-npy", "labels", "input-size", "mean", "std",
+    "max-pixels", "max-weights", "max-nodes", NULL,
+};
 
 #define MAX_METHODS GC_METHOD_COUNT
 
@@ -254,7 +263,7 @@ static int explain_images(job *j, const gc_preprocess *pre)
 int cmd_explain(int argc, char **argv)
 {
     cli_args a;
-    int rc = cli_parse("explain", argc, argv, 2, &a);
+    int rc = cli_parse("explain", options, argc, argv, 2, &a);
     if (rc || a.help) {
         if (a.help)
             fputs(help, stdout);
