@@ -21,10 +21,11 @@ static const char help[] =
     "  --class C        class index or exact name (default: each image's top-1);\n"
     "                   repeat it to explain several classes of one image\n"
     "  --top-k K        explain each image's K most likely classes\n"
-    "  --method LIST    comma-separated methods (default: gradcam): gradcam,\n"
-    "                   hirescam, gradcamelementwise, xgradcam, gradcam++,\n"
-    "                   layercam, eigencam, eigengradcam, scorecam, ablationcam,\n"
-    "                   random, fullgrad, fem, cam, guidedbackprop, guidedgradcam\n"
+    "  --method LIST    comma-separated methods, each at most once (default:\n"
+    "                   gradcam): gradcam, hirescam, gradcamelementwise, xgradcam,\n"
+    "                   gradcam++, layercam, eigencam, eigengradcam, scorecam,\n"
+    "                   ablationcam, random, fullgrad, fem, cam, guidedbackprop,\n"
+    "                   guidedgradcam\n"
     "  --counterfactual explain what speaks against the class (negated gradients)\n"
     "  --eigen-smooth   first principal component instead of the channel sum\n"
     "  --aug-smooth     average over flips x brightness 0.9/1.0/1.1\n"
@@ -63,22 +64,36 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* --method's comma-separated list. The list is split here and each name
+ * given to the library; an empty entry ("a,,b", "a,", "") or a method named
+ * twice is refused: either is a slip in the command line, and a repeated
+ * method would write the same files twice. */
 static int parse_methods(const char *list, gc_method *out, int *count)
 {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", list ? list : "gradcam");
+    const char *s = list ? list : "gradcam";
     *count = 0;
-    for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    for (;;) {
+        size_t len = strcspn(s, ",");
+        char name[64];
+        gc_method m;
         gc_error err = {0};
-        if (*count == MAX_METHODS)
-            return cli_usage_error("explain", "too many methods");
-        if (gc_method_parse(tok, &out[*count], &err))
+        if (len == 0)
+            return cli_usage_error("explain", "--method '%s' has an empty entry", list);
+        if (len >= sizeof name)
+            return cli_usage_error("explain", "unknown method '%.*s'", (int)len, s);
+        memcpy(name, s, len);
+        name[len] = '\0';
+        if (gc_method_parse(name, &m, &err))
             return cli_report(&err);
-        (*count)++;
+        for (int k = 0; k < *count; k++)
+            if (out[k] == m)
+                return cli_usage_error("explain", "--method '%s' names %s twice", list,
+                                       gc_method_name(m));
+        out[(*count)++] = m; /* no repeats, so at most MAX_METHODS */
+        if (!s[len])
+            return EXIT_OK;
+        s += len + 1;
     }
-    if (*count == 0)
-        return cli_usage_error("explain", "--method is empty");
-    return EXIT_OK;
 }
 
 /* One class to explain: an index, or each image's rank-th class. */
