@@ -44,6 +44,8 @@ static const char help[] =
     "                   weight bytes, suffix K, M or G (default 4G), ONNX nodes\n"
     "                   (default 200000)\n"
     "\n"
+    "Images are JPEG or PNG files; a directory is refused (name its images,\n"
+    "e.g. DIR/*.jpg).\n"
     "Per input STEM it writes STEM.METHOD.cam.npy (raw map, after ReLU, at the\n"
     "layer's resolution; guided methods: STEM.METHOD.npy, [N,3,H,W]) and\n"
     "STEM.logits.npy; for images also STEM.METHOD.figure.png,\n"
@@ -286,6 +288,8 @@ int cmd_explain(int argc, char **argv)
     }
     if (!a.input_npy && a.npositional == 0)
         return cli_usage_error("explain", "no input given (IMAGE... or --input-npy X.npy)");
+    if ((rc = cli_refuse_directories(&a)))
+        return rc;
     job j = {.a = &a, .out = a.out ? a.out : "gradcam-out"};
     j.req.layers = a.layers;
     j.req.nlayers = a.nlayers;

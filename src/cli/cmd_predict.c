@@ -44,6 +44,8 @@ int cmd_predict(int argc, char **argv)
     }
     if (a.npositional == 0)
         return cli_usage_error("predict", "no images given");
+    if ((rc = cli_refuse_directories(&a)))
+        return rc;
     gc_model *m;
     if ((rc = cli_open_model(&a, &m)))
         return rc;
