@@ -45,11 +45,14 @@ static const char help[] =
     "                   (default 200000)\n"
     "\n"
     "Images are JPEG or PNG files; a directory is refused (name its images,\n"
-    "e.g. DIR/*.jpg).\n"
-    "Per input STEM it writes STEM.METHOD.cam.npy (raw map, after ReLU, at the\n"
-    "layer's resolution; guided methods: STEM.METHOD.npy, [N,3,H,W]) and\n"
-    "STEM.logits.npy; for images also STEM.METHOD.figure.png,\n"
-    "STEM.METHOD.overlay.png (guided methods: STEM.METHOD.png) and STEM.json.\n";
+    "e.g. DIR/*.jpg). Per input STEM (its file name without the extension)\n"
+    "it writes STEM.logits.npy and per method STEM.METHOD.cam.npy (raw map, after\n"
+    "ReLU, at the layer's resolution); for images also STEM.METHOD.figure.png,\n"
+    "STEM.METHOD.overlay.png, with several methods STEM.methods.png, and\n"
+    "STEM.json, which lists the files. The guided methods give an image, not a\n"
+    "map: STEM.METHOD.npy [N,3,H,W] and STEM.METHOD.png, no figure or overlay.\n"
+    "An input whose stem an earlier one has is written as STEM-2 (then -3, ...;\n"
+    "a number no other input's stem has), its JSON saying \"same_stem_as\".\n";
 
 static const char *const options[] = {
     "model", "layer", "class", "top-k", "method", "counterfactual", "eigen-smooth",
@@ -114,6 +117,9 @@ typedef struct job {
     int ntargets;
     char layer_label[256];
     const char *out;
+    const char **inputs; /* --input-npy (if given) first, then the images */
+    int image0;          /* index of the first image in inputs and stems */
+    cli_stems stems;     /* what each input's outputs are named by */
 } job;
 
 static int plan_targets(job *j)
@@ -151,8 +157,8 @@ static int explain_npy(job *j)
     int rc = cli_load_npy_batch(j->a->input_npy, &x);
     if (rc)
         return rc;
-    char stem[1024], name[1100];
-    cli_stem(j->a->input_npy, stem, sizeof stem);
+    const char *stem = j->stems.name[0];
+    char name[1200];
     for (int t = 0; t < j->ntargets && !rc; t++) {
         gc_error err = {0};
         gc_result r;
@@ -234,8 +240,9 @@ static int write_image(void *ctx, int i, void *it, int failed)
     image_item *item = it;
     job *j = run->j;
     int rc = failed ? cli_report(&item->err) : EXIT_OK;
-    char stem[1024], name[1100];
-    cli_stem(item->path, stem, sizeof stem);
+    const char *stem = j->stems.name[j->image0 + i];
+    int same_as = j->stems.same_as[j->image0 + i];
+    char name[1200];
     for (int t = 0; t < item->nr && !rc; t++) {
         const gc_result *r = &item->r[t];
         snprintf(name, sizeof name, "%s%s", stem, j->targets[t].suffix);
@@ -243,6 +250,7 @@ static int write_image(void *ctx, int i, void *it, int failed)
         if (!rc) {
             cli_visual v = {
                 .dir = j->out, .stem = name, .image_path = item->path, .model_path = j->a->model,
+                .same_stem_as = same_as >= 0 ? j->inputs[same_as] : NULL,
                 .layer = j->layer_label, .model = j->m, .photo = &item->photo, .pre = run->pre,
                 .result = r, .counterfactual = j->req.counterfactual, .load_ms = item->load_ms,
             };
@@ -250,9 +258,11 @@ static int write_image(void *ctx, int i, void *it, int failed)
         }
         if (!rc) {
             char buf[32];
-            printf("%s: %s (class %d) -> %s/%s.*\n", item->path,
+            printf("%s: %s (class %d) -> %s/%s.*%s%s%s\n", item->path,
                    cli_class_name(j->m, r->class_index[0], buf, sizeof buf), r->class_index[0],
-                   j->out, name);
+                   j->out, name, same_as >= 0 ? " (renamed: " : "",
+                   same_as >= 0 ? j->inputs[same_as] : "",
+                   same_as >= 0 ? " has the same stem)" : "");
         }
     }
     discard_image(ctx, item);
@@ -273,6 +283,30 @@ static int explain_images(job *j, const gc_preprocess *pre)
     if (rc < 0) {
         fprintf(stderr, "gradcam: cannot start threads\n");
         return EXIT_INTERNAL;
+    }
+    return rc;
+}
+
+/* Names every input's outputs at once, before any is written, so that
+ * inputs sharing a file stem (a/cat.png, b/cat.png; cat.npy, cat.png) are
+ * told apart the same way on every run. */
+static int name_inputs(job *j)
+{
+    const cli_args *a = j->a;
+    j->image0 = a->input_npy ? 1 : 0;
+    j->inputs = malloc(sizeof *j->inputs * (size_t)(j->image0 + a->npositional));
+    if (!j->inputs) {
+        fprintf(stderr, "gradcam: out of memory\n");
+        return EXIT_BAD_INPUT;
+    }
+    if (a->input_npy)
+        j->inputs[0] = a->input_npy;
+    for (int i = 0; i < a->npositional; i++)
+        j->inputs[j->image0 + i] = a->positional[i];
+    int rc = cli_name_outputs(j->inputs, j->image0 + a->npositional, &j->stems);
+    if (rc) {
+        free(j->inputs);
+        j->inputs = NULL;
     }
     return rc;
 }
@@ -300,10 +334,11 @@ int cmd_explain(int argc, char **argv)
     j.req.aug_smooth = a.aug_smooth;
     j.req.seed = 1;
     gc_preprocess pre;
-    if ((rc = parse_methods(a.method, j.methods, &j.req.nmethods)) ||
-        (rc = cli_open_model(&a, &j.m)))
+    if ((rc = parse_methods(a.method, j.methods, &j.req.nmethods)) || (rc = name_inputs(&j)))
         return rc;
     gc_error err = {0};
+    if ((rc = cli_open_model(&a, &j.m)))
+        goto out;
     if ((rc = cli_preprocess_from_args(&a, j.m, &pre)))
         goto out;
     if ((rc = plan_targets(&j)))
@@ -325,5 +360,7 @@ int cmd_explain(int argc, char **argv)
 out:
     gc_session_free(j.s);
     gc_model_free(j.m);
+    cli_stems_free(&j.stems);
+    free(j.inputs);
     return rc;
 }
