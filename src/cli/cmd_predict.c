@@ -5,7 +5,8 @@
 
 static const char help[] =
     "usage: gradcam predict --model M [--top K] [--preprocess stretch|crop] IMAGE...\n"
-    "                       [--labels FILE] [--input-size N] [--mean R,G,B] [--std R,G,B]\n"
+    "                       [--labels FILE] [--input-size N] [--mean R,G,B]\n"
+    "                       [--std R,G,B]\n"
     "                       [--max-pixels N] [--max-weights SIZE] [--max-nodes N]\n"
     "Prints the K most likely classes (default 5) of each image with their\n"
     "softmax probabilities. The other options are explain's (see 'gradcam\n"
