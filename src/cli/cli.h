@@ -38,8 +38,12 @@ typedef struct cli_args {
     int npositional;
 } cli_args;
 
-/* Parses argv[first..]; "--opt value" and "--opt=value" both work. */
-int cli_parse(const char *cmd, int argc, char **argv, int first, cli_args *a);
+/* Parses argv[first..]; "--opt value" and "--opt=value" both work, "--"
+ * ends the options. accepted: the names (without "--", NULL-ended) of the
+ * options cmd takes; any other option, wherever it stands, is a usage error
+ * that lists them. -h / --help is always accepted. */
+int cli_parse(const char *cmd, const char *const *accepted, int argc, char **argv, int first,
+              cli_args *a);
 
 /* Opens --model: a checkpoint path, or an architecture name such as
  * "resnet18" whose pretrained weights are fetched into the user's cache.

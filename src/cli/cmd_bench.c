@@ -10,11 +10,19 @@
 static const char help[] =
     "usage: gradcam bench --model M [--batch N] [--size S] [--iters K]\n"
     "                     [--layer L] [--method forward|METHOD]\n"
+    "                     [--max-weights SIZE] [--max-nodes N]\n"
     "Times K runs (default 5, after one warm-up) on random inputs of N images\n"
     "(default 1) of SxS (default 224) and prints one JSON line with the time per\n"
     "image in milliseconds (median and minimum over runs, and CPU time of all\n"
     "threads, a steadier figure on a busy machine) and the model load time.\n"
+    "--method is 'forward' (the forward pass alone) or one of explain's methods\n"
+    "(default gradcam); --layer as for explain. The --max options bound what the\n"
+    "model file may make gradcam allocate (see 'gradcam explain --help').\n"
     "Threads follow OMP_NUM_THREADS / OPENBLAS_NUM_THREADS.\n";
+
+static const char *const options[] = {
+    "model", "batch", "size", "iters", "layer", "method", "max-weights", "max-nodes", NULL,
+};
 
 static double now_ms(void)
 {
@@ -39,7 +47,7 @@ static int cmp_double(const void *a, const void *b)
 int cmd_bench(int argc, char **argv)
 {
     cli_args a;
-    int rc = cli_parse("bench", argc, argv, 2, &a);
+    int rc = cli_parse("bench", options, argc, argv, 2, &a);
     if (rc || a.help) {
         if (a.help)
             fputs(help, stdout);

@@ -10,26 +10,30 @@
 
 static const char help[] =
     "usage: gradcam explain --model M [options] IMAGE...\n"
-    "       gradcam explain --model M --input-npy X.npy [options]\n"
+    "       gradcam explain --model M --input-npy X.npy [options] [IMAGE...]\n"
     "\n"
-    "  --model M        an ONNX model, a torchvision state_dict (.pth), or\n"
-    "                   resnet18 ... resnet152 (ImageNet weights, downloaded once)\n"
+    "  --model M        a model file, recognised by its content: ONNX, safetensors\n"
+    "                   or a torchvision ResNet state_dict (.pth); or resnet18 ...\n"
+    "                   resnet152 (ImageNet weights, downloaded once)\n"
     "  --layer L        module name as PyTorch spells it (default: the model's last\n"
     "                   stage, e.g. layer4); 'gradcam layers' lists them. Given\n"
     "                   more than once, the maps are normalised and averaged\n"
     "  --class C        class index or exact name (default: each image's top-1);\n"
     "                   repeat it to explain several classes of one image\n"
     "  --top-k K        explain each image's K most likely classes\n"
-    "  --method LIST    comma-separated methods (default: gradcam): gradcam,\n"
-    "                   hirescam, gradcamelementwise, xgradcam, gradcam++,\n"
-    "                   layercam, eigencam, eigengradcam, scorecam, ablationcam,\n"
-    "                   random, fullgrad, fem, cam, guidedbackprop, guidedgradcam\n"
+    "  --method LIST    comma-separated methods, each at most once (default:\n"
+    "                   gradcam): gradcam, hirescam, gradcamelementwise, xgradcam,\n"
+    "                   gradcam++, layercam, eigencam, eigengradcam, scorecam,\n"
+    "                   ablationcam, random, fullgrad, fem, cam, guidedbackprop,\n"
+    "                   guidedgradcam\n"
     "  --counterfactual explain what speaks against the class (negated gradients)\n"
     "  --eigen-smooth   first principal component instead of the channel sum\n"
     "  --aug-smooth     average over flips x brightness 0.9/1.0/1.1\n"
     "  --out DIR        output directory (default: ./gradcam-out)\n"
-    "  --preprocess P   stretch (default: resize to 224x224, as the seed) or crop\n"
-    "                   (torchvision: resize 256 + centre crop 224)\n"
+    "  --preprocess P   stretch (default: resize to the input size S) or crop\n"
+    "                   (torchvision's: shorter side to S*256/224, centre SxS).\n"
+    "                   S is 224 unless the model's description (M.json), its\n"
+    "                   ONNX input or --input-size says otherwise\n"
     "  --input-npy X    a float32 [N,3,H,W] batch, already normalised\n"
     "  --labels FILE    class names, one per line (else the model's description,\n"
     "                   or ImageNet's for 1000 classes)\n"
@@ -40,10 +44,21 @@ static const char help[] =
     "                   weight bytes, suffix K, M or G (default 4G), ONNX nodes\n"
     "                   (default 200000)\n"
     "\n"
-    "Per input STEM it writes STEM.METHOD.cam.npy (raw map, after ReLU, at the\n"
-    "layer's resolution; guided methods: STEM.METHOD.npy, [N,3,H,W]) and\n"
-    "STEM.logits.npy; for images also STEM.METHOD.figure.png,\n"
-    "STEM.METHOD.overlay.png (guided methods: STEM.METHOD.png) and STEM.json.\n";
+    "Images are JPEG or PNG files; a directory is refused (name its images,\n"
+    "e.g. DIR/*.jpg). Per input STEM (its file name without the extension)\n"
+    "it writes STEM.logits.npy and per method STEM.METHOD.cam.npy (raw map, after\n"
+    "ReLU, at the layer's resolution); for images also STEM.METHOD.figure.png,\n"
+    "STEM.METHOD.overlay.png, with several methods STEM.methods.png, and\n"
+    "STEM.json, which lists the files. The guided methods give an image, not a\n"
+    "map: STEM.METHOD.npy [N,3,H,W] and STEM.METHOD.png, no figure or overlay.\n"
+    "An input whose stem an earlier one has is written as STEM-2 (then -3, ...;\n"
+    "a number no other input's stem has), its JSON saying \"same_stem_as\".\n";
+
+static const char *const options[] = {
+    "model", "layer", "class", "top-k", "method", "counterfactual", "eigen-smooth",
+    "aug-smooth", "out", "preprocess", "input-npy", "labels", "input-size", "mean", "std",
+    "max-pixels", "max-weights", "max-nodes", NULL,
+};
 
 #define MAX_METHODS GC_METHOD_COUNT
 
@@ -54,22 +69,36 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* --method's comma-separated list. The list is split here and each name
+ * given to the library; an empty entry ("a,,b", "a,", "") or a method named
+ * twice is refused: either is a slip in the command line, and a repeated
+ * method would write the same files twice. */
 static int parse_methods(const char *list, gc_method *out, int *count)
 {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", list ? list : "gradcam");
+    const char *s = list ? list : "gradcam";
     *count = 0;
-    for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    for (;;) {
+        size_t len = strcspn(s, ",");
+        char name[64];
+        gc_method m;
         gc_error err = {0};
-        if (*count == MAX_METHODS)
-            return cli_usage_error("explain", "too many methods");
-        if (gc_method_parse(tok, &out[*count], &err))
+        if (len == 0)
+            return cli_usage_error("explain", "--method '%s' has an empty entry", list);
+        if (len >= sizeof name)
+            return cli_usage_error("explain", "unknown method '%.*s'", (int)len, s);
+        memcpy(name, s, len);
+        name[len] = '\0';
+        if (gc_method_parse(name, &m, &err))
             return cli_report(&err);
-        (*count)++;
+        for (int k = 0; k < *count; k++)
+            if (out[k] == m)
+                return cli_usage_error("explain", "--method '%s' names %s twice", list,
+                                       gc_method_name(m));
+        out[(*count)++] = m; /* no repeats, so at most MAX_METHODS */
+        if (!s[len])
+            return EXIT_OK;
+        s += len + 1;
     }
-    if (*count == 0)
-        return cli_usage_error("explain", "--method is empty");
-    return EXIT_OK;
 }
 
 /* One class to explain: an index, or each image's rank-th class. */
@@ -88,6 +117,9 @@ typedef struct job {
     int ntargets;
     char layer_label[256];
     const char *out;
+    const char **inputs; /* --input-npy (if given) first, then the images */
+    int image0;          /* index of the first image in inputs and stems */
+    cli_stems stems;     /* what each input's outputs are named by */
 } job;
 
 static int plan_targets(job *j)
@@ -125,8 +157,8 @@ static int explain_npy(job *j)
     int rc = cli_load_npy_batch(j->a->input_npy, &x);
     if (rc)
         return rc;
-    char stem[1024], name[1100];
-    cli_stem(j->a->input_npy, stem, sizeof stem);
+    const char *stem = j->stems.name[0];
+    char name[1200];
     for (int t = 0; t < j->ntargets && !rc; t++) {
         gc_error err = {0};
         gc_result r;
@@ -208,8 +240,9 @@ static int write_image(void *ctx, int i, void *it, int failed)
     image_item *item = it;
     job *j = run->j;
     int rc = failed ? cli_report(&item->err) : EXIT_OK;
-    char stem[1024], name[1100];
-    cli_stem(item->path, stem, sizeof stem);
+    const char *stem = j->stems.name[j->image0 + i];
+    int same_as = j->stems.same_as[j->image0 + i];
+    char name[1200];
     for (int t = 0; t < item->nr && !rc; t++) {
         const gc_result *r = &item->r[t];
         snprintf(name, sizeof name, "%s%s", stem, j->targets[t].suffix);
@@ -217,6 +250,7 @@ static int write_image(void *ctx, int i, void *it, int failed)
         if (!rc) {
             cli_visual v = {
                 .dir = j->out, .stem = name, .image_path = item->path, .model_path = j->a->model,
+                .same_stem_as = same_as >= 0 ? j->inputs[same_as] : NULL,
                 .layer = j->layer_label, .model = j->m, .photo = &item->photo, .pre = run->pre,
                 .result = r, .counterfactual = j->req.counterfactual, .load_ms = item->load_ms,
             };
@@ -224,9 +258,11 @@ static int write_image(void *ctx, int i, void *it, int failed)
         }
         if (!rc) {
             char buf[32];
-            printf("%s: %s (class %d) -> %s/%s.*\n", item->path,
+            printf("%s: %s (class %d) -> %s/%s.*%s%s%s\n", item->path,
                    cli_class_name(j->m, r->class_index[0], buf, sizeof buf), r->class_index[0],
-                   j->out, name);
+                   j->out, name, same_as >= 0 ? " (renamed: " : "",
+                   same_as >= 0 ? j->inputs[same_as] : "",
+                   same_as >= 0 ? " has the same stem)" : "");
         }
     }
     discard_image(ctx, item);
@@ -251,10 +287,34 @@ static int explain_images(job *j, const gc_preprocess *pre)
     return rc;
 }
 
+/* Names every input's outputs at once, before any is written, so that
+ * inputs sharing a file stem (a/cat.png, b/cat.png; cat.npy, cat.png) are
+ * told apart the same way on every run. */
+static int name_inputs(job *j)
+{
+    const cli_args *a = j->a;
+    j->image0 = a->input_npy ? 1 : 0;
+    j->inputs = malloc(sizeof *j->inputs * (size_t)(j->image0 + a->npositional));
+    if (!j->inputs) {
+        fprintf(stderr, "gradcam: out of memory\n");
+        return EXIT_BAD_INPUT;
+    }
+    if (a->input_npy)
+        j->inputs[0] = a->input_npy;
+    for (int i = 0; i < a->npositional; i++)
+        j->inputs[j->image0 + i] = a->positional[i];
+    int rc = cli_name_outputs(j->inputs, j->image0 + a->npositional, &j->stems);
+    if (rc) {
+        free(j->inputs);
+        j->inputs = NULL;
+    }
+    return rc;
+}
+
 int cmd_explain(int argc, char **argv)
 {
     cli_args a;
-    int rc = cli_parse("explain", argc, argv, 2, &a);
+    int rc = cli_parse("explain", options, argc, argv, 2, &a);
     if (rc || a.help) {
         if (a.help)
             fputs(help, stdout);
@@ -262,6 +322,8 @@ int cmd_explain(int argc, char **argv)
     }
     if (!a.input_npy && a.npositional == 0)
         return cli_usage_error("explain", "no input given (IMAGE... or --input-npy X.npy)");
+    if ((rc = cli_refuse_directories(&a)))
+        return rc;
     job j = {.a = &a, .out = a.out ? a.out : "gradcam-out"};
     j.req.layers = a.layers;
     j.req.nlayers = a.nlayers;
@@ -272,10 +334,11 @@ int cmd_explain(int argc, char **argv)
     j.req.aug_smooth = a.aug_smooth;
     j.req.seed = 1;
     gc_preprocess pre;
-    if ((rc = parse_methods(a.method, j.methods, &j.req.nmethods)) ||
-        (rc = cli_open_model(&a, &j.m)))
+    if ((rc = parse_methods(a.method, j.methods, &j.req.nmethods)) || (rc = name_inputs(&j)))
         return rc;
     gc_error err = {0};
+    if ((rc = cli_open_model(&a, &j.m)))
+        goto out;
     if ((rc = cli_preprocess_from_args(&a, j.m, &pre)))
         goto out;
     if ((rc = plan_targets(&j)))
@@ -297,5 +360,7 @@ int cmd_explain(int argc, char **argv)
 out:
     gc_session_free(j.s);
     gc_model_free(j.m);
+    cli_stems_free(&j.stems);
+    free(j.inputs);
     return rc;
 }

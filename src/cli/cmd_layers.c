@@ -12,10 +12,12 @@ static const char help[] =
     "--layer; the default layer is marked with '*'. The --max options bound\n"
     "what the model file may make gradcam allocate (see 'gradcam explain --help').\n";
 
+static const char *const options[] = {"model", "max-weights", "max-nodes", NULL};
+
 int cmd_layers(int argc, char **argv)
 {
     cli_args a;
-    int rc = cli_parse("layers", argc, argv, 2, &a);
+    int rc = cli_parse("layers", options, argc, argv, 2, &a);
     if (rc || a.help) {
         if (a.help)
             fputs(help, stdout);

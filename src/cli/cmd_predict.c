@@ -5,10 +5,18 @@
 
 static const char help[] =
     "usage: gradcam predict --model M [--top K] [--preprocess stretch|crop] IMAGE...\n"
+    "                       [--labels FILE] [--input-size N] [--mean R,G,B]\n"
+    "                       [--std R,G,B]\n"
     "                       [--max-pixels N] [--max-weights SIZE] [--max-nodes N]\n"
     "Prints the K most likely classes (default 5) of each image with their\n"
-    "softmax probabilities. The --max options bound what one file may make\n"
-    "gradcam allocate (see 'gradcam explain --help').\n";
+    "softmax probabilities. The other options are explain's (see 'gradcam\n"
+    "explain --help'): how images are prepared, class names, and what one file\n"
+    "may make gradcam allocate.\n";
+
+static const char *const options[] = {
+    "model", "top", "preprocess", "labels", "input-size", "mean", "std",
+    "max-pixels", "max-weights", "max-nodes", NULL,
+};
 
 /* Indices of the k largest values, largest first. */
 void cli_top_k(const float *v, int n, int k, int *idx)
@@ -29,7 +37,7 @@ void cli_top_k(const float *v, int n, int k, int *idx)
 int cmd_predict(int argc, char **argv)
 {
     cli_args a;
-    int rc = cli_parse("predict", argc, argv, 2, &a);
+    int rc = cli_parse("predict", options, argc, argv, 2, &a);
     if (rc || a.help) {
         if (a.help)
             fputs(help, stdout);
@@ -37,6 +45,8 @@ int cmd_predict(int argc, char **argv)
     }
     if (a.npositional == 0)
         return cli_usage_error("predict", "no images given");
+    if ((rc = cli_refuse_directories(&a)))
+        return rc;
     gc_model *m;
     if ((rc = cli_open_model(&a, &m)))
         return rc;

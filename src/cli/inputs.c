@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* "0.485,0.456,0.406" -> three numbers (positive ones for --std). */
 static int parse_triple(const char *opt, const char *text, int positive, float out[3])
@@ -85,6 +86,33 @@ int cli_load_image_tensor(const char *path, const gc_limits *lim, const gc_prepr
 {
     gc_error err = {0};
     return cli_read_image_tensor(path, lim, p, photo, x, &err) ? cli_report(&err) : EXIT_OK;
+}
+
+static int is_directory(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int cli_refuse_directories(const cli_args *a)
+{
+    for (int i = 0; i < a->npositional; i++)
+        if (is_directory(a->positional[i])) {
+            const char *p = a->positional[i];
+            size_t len = strlen(p);
+            fprintf(stderr, "gradcam: %s: is a directory, not an image (name the images in it, "
+                    "e.g. %s%s*.jpg)\n", p, p, len && p[len - 1] == '/' ? "" : "/");
+            return EXIT_BAD_INPUT;
+        }
+    if (is_directory(a->input_npy)) {
+        fprintf(stderr, "gradcam: %s: is a directory, not a .npy file\n", a->input_npy);
+        return EXIT_BAD_INPUT;
+    }
+    if (is_directory(a->labels)) {
+        fprintf(stderr, "gradcam: %s: is a directory, not a file of class names\n", a->labels);
+        return EXIT_BAD_INPUT;
+    }
+    return EXIT_OK;
 }
 
 int cli_load_npy_batch(const char *path, gc_array *x)

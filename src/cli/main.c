@@ -9,19 +9,53 @@ static const char usage[] =
     "gradcam — see what an image classifier looks at (Grad-CAM)\n"
     "\n"
     "usage:\n"
-    "  gradcam explain --model M [--layer L] [--class C] [--method gradcam]\n"
-    "                  [--out DIR] [--preprocess stretch|crop] IMAGE...\n"
-    "  gradcam explain --model M --input-npy X.npy [--layer L] [--class C] [--out DIR]\n"
-    "  gradcam predict --model M [--top K] IMAGE...\n"
+    "  gradcam explain --model M [--layer L]... [--class C]... [--top-k K]\n"
+    "                  [--method LIST] [--out DIR] [--preprocess stretch|crop]\n"
+    "                  IMAGE...\n"
+    "  gradcam explain --model M --input-npy X.npy [options]\n"
+    "  gradcam predict --model M [--top K] [--preprocess stretch|crop] IMAGE...\n"
     "  gradcam layers  --model M\n"
-    "  gradcam bench   --model M [--batch N] [--method forward|METHOD]\n"
-    "  gradcam --help | --version\n"
+    "  gradcam bench   --model M [--batch N] [--size S] [--iters K] [--layer L]\n"
+    "                  [--method forward|METHOD]\n"
+    "  gradcam help [COMMAND] | --help | --version\n"
     "\n"
-    "M is an ONNX model, a torchvision state_dict (.pth), or a name (resnet18 ...\n"
-    "resnet152) whose ImageNet weights are downloaded once into ~/.cache/gradcam.\n"
-    "'gradcam COMMAND --help' describes each command.\n"
+    "M is a model file, recognised by its content: ONNX, safetensors, or a\n"
+    "torchvision ResNet state_dict (.pth) saved by torch.save; or a name (resnet18\n"
+    "... resnet152) whose ImageNet weights are downloaded once into ~/.cache/gradcam.\n"
+    "IMAGE is a JPEG or PNG file, resized to the model's input size: 224x224\n"
+    "unless its description (M.json), its ONNX input or --input-size says otherwise.\n"
+    "'gradcam COMMAND --help' lists a command's options; it refuses any other.\n"
     "\n"
     "exit codes: 0 success, 1 bad input, 2 usage error, 3 internal error\n";
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"explain", cmd_explain},
+    {"predict", cmd_predict},
+    {"layers", cmd_layers},
+    {"bench", cmd_bench},
+};
+#define NCOMMANDS (int)(sizeof commands / sizeof *commands)
+
+/* What the user could have typed instead of word, from the table above. */
+static int no_such(const char *what, const char *word)
+{
+    fprintf(stderr, "gradcam: unknown %s '%s' (commands:", what, word);
+    for (int i = 0; i < NCOMMANDS; i++)
+        fprintf(stderr, " %s,", commands[i].name);
+    fprintf(stderr, " help; options: --help, --version)\n");
+    return EXIT_USAGE;
+}
+
+static int find_command(const char *name)
+{
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return i;
+    return -1;
+}
 
 /* OpenMP threads that wait by spinning make every parallel step crawl as
  * soon as another process wants the cores (measured: a ResNet-18 forward
@@ -57,7 +91,7 @@ int main(int argc, char **argv)
 {
     choose_thread_waiting(argv);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
+        (strcmp(argv[1], "help") == 0 && argc == 2)) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
@@ -65,15 +99,15 @@ int main(int argc, char **argv)
         printf("gradcam %s\n", gc_version());
         return EXIT_OK;
     }
-    if (strcmp(argv[1], "explain") == 0)
-        return cmd_explain(argc, argv);
-    if (strcmp(argv[1], "predict") == 0)
-        return cmd_predict(argc, argv);
-    if (strcmp(argv[1], "layers") == 0)
-        return cmd_layers(argc, argv);
-    if (strcmp(argv[1], "bench") == 0)
-        return cmd_bench(argc, argv);
-    fprintf(stderr, "gradcam: unknown command '%s' (commands: explain, predict, layers)\n",
-            argv[1]);
-    return EXIT_USAGE;
+    if (strcmp(argv[1], "help") == 0) { /* help COMMAND: COMMAND --help */
+        int c = find_command(argv[2]);
+        if (c < 0)
+            return no_such("command", argv[2]);
+        char help_flag[] = "--help", *args[] = {argv[0], argv[2], help_flag, NULL};
+        return commands[c].run(3, args);
+    }
+    int c = find_command(argv[1]);
+    if (c >= 0)
+        return commands[c].run(argc, argv);
+    return no_such(argv[1][0] == '-' ? "option" : "command", argv[1]);
 }

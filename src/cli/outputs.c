@@ -1,5 +1,6 @@
 /* outputs.c — writing what `gradcam explain` produces. */
 #include "cli/outputs.h"
+#include "cli/inputs.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -10,6 +11,94 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+static int name_taken(char *const *names, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+void cli_stems_free(cli_stems *s)
+{
+    for (int i = 0; s->name && i < s->n; i++)
+        free(s->name[i]);
+    free(s->name);
+    free(s->same_as);
+    memset(s, 0, sizeof *s);
+}
+
+/* Quadratic in the inputs, which is nothing next to explaining each one. */
+int cli_name_outputs(const char *const *paths, int n, cli_stems *s)
+{
+    size_t count = n > 0 ? (size_t)n : 1;
+    char **own = calloc(count, sizeof *own); /* each input's file stem */
+    int *next = malloc(sizeof(int) * count);  /* a first input's next namesake number */
+    s->n = n;
+    s->name = calloc(count, sizeof *s->name);
+    s->same_as = malloc(sizeof(int) * count);
+    int ok = own && next && s->name && s->same_as;
+    char buf[1024], candidate[1100];
+    for (int i = 0; ok && i < n; i++) {
+        cli_stem(paths[i], buf, sizeof buf);
+        ok = (own[i] = strdup(buf)) != NULL;
+    }
+    for (int i = 0; ok && i < n; i++) {
+        s->same_as[i] = -1;
+        for (int j = 0; j < i && s->same_as[i] < 0; j++)
+            if (strcmp(own[j], own[i]) == 0)
+                s->same_as[i] = j;
+        int first = s->same_as[i];
+        if (first < 0) {
+            next[i] = 2;
+            ok = (s->name[i] = strdup(own[i])) != NULL;
+            continue;
+        }
+        do
+            snprintf(candidate, sizeof candidate, "%s-%d", own[i], next[first]++);
+        while (name_taken(own, n, candidate) || name_taken(s->name, i, candidate));
+        ok = (s->name[i] = strdup(candidate)) != NULL;
+    }
+    for (int i = 0; own && i < n; i++)
+        free(own[i]);
+    free(own);
+    free(next);
+    if (!ok) {
+        cli_stems_free(s);
+        fprintf(stderr, "gradcam: out of memory\n");
+        return EXIT_BAD_INPUT;
+    }
+    return EXIT_OK;
+}
+
+/* What explain writes per method, named in one place so that the writers
+ * and the JSON's list of files agree. */
+typedef enum { FILE_ARRAY, FILE_FIGURE, FILE_PICTURE, FILE_KINDS } method_file;
+
+/* "STEM.METHOD.cam.npy" and its kin; "" for a file the method has not:
+ * a guided method gives an image, not a map, so STEM.METHOD.npy
+ * [n,3,H,W] and STEM.METHOD.png, and no figure. */
+static void method_file_name(char *buf, size_t cap, const char *stem, gc_method m,
+                             method_file kind)
+{
+    static const char *const ends[FILE_KINDS][2] = {
+        /* map methods, guided methods */
+        [FILE_ARRAY] = {".cam.npy", ".npy"},
+        [FILE_FIGURE] = {".figure.png", NULL},
+        [FILE_PICTURE] = {".overlay.png", ".png"},
+    };
+    const char *end = ends[kind][gc_method_is_image(m) != 0];
+    if (end)
+        snprintf(buf, cap, "%s.%s%s", stem, gc_method_name(m), end);
+    else
+        buf[0] = '\0';
+}
+
+static void join(char *path, size_t cap, const char *dir, const char *name)
+{
+    snprintf(path, cap, "%s/%s", dir, name);
+}
 
 int cli_make_dir(const char *dir)
 {
@@ -42,15 +131,15 @@ int cli_make_dir(const char *dir)
 
 int cli_write_arrays(const char *dir, const char *stem, const gc_result *r)
 {
-    char path[4096];
+    char name[2048], path[4096];
     gc_error err = {0};
     int64_t logit_shape[2] = {r->n, r->classes};
     for (int k = 0; k < r->nmethods; k++) {
         int image = gc_method_is_image(r->methods[k]);
         int64_t cam_shape[3] = {r->n, r->map_h[k], r->map_w[k]};
         int64_t image_shape[4] = {r->n, 3, r->map_h[k], r->map_w[k]};
-        snprintf(path, sizeof path, "%s/%s.%s%s", dir, stem, gc_method_name(r->methods[k]),
-                 image ? ".npy" : ".cam.npy");
+        method_file_name(name, sizeof name, stem, r->methods[k], FILE_ARRAY);
+        join(path, sizeof path, dir, name);
         if (gc_npy_write(path, r->maps[k], image ? 4 : 3, image ? image_shape : cam_shape, &err))
             return cli_report(&err);
     }
@@ -84,6 +173,32 @@ static float *photo_heat(const float *map, int w, int h, const gc_image *photo)
     return heat;
 }
 
+static void add_name(cJSON *files, const char *stem, const char *end)
+{
+    char name[2048];
+    snprintf(name, sizeof name, "%s%s", stem, end);
+    cJSON_AddItemToArray(files, cJSON_CreateString(name));
+}
+
+/* Every file written for this image and class (tests/python/test_cli_strict.py
+ * holds the list to what is on disk). */
+static void add_file_list(cJSON *root, const cli_visual *v)
+{
+    const gc_result *r = v->result;
+    char name[2048];
+    cJSON *files = cJSON_AddArrayToObject(root, "files");
+    for (int k = 0; k < r->nmethods; k++)
+        for (int kind = 0; kind < FILE_KINDS; kind++) {
+            method_file_name(name, sizeof name, v->stem, r->methods[k], (method_file)kind);
+            if (name[0])
+                cJSON_AddItemToArray(files, cJSON_CreateString(name));
+        }
+    add_name(files, v->stem, ".logits.npy");
+    if (r->nmethods > 1)
+        add_name(files, v->stem, ".methods.png");
+    add_name(files, v->stem, ".json");
+}
+
 static int write_json(const cli_visual *v, const float *probs, double render_ms)
 {
     const gc_result *r = v->result;
@@ -92,6 +207,14 @@ static int write_json(const cli_visual *v, const float *probs, double render_ms)
     char buf[32], path[4096];
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "image", v->image_path);
+    /* Inputs sharing a file stem are named apart (cli_name_outputs); this
+     * says which image the files are of, and why the name has a number. */
+    cJSON_AddStringToObject(root, "stem", v->stem);
+    if (v->same_stem_as)
+        cJSON_AddStringToObject(root, "same_stem_as", v->same_stem_as);
+    else
+        cJSON_AddNullToObject(root, "same_stem_as");
+    add_file_list(root, v);
     cJSON_AddNumberToObject(root, "width", v->photo->width);
     cJSON_AddNumberToObject(root, "height", v->photo->height);
     cJSON_AddStringToObject(root, "model", v->model_path);
@@ -176,11 +299,12 @@ static int write_method_visuals(const cli_visual *v, int k, const float *probs, 
 {
     const gc_result *r = v->result;
     const char *method = gc_method_name(r->methods[k]);
-    char path[4096];
+    char name[2048], path[4096];
     gc_error err = {0};
+    method_file_name(name, sizeof name, v->stem, r->methods[k], FILE_PICTURE);
+    join(path, sizeof path, v->dir, name);
     if (gc_method_is_image(r->methods[k])) {
         gc_image picture = {0};
-        snprintf(path, sizeof path, "%s/%s.%s.png", v->dir, v->stem, method);
         int rc = write_gradient_image(path, r->maps[k], r->map_w[k], r->map_h[k], &picture);
         if (!rc && gc_image_resize_cv(&picture, v->photo->width, v->photo->height, tile, &err))
             rc = cli_report(&err);
@@ -198,12 +322,13 @@ static int write_method_visuals(const cli_visual *v, int k, const float *probs, 
     int c = r->class_index[0];
     snprintf(title, sizeof title, "%s%s (p=%.3f) — %s at %s", v->counterfactual ? "against " : "",
              cli_class_name(v->model, c, buf, sizeof buf), probs[c], method, v->layer);
-    snprintf(path, sizeof path, "%s/%s.%s.figure.png", v->dir, v->stem, method);
-    if (gc_render_figure(path, v->photo, heat, title, 0.6f, &err)) {
+    char figure[4096];
+    method_file_name(name, sizeof name, v->stem, r->methods[k], FILE_FIGURE);
+    join(figure, sizeof figure, v->dir, name);
+    if (gc_render_figure(figure, v->photo, heat, title, 0.6f, &err)) {
         rc = cli_report(&err);
         goto out;
     }
-    snprintf(path, sizeof path, "%s/%s.%s.overlay.png", v->dir, v->stem, method);
     if (gc_render_overlay(v->photo, heat, &overlay, &err) ||
         gc_image_write_png(path, &overlay, &err))
         rc = cli_report(&err);

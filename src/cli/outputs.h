@@ -5,6 +5,19 @@
 
 #include "cli/cli.h"
 
+/* The stem each input's outputs are named by. An input keeps its file's
+ * stem ("a/cat.png" -> "cat") unless an earlier input has the same one;
+ * then it gets STEM-2, STEM-3, ...: the lowest number that makes a name no
+ * input has as its own stem and no earlier input was given. The names
+ * depend only on the order of the inputs, so a rerun writes the same files. */
+typedef struct cli_stems {
+    char **name;  /* per input */
+    int *same_as; /* per input: the first input with its file stem, or -1 */
+    int n;
+} cli_stems;
+int cli_name_outputs(const char *const *paths, int n, cli_stems *s);
+void cli_stems_free(cli_stems *s);
+
 /* mkdir -p */
 int cli_make_dir(const char *dir);
 /* For each method DIR/STEM.METHOD.cam.npy [n,h,w] (image methods:
@@ -13,6 +26,7 @@ int cli_write_arrays(const char *dir, const char *stem, const gc_result *r);
 
 typedef struct cli_visual {
     const char *dir, *stem, *image_path, *model_path, *layer;
+    const char *same_stem_as; /* the input whose file stem made this one renamed */
     const gc_model *model;
     const gc_image *photo;
     const gc_preprocess *pre;
@@ -22,7 +36,8 @@ typedef struct cli_visual {
 } cli_visual;
 
 /* Per method a figure and an overlay PNG (image methods: one PNG of the
- * gradient picture), and one JSON summary for the image. */
+ * gradient picture), with several methods a grid of them, and one JSON
+ * summary for the image that lists every file written for it. */
 int cli_write_visuals(const cli_visual *v);
 
 #endif
