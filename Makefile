@@ -53,10 +53,17 @@ test: test-deps build build-asan
 clean:
 	rm -rf build build-asan build-hard build-fuzz build-tsan demo-out
 
-# make bench   build, then time gradcam against PyTorch on this machine and
-#              print the table (bench/README.md); e.g. BENCH_ARGS="--quick"
-#              for a short run, BENCH_ARGS="--write" to keep bench/results.md
+# make bench         build, then time gradcam against PyTorch on this machine
+#                    and print the report (bench/README.md); e.g.
+#                    BENCH_ARGS="--quick" for a short run
+# make bench-write   the same, and replace bench/README.md's current results
+#                    with the report (= make bench WRITE=1, or
+#                    BENCH_ARGS="--write")
 BENCH_ARGS ?=
-.PHONY: bench
+WRITE ?=
+.PHONY: bench bench-write
 bench: build
-	/usr/bin/python3 bench/run_bench.py --gradcam build/gradcam $(BENCH_ARGS)
+	/usr/bin/python3 bench/run_bench.py --gradcam build/gradcam $(if $(WRITE),--write) $(BENCH_ARGS)
+
+bench-write:
+	$(MAKE) bench WRITE=1

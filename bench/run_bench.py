@@ -20,7 +20,11 @@ the values, and nothing is downloaded.
 
 It deliberately asserts nothing about speed: machines are noisy; it reports.
 
-  bench/run_bench.py [--gradcam build/gradcam] [--quick] [--write]
+  bench/run_bench.py [--gradcam build/gradcam] [--quick] [--write] [--out FILE]
+
+--write puts the report in bench/README.md, between the lines
+<!-- results:begin --> and <!-- results:end -->, in place of what was there
+(the "current results"); --out FILE writes it to FILE as well.
 """
 import argparse
 import datetime
@@ -39,6 +43,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PY = "/usr/bin/python3"
+README = os.path.join(HERE, "README.md")
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
 def log(msg):
@@ -459,6 +465,36 @@ def report(a, meta, results, figure, lin, many):
     return "\n".join(L) + "\n"
 
 
+# ---- bench/README.md's current results ---------------------------------------------
+
+
+def replace_results(doc, report):
+    """doc (the text of bench/README.md) with everything between its one
+    BEGIN and its one END marker line replaced by report, whose headings go
+    one level down ("## x" becomes "### x") to sit under the README's own.
+    Raises ValueError, leaving nothing half written, when the markers are
+    missing, repeated or out of order."""
+    lines = doc.split("\n")
+    b = [i for i, l in enumerate(lines) if l.strip() == BEGIN]
+    e = [i for i, l in enumerate(lines) if l.strip() == END]
+    if len(b) != 1 or len(e) != 1 or b[0] > e[0]:
+        raise ValueError(f"want exactly one '{BEGIN}' line and, after it, one '{END}' line "
+                         f"(found {len(b)} and {len(e)})")
+    body = ["#" + l if l.startswith("#") else l for l in report.strip("\n").split("\n")]
+    return "\n".join(lines[:b[0] + 1] + [""] + body + [""] + lines[e[0]:])
+
+
+def write_results(path, report):
+    """Replaces path's current results by report (atomically: a temporary
+    file renamed over it)."""
+    with open(path) as f:
+        text = replace_results(f.read(), report)
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
 # ---- main -----------------------------------------------------------------------
 
 
@@ -473,9 +509,9 @@ def main():
                    help="our binary (default: build/gradcam)")
     p.add_argument("--quick", action="store_true",
                    help="fewer timed runs, Score-CAM with 2 threads only")
-    p.add_argument("--write", action="store_true", help="also write bench/results.md")
-    p.add_argument("--out", default=os.path.join(HERE, "results.md"),
-                   help="where --write writes (default: bench/results.md)")
+    p.add_argument("--write", action="store_true",
+                   help="replace the current results in bench/README.md with this report")
+    p.add_argument("--out", help="also write the report to this file")
     p.add_argument("--threads", type=ints, default=[1, 2])
     p.add_argument("--batches", type=ints, default=[1, 16])
     p.add_argument("--iters", type=int, help="timed runs at batch 1 (default 7; quick 3)")
@@ -501,6 +537,12 @@ def main():
     a.figure_runs = a.figure_runs or (1 if a.quick else 3)
     a.figure_threads = max(a.threads)
     a.gradcam = os.path.abspath(a.gradcam)
+    if a.write:  # the markers are checked now, not after minutes of timing
+        try:
+            with open(README) as f:
+                replace_results(f.read(), "")
+        except (OSError, ValueError) as e:
+            sys.exit(f"run_bench: cannot --write {README}: {e}")
     if not os.access(a.gradcam, os.X_OK):
         sys.exit(f"run_bench: {a.gradcam} is not an executable (run 'make build' first, "
                  "or give --gradcam)")
@@ -528,10 +570,13 @@ def main():
             "total_s": time.perf_counter() - t_start}
     text = report(a, meta, results, figure, lin, many)
     print(text)
-    if a.write:
+    if a.out:
         with open(a.out, "w") as f:
             f.write(text)
         log(f"run_bench: wrote {a.out}")
+    if a.write:
+        write_results(README, text)
+        log(f"run_bench: replaced the current results in {README}")
     failed = any(r.get("torch") is None or r.get("ours") is None for r in results) \
         or len(figure) < 2 or len(many) < 2 or any(r["wall_s"] is None for r in lin)
     return 1 if failed else 0
