@@ -5,7 +5,7 @@
 #               under Valgrind, a fuzz smoke run, ThreadSanitizer
 JOBS ?= $(shell nproc)
 
-.PHONY: deps test-deps build build-asan demo test clean
+.PHONY: deps test-deps build build-tests build-asan demo test clean
 
 deps:
 	scripts/install-deps.sh
@@ -13,19 +13,24 @@ deps:
 test-deps:
 	scripts/install-deps.sh --test
 
+# The demo's build has no test-only package; the tests' build insists on them.
 build: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 	cmake --build build -j$(JOBS)
 
+build-tests: test-deps
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DGC_BUILD_TESTS=ON
+	cmake --build build -j$(JOBS)
+
 build-asan: test-deps
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGC_SANITIZE=ON -DGC_NATIVE=OFF
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGC_SANITIZE=ON -DGC_NATIVE=OFF -DGC_BUILD_TESTS=ON
 	cmake --build build-asan -j$(JOBS)
 
 demo: build
 	./build/gradcam explain --model models/shapes.pth --out demo-out examples/scenes/*.png
 	@echo "figures written to demo-out/"
 
-test: test-deps build build-asan
+test: test-deps build-tests build-asan
 	ctest --test-dir build --output-on-failure
 	# Under ASan + UBSan: everything but the long PyTorch comparisons, whose
 	# code paths the fixture parity, method and malformed-file tests cover.
