@@ -435,13 +435,13 @@ gc_status onnx_tensor_value(onnx_loader *L, Onnx__TensorProto *t, const char *na
     size_t bytes = (size_t)n * (size_t)es;
     if (is_float_type(dt) && charge_floats(L, name, n)) /* before reading external data */
         return L->err->status;
-    uint8_t *ext = NULL;
+    uint8_t *external = NULL;
     const uint8_t *raw = NULL;
     size_t typed = 0;
     if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
-        if (read_external(L, t, bytes, &ext))
+        if (read_external(L, t, bytes, &external))
             return L->err->status;
-        raw = ext;
+        raw = external;
     } else if (t->has_raw_data) {
         if (t->raw_data.len != bytes)
             return onnx_fail(L, GC_ERR_FORMAT, "tensor '%s': %zu bytes of data for %lld elements",
@@ -471,13 +471,13 @@ gc_status onnx_tensor_value(onnx_loader *L, Onnx__TensorProto *t, const char *na
             t->raw_data.data = NULL;
             t->raw_data.len = 0;
             t->has_raw_data = 0;
-        } else if (raw && ext && dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
-            f = (float *)ext;
-            ext = NULL;
+        } else if (raw && external && dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
+            f = (float *)external;
+            external = NULL;
         } else {
             f = malloc(sizeof(float) * (size_t)(n ? n : 1));
             if (!f) {
-                free(ext);
+                free(external);
                 return onnx_fail(L, GC_ERR_NOMEM, "out of memory");
             }
             for (int64_t k = 0; k < n; k++) {
@@ -493,7 +493,7 @@ gc_status onnx_tensor_value(onnx_loader *L, Onnx__TensorProto *t, const char *na
                     f[k] = gc_bf16_to_float((uint16_t)t->int32_data[k]);
             }
         }
-        free(ext);
+        free(external);
         if (sd_push(L, name, ndim, t->dims, n, f))
             return L->err->status;
         value v = {.name = name, .kind = V_FLOAT, .ndim = ndim, .numel = n, .f = f};
@@ -503,7 +503,7 @@ gc_status onnx_tensor_value(onnx_loader *L, Onnx__TensorProto *t, const char *na
     }
     int64_t *p = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
     if (!p) {
-        free(ext);
+        free(external);
         return onnx_fail(L, GC_ERR_NOMEM, "out of memory");
     }
     for (int64_t k = 0; k < n; k++) {
@@ -517,7 +517,7 @@ gc_status onnx_tensor_value(onnx_loader *L, Onnx__TensorProto *t, const char *na
         else
             p[k] = t->int32_data[k];
     }
-    free(ext);
+    free(external);
     value v = {.name = name, .kind = V_INT, .ndim = ndim, .numel = n, .i = p};
     for (int k = 0; k < ndim; k++)
         v.dims[k] = t->dims[k];
