@@ -5,6 +5,7 @@
 #include "core/model.h"
 #include "loaders/onnx.h"
 #include "loaders/safetensors.h"
+#include "ops/cpu.h"
 #include "ops/ops.h"
 
 #include <stdint.h>
@@ -32,6 +33,9 @@ gc_status gc_model_load_limited(const char *path, const gc_limits *lim, gc_model
                                 gc_error *err)
 {
     *out = NULL;
+    const gc_status cpu = gc_cpu_check(err); /* a GC_CPU this CPU cannot honour */
+    if (cpu)
+        return cpu;
     gc_model *m = gc_calloc(1, sizeof *m, err);
     if (!m)
         return GC_ERR_NOMEM;

@@ -2,7 +2,7 @@
  * gives 4x4 outputs from 36 products instead of 144, against F(2x2, 3x3)'s
  * 16 for 4 (64 for 16 outputs). winograd.c's driver runs it; this file
  * holds the filter transform, the portable tile transforms and where it
- * pays; winograd4_avx512.c has the fast transforms.
+ * pays; src/ops/x86/winograd4_avx512.c has the fast transforms.
  *
  * Points 0, 1, -1, 2, -1/2 and infinity. In NumPy, on a 256-channel layer,
  * its error is 1.0e-6 relative rms (largest 1.4e-6), against F(2x2)'s
@@ -26,6 +26,7 @@
  * every pass whose activations or gradients are read stay on F(2x2, 3x3).
  * Deliberately not here: the backward pass (its flipped filters are not a
  * permutation of U for these points). */
+#include "ops/cpu.h"
 #include "ops/winograd_tiles.h"
 
 #include <string.h>
@@ -245,7 +246,7 @@ const wino_kind *winograd4_portable_kind(void) { return &f4; }
 
 static const wino_kind *kind(void)
 {
-    const wino_kind *k = winograd4_avx512_kind();
+    const wino_kind *k = gc_kernels_active()->wino4;
     return k ? k : &f4;
 }
 
@@ -258,7 +259,7 @@ static const wino_kind *kind(void)
 int winograd4_pays(const gc_window *s)
 {
     const long tiles = (long)s->n * ((s->ho + 3) / 4) * ((s->wo + 3) / 4);
-    if (!winograd4_avx512_kind())
+    if (!gc_kernels_active()->wino4)
         return s->c >= 512 && s->oc >= 512 && tiles >= 64;
     return tiles >= 64;
 }
