@@ -82,6 +82,7 @@ static void test_tables(void **state)
         assert_int_equal(k->gemm_tn != NULL, own);
         assert_int_equal(k->wino2 != NULL, own);
         assert_int_equal(k->maxpool_stem != NULL, own);
+        assert_int_equal(k->gather2 != NULL, own);
     }
     gc_tier want = GC_TIERS;
     gc_status st = gc_cpu_choose(getenv("GC_CPU"), best, &want, NULL);

@@ -479,6 +479,34 @@ static void test_maxpool_tiers(void **state)
         skip(); /* cmocka reports it as skipped */
 }
 
+/* Each tier's stride-2 gather (conv2d_blocked.c's im2col) against the
+ * plain loop, for every length across two vectors of either width; what
+ * lies past dst[len - 1] must stay as it was. */
+static void test_gather2_tiers(void **state)
+{
+    (void)state;
+    int tested = 0;
+    for (int t = 0; t < GC_TIERS; t++) {
+        const gc_kernels *kt = gc_kernels_of((gc_tier)t);
+        if (!kt || !kt->gather2)
+            continue;
+        print_message("stride-2 gather: %s\n", kt->name);
+        for (int len = 0; len <= 40; len++) {
+            float *src = randv((size_t)2 * len + 1), dst[48], want[48];
+            for (int q = 0; q < 48; q++)
+                dst[q] = want[q] = (float)-q;
+            for (int q = 0; q < len; q++)
+                want[q] = src[2 * q];
+            kt->gather2(dst, src, len);
+            assert_memory_equal(dst, want, sizeof dst);
+            free(src);
+        }
+        tested++;
+    }
+    if (!tested)
+        skip(); /* cmocka reports it as skipped */
+}
+
 static void test_linear_and_pool(void **state)
 {
     (void)state;
@@ -538,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_elementwise),  cmocka_unit_test(test_winograd),
         cmocka_unit_test(test_winograd4),    cmocka_unit_test(test_winograd_threads),
         cmocka_unit_test(test_winograd_tiers), cmocka_unit_test(test_maxpool_tiers),
+        cmocka_unit_test(test_gather2_tiers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,8 +29,9 @@ extern const wino_kind winograd4_avx512;
 void maxpool_stem_avx512(float *out, const float *in, const gc_window *s);
 void maxpool_stem_avx2(float *out, const float *in, const gc_window *s);
 
-/* gather_avx512.c: dst[q] = src[2q] for q < len, reading no float past
- * src[2 len - 2]. */
+/* gather_avx512.c, gather_avx2.c: dst[q] = src[2q] for q < len, reading
+ * no float past src[2 len - 2]. */
 void gather2_avx512(float *dst, const float *src, int len);
+void gather2_avx2(float *dst, const float *src, int len);
 
 #endif
