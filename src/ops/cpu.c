@@ -19,16 +19,14 @@
 
 static const char *const tier_names[GC_TIERS] = {"portable", "avx2", "avx512"};
 
-/* What each tier runs; entries left out are NULL, the portable code. The
- * AVX2 tier keeps F(4x4)'s portable transforms: they have no AVX2 form
- * yet. */
+/* What each tier runs; entries left out are NULL, the portable code. */
 static const gc_kernels tables[GC_TIERS] = {
     [GC_TIER_PORTABLE] = {.tier = GC_TIER_PORTABLE, .name = "portable"},
 #ifdef GC_X86_KERNELS
     [GC_TIER_AVX2] = {.tier = GC_TIER_AVX2, .name = "avx2",
                       .gemm_nn = gemm_nn_avx2, .gemm_tn = gemm_tn_avx2,
-                      .wino2 = &winograd2_avx2, .maxpool_stem = maxpool_stem_avx2,
-                      .gather2 = gather2_avx2},
+                      .wino2 = &winograd2_avx2, .wino4 = &winograd4_avx2,
+                      .maxpool_stem = maxpool_stem_avx2, .gather2 = gather2_avx2},
     [GC_TIER_AVX512] = {.tier = GC_TIER_AVX512, .name = "avx512",
                         .gemm_nn = gemm_nn_avx512, .gemm_tn = gemm_tn_avx512,
                         .wino2 = &winograd2_avx512, .wino4 = &winograd4_avx512,

@@ -81,6 +81,7 @@ static void test_tables(void **state)
         assert_int_equal(k->gemm_nn != NULL, own);
         assert_int_equal(k->gemm_tn != NULL, own);
         assert_int_equal(k->wino2 != NULL, own);
+        assert_int_equal(k->wino4 != NULL, own);
         assert_int_equal(k->maxpool_stem != NULL, own);
         assert_int_equal(k->gather2 != NULL, own);
     }

@@ -312,32 +312,46 @@ static void test_winograd4(void **state)
     }
 }
 
-/* Tier k's F(2x2) transforms against the portable ones, to the bit, on
- * every tile row of maps whose edges cut tiles in each way, and on runs
- * that start inside a row; the buffers around what they write must stay
- * as they were. */
-static void check_transforms(const wino_kind *k, int c, int h, int w)
+/* a against b: the same bits where tol is 0, else within tol (1 +
+ * |b|) each. */
+static void assert_close(const float *a, const float *b, size_t n, float tol)
+{
+    if (tol == 0.0f) {
+        assert_memory_equal(a, b, sizeof(float) * n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!(fabsf(a[i] - b[i]) <= tol * (1.0f + fabsf(b[i]))))
+            fail_msg("element %zu: %.9g, want %.9g", i, a[i], b[i]);
+}
+
+/* Tier kind k's transforms against the portable ones (ref) of the same
+ * algorithm, to the bit or within tol, on every tile row of maps whose
+ * edges cut tiles in each way, and on runs that start inside a row; the
+ * buffers around what they write must stay as they were. */
+static void check_transforms(const wino_kind *k, const wino_kind *ref, float tol, int c, int h,
+                             int w)
 {
     gc_window s = {2, c, h, w, c, h, w, 3, 3, 1, 1, 1, 1, 1, 1, 1};
-    const int th = (h + 1) / 2, tw = (w + 1) / 2, col = 3;
+    const int th = (h + k->m - 1) / k->m, tw = (w + k->m - 1) / k->m, col = 3;
     float *in = randv((size_t)s.n * c * h * w), *scale = randv(c), *shift = randv(c);
     float *bias = randv(c);
-    float *rows = malloc(sizeof(float) * 4 * 130), *eo = malloc(sizeof(float) * 8 * 65);
     float *scratch = malloc(sizeof(float) * (k->scratch(64) + 1));
+    float *ref_scratch = malloc(sizeof(float) * (ref->scratch(64) + 1));
     for (int n = 0; n < s.n; n++)
         for (int ty = 0; ty < th; ty++)
             for (int tx = 0; tx < tw; tx += ty % 2 ? 64 : 5) {
                 wino_segment g = {n, ty, tx, tw - tx < 64 ? tw - tx : 64};
-                const size_t ldv = (size_t)g.len + 7, nv = 16 * (size_t)c * ldv;
+                const size_t ldv = (size_t)g.len + 7, nv = (size_t)k->points * c * ldv;
                 float *v1 = randv(nv), *v2 = malloc(sizeof(float) * nv);
                 memcpy(v2, v1, sizeof(float) * nv);
-                winograd_input_portable(v1, ldv, col, in, &s, g, rows, eo);
+                ref->input(v1, ldv, col, in, &s, g, ref_scratch);
                 k->input(v2, ldv, col, in, &s, g, scratch);
-                assert_memory_equal(v1, v2, sizeof(float) * nv);
+                assert_close(v2, v1, nv, tol);
                 /* Products for channels [1, c): each epilogue, then adding. */
                 const int k0 = c > 1 ? 1 : 0, kn = c - k0;
                 const size_t nout = (size_t)s.n * c * h * w;
-                float *m = randv(16 * (size_t)kn * ldv), *o1 = randv(nout);
+                float *m = randv((size_t)k->points * kn * ldv), *o1 = randv(nout);
                 float *o2 = malloc(sizeof(float) * nout);
                 const gc_epilogue relu = {NULL, NULL, 1, NULL}, bn = {scale, shift, 1, NULL};
                 const gc_epilogue res = {scale, shift, 1, in}; /* in has the output's shape */
@@ -347,34 +361,45 @@ static void check_transforms(const wino_kind *k, int c, int h, int w)
                     const int acc = e == 4;
                     const float *b = acc ? NULL : bias;
                     const gc_epilogue *ep = acc ? NULL : epis[e];
-                    winograd_output_portable(o1, m, ldv, col, b, ep, &s, g, k0, kn, acc);
+                    ref->output(o1, m, ldv, col, b, ep, &s, g, k0, kn, acc);
                     k->output(o2, m, ldv, col, b, ep, &s, g, k0, kn, acc);
-                    assert_memory_equal(o1, o2, sizeof(float) * nout);
+                    assert_close(o2, o1, nout, tol);
+                    memcpy(o1, o2, sizeof(float) * nout); /* the next round starts equal */
                 }
                 free(v1), free(v2), free(m), free(o1), free(o2);
             }
-    free(in), free(scale), free(shift), free(bias), free(rows), free(eo), free(scratch);
+    free(in), free(scale), free(shift), free(bias), free(scratch), free(ref_scratch);
 }
 
-/* Every tier this CPU runs that has F(2x2) transforms of its own. */
+/* Maps whose edges cut tiles of either size each way, rows longer than
+ * one run of 64 tiles, and runs one tile past a vector of 8 or 16. */
+static void check_transforms_sizes(const wino_kind *k, const wino_kind *ref, float tol)
+{
+    static const int sizes[][3] = {{3, 7, 7},  {2, 8, 8},   {5, 5, 9},   {1, 1, 1},   {2, 14, 13},
+                                   {1, 3, 130}, {1, 5, 270}, {2, 40, 57}, {2, 19, 17}, {2, 9, 35},
+                                   {1, 6, 66}};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        check_transforms(k, ref, tol, sizes[i][0], sizes[i][1], sizes[i][2]);
+}
+
+/* Every tier this CPU runs that has Winograd transforms of its own: F(2x2)
+ * to the bit, F(4x4) (fused multiply-adds) to rounding. */
 static void test_winograd_tiers(void **state)
 {
     (void)state;
     int tested = 0;
     for (int t = 0; t < GC_TIERS; t++) {
         const gc_kernels *kt = gc_kernels_of((gc_tier)t);
-        if (!kt || !kt->wino2)
-            continue;
-        print_message("F(2x2) transforms: %s\n", kt->name);
-        check_transforms(kt->wino2, 3, 7, 7);
-        check_transforms(kt->wino2, 2, 8, 8);
-        check_transforms(kt->wino2, 5, 5, 9);
-        check_transforms(kt->wino2, 1, 1, 1);
-        check_transforms(kt->wino2, 2, 14, 13);
-        check_transforms(kt->wino2, 1, 3, 130); /* rows longer than one run of 64 tiles */
-        check_transforms(kt->wino2, 2, 40, 57);
-        check_transforms(kt->wino2, 2, 19, 17); /* runs of 9 tiles: one lane past a vector of 8 */
-        tested++;
+        if (kt && kt->wino2) {
+            print_message("F(2x2) transforms: %s\n", kt->name);
+            check_transforms_sizes(kt->wino2, winograd2_portable_kind(), 0.0f);
+            tested++;
+        }
+        if (kt && kt->wino4) {
+            print_message("F(4x4) transforms: %s\n", kt->name);
+            check_transforms_sizes(kt->wino4, winograd4_portable_kind(), 2e-6f);
+            tested++;
+        }
     }
     if (!tested)
         skip(); /* cmocka reports it as skipped */

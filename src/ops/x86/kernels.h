@@ -22,8 +22,8 @@ void gemm_tn_avx2(int m, int n, int k, const float *a, int lda, const float *b, 
 
 /* winograd_avx512.c, winograd_avx2.c: F(2x2, 3x3) transforms. */
 extern const wino_kind winograd2_avx512, winograd2_avx2;
-/* winograd4_avx512.c: F(4x4, 3x3) transforms. */
-extern const wino_kind winograd4_avx512;
+/* winograd4_avx512.c, winograd4_avx2.c: F(4x4, 3x3) transforms. */
+extern const wino_kind winograd4_avx512, winograd4_avx2;
 
 /* pool_avx512.c, pool_avx2.c: max pooling, 3x3 windows, stride 2, pad 1. */
 void maxpool_stem_avx512(float *out, const float *in, const gc_window *s);

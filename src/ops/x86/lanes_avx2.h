@@ -1,7 +1,7 @@
 /* x86/lanes_avx2.h — what the AVX2 kernels share: lane masks for 8-float
  * masked loads and stores (AVX2 masks are vectors whose lanes have the top
- * bit set), the even and odd lanes of two vectors, one output channel's
- * bias and BatchNorm map, broadcast.
+ * bit set) and the loads and stores under them, the even and odd lanes of
+ * two vectors, one output channel's bias and BatchNorm map, broadcast.
  * Include only from the *_avx2.c files of this folder, which are compiled
  * for AVX2 and FMA. Deliberately not here: anything a kernel uses alone. */
 #ifndef GC_OPS_X86_LANES_AVX2_H
@@ -24,8 +24,20 @@ static inline __m256i lanes8_inside(int c0, int w)
 /* The first n lanes. */
 static inline __m256i lanes8_first(int n) { return lanes8_inside(0, n); }
 
-/* Whether every lane of mask m is set (then plain loads will do). */
-static inline int lanes8_all(__m256i m) { return _mm256_movemask_ps(_mm256_castsi256_ps(m)) == 0xFF; }
+/* 8 floats at p, plain where all is set, else only lanes m (the others
+ * are read from nowhere and are 0); and the store to match. */
+static inline __m256 load8(const float *p, __m256i m, int all)
+{
+    return all ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
+}
+
+static inline void store8(float *p, __m256i m, int all, __m256 v)
+{
+    if (all)
+        _mm256_storeu_ps(p, v);
+    else
+        _mm256_maskstore_ps(p, m, v);
+}
 
 /* Lanes 0, 2, .., 14 (odd: 1, 3, .., 15) of the 16 floats a then b. */
 static inline __m256 evens(__m256 a, __m256 b)

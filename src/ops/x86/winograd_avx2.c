@@ -17,19 +17,6 @@
 /* Input rows are fetched this many channels ahead (as winograd_avx512.c). */
 #define AHEAD 4
 
-static inline __m256 load8(const float *p, __m256i m, int all)
-{
-    return all ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
-}
-
-static inline void store8(float *p, __m256i m, int all, __m256 v)
-{
-    if (all)
-        _mm256_storeu_ps(p, v);
-    else
-        _mm256_maskstore_ps(p, m, v);
-}
-
 static void input(float *V, size_t ldv, int col, const float *in, const gc_window *s,
                   wino_segment g, float *scratch)
 {
