@@ -3,6 +3,8 @@
 #   make test   install what is missing, build, run the whole test suite:
 #               plain build, again under AddressSanitizer + UBSan, the CLI
 #               under Valgrind, a fuzz smoke run, ThreadSanitizer
+# Builds run on any x86-64 and choose their kernels at run time (README,
+# "CPU features"); cmake -DGC_NATIVE=ON compiles for this machine only.
 JOBS ?= $(shell nproc)
 
 .PHONY: deps test-deps build build-tests build-asan demo test clean
@@ -23,7 +25,7 @@ build-tests: test-deps
 	cmake --build build -j$(JOBS)
 
 build-asan: test-deps
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGC_SANITIZE=ON -DGC_NATIVE=OFF -DGC_BUILD_TESTS=ON
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGC_SANITIZE=ON -DGC_BUILD_TESTS=ON
 	cmake --build build-asan -j$(JOBS)
 
 demo: build
@@ -37,9 +39,9 @@ test: test-deps build-tests build-asan
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  ctest --test-dir build-asan --output-on-failure \
 	    -E '^(parity_live|onnx_parity|cam_methods_extra|cam_methods_onnx|localisation)$$'
-	# Valgrind: a portable build (-march=native may emit AVX-512, which
-	# valgrind cannot run), with symbols.
-	cmake -S . -B build-hard -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGC_NATIVE=OFF -DGC_BUILD_TESTS=OFF
+	# Valgrind: the default build (not GC_NATIVE, whose -march=native may
+	# emit AVX-512, which valgrind cannot run), with symbols.
+	cmake -S . -B build-hard -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGC_BUILD_TESTS=OFF
 	cmake --build build-hard -j$(JOBS) --target gradcam
 	scripts/valgrind_cli.sh build-hard
 	JOBS=$(JOBS) fuzz/run_smoke.sh 20

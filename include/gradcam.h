@@ -312,6 +312,13 @@ gc_status gc_pretrained_fetch(const char *arch, const char *cache_dir,
                               const char *base_url, char *path_out, size_t cap,
                               gc_error *err);
 
+/* ---- CPU kernels ------------------------------------------------------- */
+
+/* The kernel tier this process runs: "portable", "avx2" or "avx512", the
+ * best the CPU has unless the environment variable GC_CPU forces one (a
+ * tier the CPU lacks, or an unknown name, makes gc_model_load fail). */
+const char *gc_cpu_tier(void);
+
 #ifdef __cplusplus
 }
 #endif

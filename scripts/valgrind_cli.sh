@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/valgrind_cli.sh BUILD_DIR — runs the gradcam CLI from BUILD_DIR (a
-# build without sanitizers and with -DGC_NATIVE=OFF: valgrind cannot run the
-# AVX-512 code -march=native may produce) under Valgrind memcheck on a few real cases:
+# build without sanitizers and without GC_NATIVE: valgrind cannot run the
+# AVX-512 code -march=native may produce; it hides AVX-512 from the CPU
+# probe, so the AVX2 kernels run) under Valgrind memcheck on a few real cases:
 # explain on an image and on a .npy batch, predict, layers (with the model
 # description beside the checkpoint), and two error paths (a hostile pickle,
 # an image that is not one). Any memory error or definite leak fails it

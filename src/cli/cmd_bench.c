@@ -104,9 +104,10 @@ int cmd_bench(int argc, char **argv)
     }
     qsort(times, (size_t)iters, sizeof *times, cmp_double);
     printf("{\"what\": \"%s\", \"batch\": %d, \"size\": %d, \"ms_per_image\": %.3f, "
-           "\"min_ms_per_image\": %.3f, \"cpu_ms_per_image\": %.3f, \"load_ms\": %.1f}\n",
+           "\"min_ms_per_image\": %.3f, \"cpu_ms_per_image\": %.3f, \"load_ms\": %.1f, "
+           "\"kernels\": \"%s\"}\n",
            forward_only ? "forward" : gc_method_name(method), batch, size, times[iters / 2],
-           times[0], cpu_total / iters, load_ms);
+           times[0], cpu_total / iters, load_ms, gc_cpu_tier());
 out:
     free(x);
     free(logits);

@@ -96,7 +96,7 @@ int main(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("gradcam %s\n", gc_version());
+        printf("gradcam %s (CPU kernels: %s)\n", gc_version(), gc_cpu_tier());
         return EXIT_OK;
     }
     if (strcmp(argv[1], "help") == 0) { /* help COMMAND: COMMAND --help */

@@ -10,6 +10,7 @@
 #include "loaders/safetensors.h"
 #include "loaders/pth.h"
 #include "loaders/state_dict.h"
+#include "ops/cpu.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,9 @@ gc_status gc_model_load_limited(const char *path, const gc_limits *lim, gc_model
                                 gc_error *err)
 {
     *out = NULL;
+    const gc_status cpu = gc_cpu_check(err); /* a GC_CPU this CPU cannot honour */
+    if (cpu)
+        return cpu;
     unsigned char head[GC_SNIFF_BYTES];
     FILE *f = path ? fopen(path, "rb") : NULL;
     size_t n = f ? fread(head, 1, sizeof head, f) : 0;

@@ -11,6 +11,7 @@
  * most of the last vector of every row. Used where gemm_nn runs our own
  * kernel (its per-call cost is small); deliberately not for groups, which
  * conv2d.c handles one group at a time. */
+#include "ops/cpu.h"
 #include "ops/gemm.h"
 #include "ops/ops.h"
 
@@ -21,7 +22,7 @@
 
 int conv2d_blocked_applies(const gc_window *s)
 {
-    return s->groups == 1 && gemm_avx512_available();
+    return s->groups == 1 && gemm_own_kernel();
 }
 
 size_t conv2d_blocked_workspace(const gc_window *s)
@@ -30,32 +31,17 @@ size_t conv2d_blocked_workspace(const gc_window *s)
     return (size_t)omp_get_max_threads() * (k + (size_t)s->oc) * BLOCK;
 }
 
-/* dst[q] = row[x0 + 2q] for q in [0, len): the stride-2 gather of a
- * stride-2 convolution, 16 outputs from two 16-float loads at a time; the
- * masks keep every load inside [x0, x0 + 2 len - 1). Only called where the
- * CPU has AVX-512 (conv2d_blocked_applies). */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-__attribute__((target("avx512f"))) static void gather2(float *dst, const float *src, int len)
+/* dst[q] = src[2q] for q in [0, len): the stride-2 gather of a stride-2
+ * convolution, with the tier's vector form where it has one. */
+static void gather2(const gc_kernels *kt, float *dst, const float *src, int len)
 {
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    for (int q = 0; q < len; q += 16) {
-        const int n = len - q < 16 ? len - q : 16, span = 2 * n - 1; /* floats read */
-        const __mmask16 m0 = (__mmask16)(span >= 16 ? 0xFFFF : (1u << span) - 1);
-        const __mmask16 m1 = (__mmask16)(span > 16 ? (1u << (span - 16)) - 1 : 0);
-        __m512 a = _mm512_maskz_loadu_ps(m0, src + 2 * q);
-        __m512 b = _mm512_maskz_loadu_ps(m1, src + 2 * q + 16);
-        _mm512_mask_storeu_ps(dst + q, (__mmask16)((1u << n) - 1),
-                              _mm512_permutex2var_ps(a, even, b));
+    if (kt->gather2) {
+        kt->gather2(dst, src, len);
+        return;
     }
-}
-#else
-static void gather2(float *dst, const float *src, int len)
-{
     for (int q = 0; q < len; q++)
         dst[q] = src[2 * q];
 }
-#endif
 
 /* The first q >= 0 with x0 + q * stride >= bound, for bound >= 0. */
 static int first_at_or_past(int x0, int stride, int bound)
@@ -69,6 +55,7 @@ static void im2col_block(float *col, const float *in, const gc_window *s, int p0
 {
     const int hw = s->ho * s->wo, nb = p1 - p0;
     const size_t plane = (size_t)s->h * s->w;
+    const gc_kernels *kt = gc_kernels_active();
     for (int p = p0; p < p1;) { /* one run of pixels in one output row */
         const int img = p / hw, oy = p % hw / s->wo, ox0 = p % hw % s->wo;
         const int len = s->wo - ox0 < p1 - p ? s->wo - ox0 : p1 - p;
@@ -94,7 +81,7 @@ static void im2col_block(float *col, const float *in, const gc_window *s, int p0
                     if (s->sw == 1)
                         memcpy(dst + lo, row + x0 + lo, sizeof(float) * (hi - lo));
                     else if (s->sw == 2)
-                        gather2(dst + lo, row + x0 + 2 * lo, hi - lo);
+                        gather2(kt, dst + lo, row + x0 + 2 * lo, hi - lo);
                     else
                         for (int q = lo; q < hi; q++)
                             dst[q] = row[x0 + q * s->sw];

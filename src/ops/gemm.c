@@ -1,9 +1,11 @@
-/* gemm.c — chooses the implementation of gemm_nn() (see gemm.h): our AVX-512
- * kernel where the CPU has it, OpenBLAS elsewhere. The choice is made per
- * call from the CPU's feature bits, so one portable binary is fast on new
- * CPUs and still runs on old ones (and under Valgrind, which hides
- * AVX-512 from the program). */
+/* gemm.c — chooses the implementation of gemm_nn() (see gemm.h): the CPU
+ * tier's own kernel where it has one (cpu.h), OpenBLAS elsewhere, so one
+ * portable binary is fast on new CPUs and still runs on old ones (and
+ * under Valgrind, which hides AVX-512 from the program). Deliberately not
+ * here: the kernels (src/ops/x86/). */
 #include "ops/gemm.h"
+
+#include "ops/cpu.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -36,25 +38,26 @@ static int trivial(int m, int n, int k, float *c, int ldc, int accumulate)
     return 1;
 }
 
-typedef void gemm_fn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                     float *c, int ldc, int accumulate);
-
-/* The empty cases, then our kernel where the CPU has AVX-512, else BLAS. */
-static void dispatch(gemm_fn *fast, gemm_fn *blas, int m, int n, int k, const float *a, int lda,
-                     const float *b, int ldb, float *c, int ldc, int accumulate)
+/* The empty cases, then the tier's kernel, else BLAS. */
+static void dispatch(gc_gemm_fn *fast, gc_gemm_fn *blas, int m, int n, int k, const float *a,
+                     int lda, const float *b, int ldb, float *c, int ldc, int accumulate)
 {
     if (!trivial(m, n, k, c, ldc, accumulate))
-        (gemm_avx512_available() ? fast : blas)(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+        (fast ? fast : blas)(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 }
 
 void gemm_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
              int ldc, int accumulate)
 {
-    dispatch(gemm_avx512, gemm_nn_blas, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    dispatch(gc_kernels_active()->gemm_nn, gemm_nn_blas, m, n, k, a, lda, b, ldb, c, ldc,
+             accumulate);
 }
 
 void gemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
              int ldc, int accumulate)
 {
-    dispatch(gemm_avx512_tn, gemm_tn_blas, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    dispatch(gc_kernels_active()->gemm_tn, gemm_tn_blas, m, n, k, a, lda, b, ldb, c, ldc,
+             accumulate);
 }
+
+int gemm_own_kernel(void) { return gc_kernels_active()->gemm_nn != NULL; }

@@ -134,12 +134,12 @@ void add_backward_input(float *din, const float *dout, size_t count);
  * raster order (as PyTorch's), found again from the forward pass's input
  * and output, so the forward pass stores no indices. A NaN is a maximum. */
 void maxpool_forward(float *out, const float *in, const gc_window *s);
-/* Its two forms: the portable loop, and for 3x3 windows, stride 2, padding
- * 1, AVX-512 (pool_avx512.c), which maxpool_forward calls where it
- * applies. The same bits. */
+/* Its forms: the portable loop, and for the stem's window (3x3, stride 2,
+ * padding 1, maxpool_is_stem) the CPU tier's vector kernel where it has
+ * one (cpu.h), which maxpool_forward calls where it applies. The same
+ * bits. */
 void maxpool_portable(float *out, const float *in, const gc_window *s);
-int maxpool_avx512_applies(const gc_window *s);
-void maxpool_avx512(float *out, const float *in, const gc_window *s);
+int maxpool_is_stem(const gc_window *s);
 void maxpool_backward_input(float *din, const float *dout, const float *in, const float *out,
                             const gc_window *s);
 

@@ -1,5 +1,6 @@
 /* pool.c — max pooling and global average pooling, with their gradients
  * to the input. */
+#include "ops/cpu.h"
 #include "ops/ops.h"
 
 #include <math.h>
@@ -30,10 +31,17 @@ static void valid_taps_columns(const gc_window *s, int j, int *lo, int *hi)
         (*hi)--;
 }
 
+int maxpool_is_stem(const gc_window *s)
+{
+    return s->kh == 3 && s->kw == 3 && s->sh == 2 && s->sw == 2 && s->ph == 1 && s->pw == 1 &&
+           s->dh == 1 && s->dw == 1;
+}
+
 void maxpool_forward(float *out, const float *in, const gc_window *s)
 {
-    if (maxpool_avx512_applies(s))
-        maxpool_avx512(out, in, s);
+    gc_pool_fn *stem = gc_kernels_active()->maxpool_stem;
+    if (stem && maxpool_is_stem(s))
+        stem(out, in, s);
     else
         maxpool_portable(out, in, s);
 }

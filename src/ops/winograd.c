@@ -14,6 +14,7 @@
  * The blocks of tiles, the products and the threads are the driver's
  * (winograd_driver.c), which F(4x4, 3x3) shares. Deliberately not here:
  * strides, groups. */
+#include "ops/cpu.h"
 #include "ops/winograd_tiles.h"
 
 #include <string.h>
@@ -61,17 +62,10 @@ void winograd_transform_weights(float *U, const float *w, int k, int c)
     wino_transform_filters(U, 16, (size_t)k * c, f2_filters, w);
 }
 
-/* F(2x2, 3x3): the transforms below, AVX-512 where the CPU has it. */
+/* F(2x2, 3x3): the transforms below, or the CPU tier's (cpu.h). */
 static size_t f2_scratch(int tb)
 {
     return 4 * (size_t)(2 * tb + 2) + 16 * (size_t)tb; /* 4 padded rows, 8 x (tb + 1) columns */
-}
-
-static void f2_input_avx512(float *V, size_t ldv, int col, const float *in, const gc_window *s,
-                            wino_segment g, float *scratch)
-{
-    (void)scratch;
-    winograd_input_avx512(V, ldv, col, in, s, g);
 }
 
 static void f2_input_portable(float *V, size_t ldv, int col, const float *in,
@@ -80,17 +74,21 @@ static void f2_input_portable(float *V, size_t ldv, int col, const float *in,
     winograd_input_portable(V, ldv, col, in, s, g, scratch, scratch + 4 * (2 * g.len + 2));
 }
 
-static wino_kind f2(void)
+static const wino_kind f2_portable = {2, 16, f2_scratch, f2_input_portable,
+                                      winograd_output_portable, 0, NULL, NULL};
+
+const wino_kind *winograd2_portable_kind(void) { return &f2_portable; }
+
+static const wino_kind *f2(void)
 {
-    const int avx = winograd_avx512_available();
-    return (wino_kind){2, 16, f2_scratch, avx ? f2_input_avx512 : f2_input_portable,
-                       avx ? winograd_output_avx512 : winograd_output_portable, 0, NULL, NULL};
+    const wino_kind *k = gc_kernels_active()->wino2;
+    return k ? k : &f2_portable;
 }
 
 size_t winograd_workspace(const gc_window *s)
 {
-    const wino_kind k = f2();
-    size_t f = wino_workspace(&k, s), b = wino_backward_workspace(&k, s);
+    const wino_kind *k = f2();
+    size_t f = wino_workspace(k, s), b = wino_backward_workspace(k, s);
     return f > b ? f : b;
 }
 
@@ -253,13 +251,11 @@ void winograd_output_portable(float *out, const float *M, size_t ldm, int col, c
 void conv2d_winograd_forward(float *out, const float *in, const float *U, const float *bias,
                              const gc_epilogue *epi, const gc_window *s, float *work)
 {
-    const wino_kind k = f2();
-    wino_forward(&k, out, in, U, bias, epi, s, work);
+    wino_forward(f2(), out, in, U, bias, epi, s, work);
 }
 
 void conv2d_winograd_backward_input(float *din, const float *dout, const float *U,
                                     const gc_window *s, float *work)
 {
-    const wino_kind k = f2();
-    wino_backward(&k, din, dout, U, s, work);
+    wino_backward(f2(), din, dout, U, s, work);
 }

@@ -1,8 +1,9 @@
-/* winograd_tiles.h — what winograd.c shares with its AVX-512 transforms
- * (winograd_avx512.c): the run of tiles one transform call covers, and the
- * two transforms. Both compute exactly what the portable loops in
- * winograd.c compute, in the same order, so either gives the same bits.
- * Also the driver every Winograd kind runs on (winograd_driver.c). */
+/* winograd_tiles.h — what winograd.c shares with its vector transforms
+ * (src/ops/x86/winograd_*.c): the run of tiles one transform call covers,
+ * and the two transforms. The F(2x2) ones compute exactly what the
+ * portable loops in winograd.c compute, in the same order, so any tier
+ * gives the same bits. Also the driver every Winograd kind runs on
+ * (winograd_driver.c). */
 #ifndef GC_OPS_WINOGRAD_TILES_H
 #define GC_OPS_WINOGRAD_TILES_H
 
@@ -27,16 +28,6 @@ void winograd_input_portable(float *V, size_t ldv, int col, const float *in, con
 void winograd_output_portable(float *out, const float *M, size_t ldm, int col, const float *bias,
                               const gc_epilogue *epi, const gc_window *s, wino_segment g, int k0,
                               int kn, int accumulate);
-
-/* The same with AVX-512, called only where this says the CPU has it. */
-int winograd_avx512_available(void);
-
-void winograd_input_avx512(float *V, size_t ldv, int col, const float *in, const gc_window *s,
-                           wino_segment g);
-
-void winograd_output_avx512(float *out, const float *M, size_t ldm, int col, const float *bias,
-                            const gc_epilogue *epi, const gc_window *s, wino_segment g, int k0,
-                            int kn, int accumulate);
 
 /* One Winograd algorithm F(m x m, 3x3) as winograd.c's driver runs it:
  * m outputs per tile side, points = (m + 2)^2 products per tile, and the
@@ -63,10 +54,10 @@ typedef struct wino_kind {
                        int tw, int k0, int kn, int accumulate);
 } wino_kind;
 
-/* F(4x4, 3x3) (winograd4.c): the portable transforms, and the AVX-512
- * ones where the CPU has AVX-512F (else NULL). */
+/* The portable kinds, F(2x2, 3x3) (winograd.c) and F(4x4, 3x3)
+ * (winograd4.c); the CPU tier's own are in its table (cpu.h). */
+const wino_kind *winograd2_portable_kind(void);
 const wino_kind *winograd4_portable_kind(void);
-const wino_kind *winograd4_avx512_kind(void);
 
 /* The forward pass's workspace, in floats. */
 size_t wino_workspace(const wino_kind *k, const gc_window *s);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "ops/cpu.h"
 #include "ops/ops.h"
 #include "ops/winograd_tiles.h"
 
@@ -255,21 +256,30 @@ static void check_winograd4(int n, int c, int oc, int h, int w, double e4[2], do
     conv_direct(ref, x, wt, b, &s);
     conv2d_winograd_forward(y2, x, U2, b, NULL, &s, work);
     *e2 = rms_error(y2, ref, nout);
-    /* Both sets of transforms: the portable ones and, where the CPU has
-     * it, the AVX-512 ones (what conv2d_winograd4_forward runs there). */
-    const wino_kind *kinds[2] = {winograd4_portable_kind(), winograd4_avx512_kind()};
-    for (int kd = 0; kd < 2 && kinds[kd]; kd++) {
+    /* Every set of transforms: the portable ones and each tier's that this
+     * CPU runs (e4[t] is tier t's error, 0 where it has none of its own). */
+    const wino_kind *kinds[GC_TIERS] = {winograd4_portable_kind()};
+    for (int t = 1; t < GC_TIERS; t++)
+        kinds[t] = gc_kernels_of((gc_tier)t) ? gc_kernels_of((gc_tier)t)->wino4 : NULL;
+    for (int kd = 0; kd < GC_TIERS; kd++) {
+        if (!kinds[kd])
+            continue;
         wino_forward(kinds[kd], y, x, U4, b, NULL, &s, work);
         for (size_t i = 0; i < nout; i++) /* a wrong coefficient is off by O(1) */
             assert_true(fabsf(y[i] - ref[i]) <= 1e-5f * (1.0f + fabsf(ref[i])) * c);
         e4[kd] = rms_error(y, ref, nout);
     }
-    conv2d_winograd4_forward(y2, x, U4, b, NULL, &s, work); /* the last kind, on this CPU */
+    /* conv2d_winograd4_forward runs the active tier's (or the portable) ones. */
+    const wino_kind *active = gc_kernels_active()->wino4;
+    wino_forward(active ? active : kinds[0], y, x, U4, b, NULL, &s, work);
+    conv2d_winograd4_forward(y2, x, U4, b, NULL, &s, work);
     assert_memory_equal(y, y2, sizeof(float) * nout);
     /* From F(2x2)'s transform: the same filters but for a rounding. */
     for (size_t i = 0; i < 36 * (size_t)oc * c; i++)
         assert_true(fabsf(U4b[i] - U4[i]) <= 1e-6f * (1.0f + fabsf(U4[i])));
-    for (int kd = 0; kd < 2 && kinds[kd]; kd++) {
+    for (int kd = 0; kd < GC_TIERS; kd++) {
+        if (!kinds[kd])
+            continue;
         wino_forward(kinds[kd], y, x, U4, b, NULL, &s, work);
         check_wino_epilogue(kinds[kd], y, x, U4, b, &s, work);
     }
@@ -280,7 +290,7 @@ static void check_winograd4(int n, int c, int oc, int h, int w, double e4[2], do
 static void test_winograd4(void **state)
 {
     (void)state;
-    double e4[2] = {0, 0}, e2;
+    double e4[GC_TIERS] = {0}, e2;
     check_winograd4(1, 3, 4, 8, 8, e4, &e2);
     check_winograd4(2, 5, 3, 7, 9, e4, &e2); /* partial tiles both ways */
     check_winograd4(1, 16, 8, 1, 5, e4, &e2);
@@ -292,39 +302,56 @@ static void test_winograd4(void **state)
      * here 1.5e-6 relative rms against F(2x2)'s 4.1e-7, 3.7 times as much
      * (points +-2 instead of 2, -1/2 give about 6 times, in NumPy). */
     check_winograd4(1, 256, 64, 14, 14, e4, &e2);
-    for (int kd = 0; kd < 2 && e4[kd] > 0.0; kd++) {
+    for (int kd = 0; kd < GC_TIERS; kd++) {
+        if (e4[kd] == 0.0)
+            continue;
         print_message("F(4x4) (%s) rms error %.2e, F(2x2) %.2e\n",
-                      kd ? "AVX-512" : "portable", e4[kd], e2);
+                      gc_kernels_of((gc_tier)kd)->name, e4[kd], e2);
         assert_true(e4[kd] <= 5.0 * e2);
         assert_true(e4[kd] >= e2); /* else the reference is not telling them apart */
     }
 }
 
-/* The AVX-512 transforms against the portable ones, to the bit, on every
- * tile row of maps whose edges cut tiles in each way, and on runs that
- * start inside a row; the buffers around what they write must stay as
- * they were. */
-static void check_transforms(int c, int h, int w)
+/* a against b: the same bits where tol is 0, else within tol (1 +
+ * |b|) each. */
+static void assert_close(const float *a, const float *b, size_t n, float tol)
+{
+    if (tol == 0.0f) {
+        assert_memory_equal(a, b, sizeof(float) * n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!(fabsf(a[i] - b[i]) <= tol * (1.0f + fabsf(b[i]))))
+            fail_msg("element %zu: %.9g, want %.9g", i, a[i], b[i]);
+}
+
+/* Tier kind k's transforms against the portable ones (ref) of the same
+ * algorithm, to the bit or within tol, on every tile row of maps whose
+ * edges cut tiles in each way, and on runs that start inside a row; the
+ * buffers around what they write must stay as they were. */
+static void check_transforms(const wino_kind *k, const wino_kind *ref, float tol, int c, int h,
+                             int w)
 {
     gc_window s = {2, c, h, w, c, h, w, 3, 3, 1, 1, 1, 1, 1, 1, 1};
-    const int th = (h + 1) / 2, tw = (w + 1) / 2, col = 3;
+    const int th = (h + k->m - 1) / k->m, tw = (w + k->m - 1) / k->m, col = 3;
     float *in = randv((size_t)s.n * c * h * w), *scale = randv(c), *shift = randv(c);
     float *bias = randv(c);
-    float *rows = malloc(sizeof(float) * 4 * 130), *eo = malloc(sizeof(float) * 8 * 65);
+    float *scratch = malloc(sizeof(float) * (k->scratch(64) + 1));
+    float *ref_scratch = malloc(sizeof(float) * (ref->scratch(64) + 1));
     for (int n = 0; n < s.n; n++)
         for (int ty = 0; ty < th; ty++)
             for (int tx = 0; tx < tw; tx += ty % 2 ? 64 : 5) {
                 wino_segment g = {n, ty, tx, tw - tx < 64 ? tw - tx : 64};
-                const size_t ldv = (size_t)g.len + 7, nv = 16 * (size_t)c * ldv;
+                const size_t ldv = (size_t)g.len + 7, nv = (size_t)k->points * c * ldv;
                 float *v1 = randv(nv), *v2 = malloc(sizeof(float) * nv);
                 memcpy(v2, v1, sizeof(float) * nv);
-                winograd_input_portable(v1, ldv, col, in, &s, g, rows, eo);
-                winograd_input_avx512(v2, ldv, col, in, &s, g);
-                assert_memory_equal(v1, v2, sizeof(float) * nv);
+                ref->input(v1, ldv, col, in, &s, g, ref_scratch);
+                k->input(v2, ldv, col, in, &s, g, scratch);
+                assert_close(v2, v1, nv, tol);
                 /* Products for channels [1, c): each epilogue, then adding. */
                 const int k0 = c > 1 ? 1 : 0, kn = c - k0;
                 const size_t nout = (size_t)s.n * c * h * w;
-                float *m = randv(16 * (size_t)kn * ldv), *o1 = randv(nout);
+                float *m = randv((size_t)k->points * kn * ldv), *o1 = randv(nout);
                 float *o2 = malloc(sizeof(float) * nout);
                 const gc_epilogue relu = {NULL, NULL, 1, NULL}, bn = {scale, shift, 1, NULL};
                 const gc_epilogue res = {scale, shift, 1, in}; /* in has the output's shape */
@@ -334,27 +361,48 @@ static void check_transforms(int c, int h, int w)
                     const int acc = e == 4;
                     const float *b = acc ? NULL : bias;
                     const gc_epilogue *ep = acc ? NULL : epis[e];
-                    winograd_output_portable(o1, m, ldv, col, b, ep, &s, g, k0, kn, acc);
-                    winograd_output_avx512(o2, m, ldv, col, b, ep, &s, g, k0, kn, acc);
-                    assert_memory_equal(o1, o2, sizeof(float) * nout);
+                    ref->output(o1, m, ldv, col, b, ep, &s, g, k0, kn, acc);
+                    k->output(o2, m, ldv, col, b, ep, &s, g, k0, kn, acc);
+                    assert_close(o2, o1, nout, tol);
+                    memcpy(o1, o2, sizeof(float) * nout); /* the next round starts equal */
                 }
                 free(v1), free(v2), free(m), free(o1), free(o2);
             }
-    free(in), free(scale), free(shift), free(bias), free(rows), free(eo);
+    free(in), free(scale), free(shift), free(bias), free(scratch), free(ref_scratch);
 }
 
-static void test_winograd_avx512(void **state)
+/* Maps whose edges cut tiles of either size each way, rows longer than
+ * one run of 64 tiles, and runs one tile past a vector of 8 or 16. */
+static void check_transforms_sizes(const wino_kind *k, const wino_kind *ref, float tol)
+{
+    static const int sizes[][3] = {{3, 7, 7},  {2, 8, 8},   {5, 5, 9},   {1, 1, 1},   {2, 14, 13},
+                                   {1, 3, 130}, {1, 5, 270}, {2, 40, 57}, {2, 19, 17}, {2, 9, 35},
+                                   {1, 6, 66}};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        check_transforms(k, ref, tol, sizes[i][0], sizes[i][1], sizes[i][2]);
+}
+
+/* Every tier this CPU runs that has Winograd transforms of its own: F(2x2)
+ * to the bit, F(4x4) (fused multiply-adds) to rounding. */
+static void test_winograd_tiers(void **state)
 {
     (void)state;
-    if (!winograd_avx512_available())
+    int tested = 0;
+    for (int t = 0; t < GC_TIERS; t++) {
+        const gc_kernels *kt = gc_kernels_of((gc_tier)t);
+        if (kt && kt->wino2) {
+            print_message("F(2x2) transforms: %s\n", kt->name);
+            check_transforms_sizes(kt->wino2, winograd2_portable_kind(), 0.0f);
+            tested++;
+        }
+        if (kt && kt->wino4) {
+            print_message("F(4x4) transforms: %s\n", kt->name);
+            check_transforms_sizes(kt->wino4, winograd4_portable_kind(), 2e-6f);
+            tested++;
+        }
+    }
+    if (!tested)
         skip(); /* cmocka reports it as skipped */
-    check_transforms(3, 7, 7);
-    check_transforms(2, 8, 8);
-    check_transforms(5, 5, 9);
-    check_transforms(1, 1, 1);
-    check_transforms(2, 14, 13);
-    check_transforms(1, 3, 130); /* rows longer than one run of 64 tiles */
-    check_transforms(2, 40, 57);
 }
 
 static void test_window_out(void **state)
@@ -416,15 +464,12 @@ static void test_maxpool(void **state)
     assert_true(da[0] == 0.0f && da[1] == 2.0f && da[2] == 0.0f && da[3] == 0.0f);
 }
 
-/* The AVX-512 stem pooling against the portable loop, to the bit: maps whose
- * edges cut windows each way (ceil mode too), with ties of +0 and -0 and a
- * NaN, which must come out where and as the portable loop leaves them. */
-static void test_maxpool_avx512(void **state)
+/* Each tier's stem pooling against the portable loop, to the bit: maps
+ * whose edges cut windows each way (ceil mode too), with ties of +0 and -0
+ * and a NaN, which must come out where and as the portable loop leaves
+ * them. */
+static void check_maxpool_stem(gc_pool_fn *stem)
 {
-    (void)state;
-    gc_window probe = {1, 1, 8, 8, 1, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1};
-    if (!maxpool_avx512_applies(&probe))
-        skip(); /* cmocka reports it as skipped */
     const int sizes[][3] = {{112, 112, 0}, {9, 8, 0}, {7, 37, 1}, {1, 1, 0}, {2, 33, 1}, {16, 17, 0}};
     for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
         gc_window s = {2, 3, sizes[t][0], sizes[t][1], 3, 0, 0, 3, 3, 2, 2, 1, 1, 1, 1, 1};
@@ -435,11 +480,56 @@ static void test_maxpool_avx512(void **state)
         for (size_t i = 0; i < nin; i += 3)
             x[i] = i % 2 ? 0.0f : -0.0f;
         x[nin / 2] = NAN;
+        assert_true(maxpool_is_stem(&s));
         maxpool_portable(a, x, &s);
-        maxpool_avx512(b, x, &s);
+        stem(b, x, &s);
         assert_memory_equal(a, b, sizeof(float) * nout);
         free(x), free(a), free(b);
     }
+}
+
+static void test_maxpool_tiers(void **state)
+{
+    (void)state;
+    int tested = 0;
+    for (int t = 0; t < GC_TIERS; t++) {
+        const gc_kernels *kt = gc_kernels_of((gc_tier)t);
+        if (!kt || !kt->maxpool_stem)
+            continue;
+        print_message("stem max pooling: %s\n", kt->name);
+        check_maxpool_stem(kt->maxpool_stem);
+        tested++;
+    }
+    if (!tested)
+        skip(); /* cmocka reports it as skipped */
+}
+
+/* Each tier's stride-2 gather (conv2d_blocked.c's im2col) against the
+ * plain loop, for every length across two vectors of either width; what
+ * lies past dst[len - 1] must stay as it was. */
+static void test_gather2_tiers(void **state)
+{
+    (void)state;
+    int tested = 0;
+    for (int t = 0; t < GC_TIERS; t++) {
+        const gc_kernels *kt = gc_kernels_of((gc_tier)t);
+        if (!kt || !kt->gather2)
+            continue;
+        print_message("stride-2 gather: %s\n", kt->name);
+        for (int len = 0; len <= 40; len++) {
+            float *src = randv((size_t)2 * len + 1), dst[48], want[48];
+            for (int q = 0; q < 48; q++)
+                dst[q] = want[q] = (float)-q;
+            for (int q = 0; q < len; q++)
+                want[q] = src[2 * q];
+            kt->gather2(dst, src, len);
+            assert_memory_equal(dst, want, sizeof dst);
+            free(src);
+        }
+        tested++;
+    }
+    if (!tested)
+        skip(); /* cmocka reports it as skipped */
 }
 
 static void test_linear_and_pool(void **state)
@@ -500,7 +590,8 @@ int main(void)
         cmocka_unit_test(test_maxpool),      cmocka_unit_test(test_linear_and_pool),
         cmocka_unit_test(test_elementwise),  cmocka_unit_test(test_winograd),
         cmocka_unit_test(test_winograd4),    cmocka_unit_test(test_winograd_threads),
-        cmocka_unit_test(test_winograd_avx512), cmocka_unit_test(test_maxpool_avx512),
+        cmocka_unit_test(test_winograd_tiers), cmocka_unit_test(test_maxpool_tiers),
+        cmocka_unit_test(test_gather2_tiers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,25 +7,24 @@
  * masked load reads a row with its padding (masked-off lanes read nothing
  * and are zero) and two permutes split it into the tiles' even and odd
  * columns. The arithmetic is the portable code's, operation for operation,
- * so the results are the same bits. Compiled for every build with a target
- * attribute and called only when the CPU has AVX-512F (winograd.c asks).
+ * so the results are the same bits. Compiled for AVX-512 (this folder's
+ * rule); cpu.c offers it only to CPUs that have it.
  * Deliberately not here: anything but the two transforms. */
-#include "ops/winograd_tiles.h"
+#include "ops/x86/kernels.h"
+#include "ops/x86/lanes_avx512.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include "ops/avx512_lanes.h"
 #include <immintrin.h>
 
-#define TARGET __attribute__((target("avx512f")))
 #define UNROLL _Pragma("GCC unroll 16")
 /* Input rows are fetched this many channels ahead: each channel's rows sit
  * a plane apart, too far for the hardware prefetcher (about 1.5% faster). */
 #define AHEAD 4
 
 
-TARGET void winograd_input_avx512(float *V, size_t ldv, int col, const float *in,
-                                  const gc_window *s, wino_segment g)
+static void input(float *V, size_t ldv, int col, const float *in, const gc_window *s,
+                  wino_segment g, float *scratch)
 {
+    (void)scratch;
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     const size_t plane = (size_t)s->h * s->w, xs = (size_t)s->c * ldv;
@@ -83,7 +82,7 @@ TARGET void winograd_input_avx512(float *V, size_t ldv, int col, const float *in
 /* One output row: even and odd columns interleaved, clipped to cnt
  * columns, written or added; with epi, its residual (res, at the same
  * positions) added and its ReLU applied first. */
-TARGET static void put_row(float *dst, __m512 ev, __m512 od, int cnt, int accumulate,
+static void put_row(float *dst, __m512 ev, __m512 od, int cnt, int accumulate,
                            const gc_epilogue *epi, const float *res)
 {
     const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
@@ -107,16 +106,16 @@ TARGET static void put_row(float *dst, __m512 ev, __m512 od, int cnt, int accumu
 }
 
 /* The channel's map; the rest of the epilogue comes in put_row. */
-TARGET static __m512 epilogue(__m512 y, const gc_epilogue *e, __m512 a, __m512 b)
+static __m512 epilogue(__m512 y, const gc_epilogue *e, __m512 a, __m512 b)
 {
     if (e && e->scale)
         y = _mm512_add_ps(_mm512_mul_ps(y, a), b);
     return y;
 }
 
-TARGET void winograd_output_avx512(float *out, const float *M, size_t ldm, int col,
-                                   const float *bias, const gc_epilogue *epi, const gc_window *s,
-                                   wino_segment g, int k0, int kn, int accumulate)
+static void output(float *out, const float *M, size_t ldm, int col, const float *bias,
+                   const gc_epilogue *epi, const gc_window *s, wino_segment g, int k0, int kn,
+                   int accumulate)
 {
     const size_t xs = (size_t)kn * ldm; /* from one xi to the next */
     for (int r = 0; r < kn; r++) {
@@ -152,23 +151,10 @@ TARGET void winograd_output_avx512(float *out, const float *M, size_t ldm, int c
     }
 }
 
-int winograd_avx512_available(void)
+static size_t no_scratch(int tb)
 {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
+    (void)tb;
+    return 0;
 }
 
-#else /* not x86-64 with GCC or clang: winograd.c's portable loops only */
-
-int winograd_avx512_available(void) { return 0; }
-void winograd_input_avx512(float *V, size_t ldv, int col, const float *in, const gc_window *s,
-                           wino_segment g)
-{
-}
-void winograd_output_avx512(float *out, const float *M, size_t ldm, int col, const float *bias,
-                            const gc_epilogue *epi, const gc_window *s, wino_segment g, int k0,
-                            int kn, int accumulate)
-{
-}
-
-#endif
+const wino_kind winograd2_avx512 = {2, 16, no_scratch, input, output, 0, NULL, NULL};

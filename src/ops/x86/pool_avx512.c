@@ -4,32 +4,24 @@
  * takes) and permutes split it into each window's three columns. The taps
  * are folded in the portable loop's order with its comparison, so ties and
  * NaNs come out the same, bit for bit (pool.c calls this only where it
- * applies). Deliberately not here: other windows, the backward pass. */
-#include "ops/ops.h"
+ * applies; compiled for AVX-512, offered by cpu.c only to CPUs with it).
+ * Deliberately not here: other windows, the backward pass. */
+#include "ops/x86/kernels.h"
+#include "ops/x86/lanes_avx512.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include "ops/avx512_lanes.h"
 #include <immintrin.h>
 #include <math.h>
 
-#define TARGET __attribute__((target("avx512f")))
-
-int maxpool_avx512_applies(const gc_window *s)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && s->kh == 3 && s->kw == 3 && s->sh == 2 &&
-           s->sw == 2 && s->ph == 1 && s->pw == 1 && s->dh == 1 && s->dw == 1;
-}
 
 /* b = (v > b || v != v) ? v : b, lane by lane: the portable fold. */
-TARGET static inline __m512 fold(__m512 b, __m512 v)
+static inline __m512 fold(__m512 b, __m512 v)
 {
     const __mmask16 take =
         _mm512_cmp_ps_mask(v, b, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
     return _mm512_mask_mov_ps(b, take, v);
 }
 
-TARGET void maxpool_avx512(float *out, const float *in, const gc_window *s)
+void maxpool_stem_avx512(float *out, const float *in, const gc_window *s)
 {
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
@@ -63,10 +55,3 @@ TARGET void maxpool_avx512(float *out, const float *in, const gc_window *s)
         }
     }
 }
-
-#else /* not x86-64 with GCC or clang: pool.c's portable loop only */
-
-int maxpool_avx512_applies(const gc_window *s) { return 0; }
-void maxpool_avx512(float *out, const float *in, const gc_window *s) {}
-
-#endif

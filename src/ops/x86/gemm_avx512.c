@@ -14,17 +14,16 @@
  * Each micro-kernel call keeps an MR x (NV*16) block of C in registers for
  * a KC-long slice of the inner dimension. The columns are split into blocks
  * of NR, the rows into chunks of MC; (column block, row chunk) pairs are the
- * units the OpenMP threads share.
+ * units the OpenMP threads share (gemm_units.c).
  *
- * Compiled for AVX-512 by a function attribute, so a portable build still
- * carries it; gemm.c calls it only when the CPU has AVX-512F.
+ * Compiled with -mavx512f -mfma (this folder's rule); cpu.c offers it
+ * only to CPUs with AVX-512F and FMA.
  * A may also be given transposed (gemm_tn, the Winograd backward pass).
  * Deliberately not here: a transposed B, alpha/beta other than 0/1. */
-#include "ops/gemm.h"
+#include "ops/gemm_units.h"
+#include "ops/x86/kernels.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-#include <omp.h>
 
 #define MR 6            /* rows of C per micro-kernel                      */
 #define NV 4            /* 16-float vectors of C per row                   */
@@ -35,7 +34,6 @@
  * made the whole forward pass 4% slower.) */
 #define MC 48           /* about this many rows per unit of work           */
 
-#define TARGET __attribute__((target("avx512f,fma")))
 /* The loops over rows and vectors must be unrolled before the compiler
  * decides where acc[][] lives, or it keeps the array in memory and stores
  * every accumulator on every step of k. */
@@ -50,7 +48,7 @@
  * values of B are gathered in dot[]: rather than a 16-lane vector holding
  * one useful lane (a 7x7 map is 3 vectors and 1 column), it is computed as
  * a dot product along k, 16 steps of k per FMA. */
-TARGET static inline __attribute__((always_inline)) void
+static inline __attribute__((always_inline)) void
 block(int ta, int mr, int nv, int kc, const float *a, int lda, const float *b, int ldb, float *c,
       int ldc, __mmask16 last, int accumulate, const float *dot)
 {
@@ -119,7 +117,7 @@ block(int ta, int mr, int nv, int kc, const float *a, int lda, const float *b, i
     default: NV_CASES(t, 6, d) break;                                                     \
     }
 
-TARGET static void micro(int ta, int mr, int nv, int kc, const float *a, int lda,
+static void micro(int ta, int mr, int nv, int kc, const float *a, int lda,
                          const float *b, int ldb, float *c, int ldc, __mmask16 last,
                          int accumulate, const float *dot)
 {
@@ -132,9 +130,12 @@ TARGET static void micro(int ta, int mr, int nv, int kc, const float *a, int lda
 }
 
 /* Rows [m0, m1) of columns [n0, n0 + nr) of C. */
-TARGET static void unit(int ta, int m0, int m1, int n0, int nr, int k, const float *a, int lda,
-                        const float *b, int ldb, float *c, int ldc, int accumulate)
+static void unit(const gemm_args *g, int m0, int m1, int n0, int nr)
 {
+    const int ta = g->ta, k = g->k, lda = g->lda, ldb = g->ldb, ldc = g->ldc;
+    const float *a = g->a, *b = g->b;
+    float *c = g->c;
+    const int accumulate = g->accumulate;
     int nv = (nr + 15) / 16;
     const int tail = nr - 16 * (nv - 1);
     __mmask16 last = (__mmask16)(tail == 16 ? 0xFFFF : (1u << tail) - 1);
@@ -174,74 +175,16 @@ TARGET static void unit(int ta, int m0, int m1, int n0, int nr, int k, const flo
     }
 }
 
-/* Unit u of run(): one column block, one part of the rows. */
-TARGET static void unit_of(int ta, int u, int parts, int micro_rows, int m, int n, int k,
-                           const float *a, int lda, const float *b, int ldb, float *c, int ldc,
-                           int accumulate)
-{
-    const int j = u / parts, q = u % parts;
-    const int n0 = j * NR, nr = n - n0 < NR ? n - n0 : NR;
-    const int m0 = MR * (int)((long)micro_rows * q / parts);
-    const int m1 = MR * (int)((long)micro_rows * (q + 1) / parts);
-    unit(ta, m0, m1 < m ? m1 : m, n0, nr, k, a, lda, b, ldb, c, ldc, accumulate);
-}
-
-static void run(int ta, int m, int n, int k, const float *a, int lda, const float *b,
-                int ldb, float *c, int ldc, int accumulate)
-{
-    const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-    const int nblocks = (n + NR - 1) / NR, micro_rows = (m + MR - 1) / MR;
-    /* Row parts of about MC rows; with few column blocks, a multiple of
-     * the thread count, so every thread gets the same number of rows
-     * (to within one micro-kernel row). */
-    int parts = (m + MC - 1) / MC;
-    if (nblocks < 4 * threads)
-        parts = (parts + threads - 1) / threads * threads;
-    if (parts > micro_rows)
-        parts = micro_rows;
-    const int units = nblocks * parts;
-    /* Called inside the Winograd driver's region, a serialised nested
-     * region per call cost 9% of a 56x56 convolution at batch 1. */
-    if (threads == 1 || units == 1) {
-        for (int u = 0; u < units; u++)
-            unit_of(ta, u, parts, micro_rows, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
-        return;
-    }
-    /* Column-block-major order: a thread's consecutive units share the
-     * B block, which stays in its L2 while A streams past. */
-    #pragma omp parallel for schedule(static)
-    for (int u = 0; u < units; u++)
-        unit_of(ta, u, parts, micro_rows, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
-}
-
-void gemm_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                 float *c, int ldc, int accumulate)
-{
-    run(0, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
-}
-
-void gemm_avx512_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+void gemm_nn_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                     float *c, int ldc, int accumulate)
 {
-    run(1, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    const gemm_args g = {0, m, n, k, a, b, c, lda, ldb, ldc, accumulate};
+    gemm_units_run(&g, unit, MR, NR, MC);
 }
 
-int gemm_avx512_available(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
-}
-
-#else /* not x86-64 with GCC or clang */
-
-int gemm_avx512_available(void) { return 0; }
-void gemm_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                 float *c, int ldc, int accumulate)
-{
-}
-void gemm_avx512_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+void gemm_tn_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                     float *c, int ldc, int accumulate)
 {
+    const gemm_args g = {1, m, n, k, a, b, c, lda, ldb, ldc, accumulate};
+    gemm_units_run(&g, unit, MR, NR, MC);
 }
-
-#endif

@@ -1,17 +1,17 @@
-/* avx512_lanes.h — what the AVX-512 kernels share: lane masks (which of
- * 16 lanes fall inside a row, the first n lanes), one output channel's
+/* x86/lanes_avx512.h — what the AVX-512 kernels share: lane masks (which
+ * of 16 lanes fall inside a row, the first n lanes), one output channel's
  * bias and BatchNorm map, broadcast, and where that channel's products
- * and outputs lie in a Winograd output transform. Include only from files built with
- * the AVX-512 target attribute (see winograd_avx512.c). */
-#ifndef GC_OPS_AVX512_LANES_H
-#define GC_OPS_AVX512_LANES_H
+ * and outputs lie in a Winograd output transform. Include only from the
+ * *_avx512.c files of this folder, which are compiled for AVX-512. */
+#ifndef GC_OPS_X86_LANES_AVX512_H
+#define GC_OPS_X86_LANES_AVX512_H
 
 #include "ops/ops.h"
 
 #include <immintrin.h>
 
 /* Lanes l of a 16-float load at column c0 that fall inside [0, w). */
-__attribute__((target("avx512f"))) static inline __mmask16 lanes_inside(int c0, int w)
+static inline __mmask16 lanes_inside(int c0, int w)
 {
     int lo = c0 < 0 ? -c0 : 0, hi = w - c0 < 16 ? w - c0 : 16;
     if (hi <= lo)
@@ -20,7 +20,7 @@ __attribute__((target("avx512f"))) static inline __mmask16 lanes_inside(int c0, 
 }
 
 /* The first n lanes. */
-__attribute__((target("avx512f"))) static inline __mmask16 lanes_first(int n)
+static inline __mmask16 lanes_first(int n)
 {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
 }
@@ -31,7 +31,7 @@ typedef struct channel_consts {
     __m512 b, sa, sb;
 } channel_consts;
 
-__attribute__((target("avx512f"))) static inline channel_consts
+static inline channel_consts
 channel_consts_of(const float *bias, const gc_epilogue *epi, int oc)
 {
     const int scaled = epi && epi->scale;
@@ -49,7 +49,7 @@ typedef struct out_channel {
     const float *m;
 } out_channel;
 
-__attribute__((target("avx512f"))) static inline out_channel
+static inline out_channel
 out_channel_of(float *out, const float *M, size_t ldm, int col, const float *bias,
                const gc_epilogue *epi, const gc_window *s, int n, int k0, int r)
 {

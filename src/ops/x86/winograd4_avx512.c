@@ -1,5 +1,7 @@
 /* winograd4_avx512.c — the input and output transforms of Winograd
- * F(4x4, 3x3) (winograd4.c) for CPUs with AVX-512, 16 tiles per vector.
+ * F(4x4, 3x3) (winograd4.c) for CPUs with AVX-512, 16 tiles per vector;
+ * compiled for AVX-512 (this folder's rule), offered by cpu.c only to
+ * CPUs that have it.
  *
  * A tile row of 16 tiles spans 66 input columns: five masked loads read
  * them (lanes outside the image read nothing and are zero), and permutes
@@ -11,17 +13,15 @@
  * F(4x4)'s rounding anyway. The epilogue is applied as the portable code
  * applies it, so folding it in changes no bits.
  * Deliberately not here: anything but the two transforms. */
-#include "ops/winograd_tiles.h"
+#include "ops/x86/kernels.h"
+#include "ops/x86/lanes_avx512.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include "ops/avx512_lanes.h"
 #include <immintrin.h>
 
-#define TARGET __attribute__((target("avx512f")))
 #define UNROLL _Pragma("GCC unroll 16")
 
 /* B^T a for six vectors a0..a5 (see winograd4.c for the grouping). */
-TARGET static inline void bt6(__m512 o[6], __m512 a0, __m512 a1, __m512 a2, __m512 a3,
+static inline void bt6(__m512 o[6], __m512 a0, __m512 a1, __m512 a2, __m512 a3,
                               __m512 a4, __m512 a5)
 {
     const __m512 c05 = _mm512_set1_ps(0.5f), c15 = _mm512_set1_ps(1.5f);
@@ -37,7 +37,7 @@ TARGET static inline void bt6(__m512 o[6], __m512 a0, __m512 a1, __m512 a2, __m5
 }
 
 /* A^T m for six vectors. */
-TARGET static inline void at6(__m512 t[4], __m512 m0, __m512 m1, __m512 m2, __m512 m3,
+static inline void at6(__m512 t[4], __m512 m0, __m512 m1, __m512 m2, __m512 m3,
                               __m512 m4, __m512 m5)
 {
     const __m512 p = _mm512_add_ps(m1, m2), q = _mm512_sub_ps(m1, m2);
@@ -50,7 +50,7 @@ TARGET static inline void at6(__m512 t[4], __m512 m0, __m512 m1, __m512 m2, __m5
 
 /* A^T m for the 36 products of 16 tiles, point xi at m + xi * xs: t[a][j]
  * is row a, column j. */
-TARGET static inline void at_m(__m512 t[4][6], const float *m, size_t xs, __mmask16 keep)
+static inline void at_m(__m512 t[4][6], const float *m, size_t xs, __mmask16 keep)
 {
     UNROLL for (int j = 0; j < 6; j++) {
         __m512 c[4];
@@ -66,7 +66,7 @@ TARGET static inline void at_m(__m512 t[4][6], const float *m, size_t xs, __mmas
 }
 
 /* The six phases of one input row for 16 tiles starting at column c0. */
-TARGET static inline void row_phases(__m512 p[6], const float *row, int c0, const __mmask16 m[5])
+static inline void row_phases(__m512 p[6], const float *row, int c0, const __mmask16 m[5])
 {
     const __m512i idx[4] = {
         _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 28, 24, 20, 16, 12, 8, 4, 0),
@@ -87,7 +87,7 @@ TARGET static inline void row_phases(__m512 p[6], const float *row, int c0, cons
         _mm512_alignr_epi32(_mm512_alignr_epi32(l4, l4, 1), _mm512_castps_si512(p[1]), 1));
 }
 
-TARGET static void f4_input_avx512(float *V, size_t ldv, int col, const float *in,
+static void f4_input_avx512(float *V, size_t ldv, int col, const float *in,
                                    const gc_window *s, wino_segment g, float *scratch)
 {
     (void)scratch;
@@ -126,7 +126,7 @@ TARGET static void f4_input_avx512(float *V, size_t ldv, int col, const float *i
 /* One output row of 16 tiles: phases y0..y3 (column 4l + b of tile l)
  * interleaved into 64 columns, clipped to cnt, written or added; with epi,
  * its residual (res, at the same positions) added and its ReLU applied. */
-TARGET static void put_row4(float *dst, const __m512 y[4], int cnt, int accumulate,
+static void put_row4(float *dst, const __m512 y[4], int cnt, int accumulate,
                             const gc_epilogue *epi, const float *res)
 {
     const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
@@ -151,7 +151,7 @@ TARGET static void put_row4(float *dst, const __m512 y[4], int cnt, int accumula
     }
 }
 
-TARGET static void f4_output_avx512(float *out, const float *M, size_t ldm, int col,
+static void f4_output_avx512(float *out, const float *M, size_t ldm, int col,
                                     const float *bias, const gc_epilogue *epi,
                                     const gc_window *s, wino_segment g, int k0, int kn,
                                     int accumulate)
@@ -193,7 +193,7 @@ typedef struct lanes_of_tiles {
     __mmask16 rows[6], cols[6];
 } lanes_of_tiles;
 
-TARGET static lanes_of_tiles locate(int t, int count, int th, int tw, int channels, int h,
+static lanes_of_tiles locate(int t, int count, int th, int tw, int channels, int h,
                                     int w, int y0, int x0, int nrows)
 {
     lanes_of_tiles L;
@@ -230,7 +230,7 @@ static int fits_int32(const gc_window *s)
 
 /* The input transform for count tiles anywhere in the batch: each of the
  * 36 points of every tile's 6x6 patch is gathered (zero outside). */
-TARGET static void f4_input_any(float *V, size_t ldv, int col, const float *in,
+static void f4_input_any(float *V, size_t ldv, int col, const float *in,
                                 const gc_window *s, int t, int count, int th, int tw)
 {
     if (!fits_int32(s)) { /* a tile row at a time, as for wide maps */
@@ -267,7 +267,7 @@ TARGET static void f4_input_any(float *V, size_t ldv, int col, const float *in,
 /* The output transform for count tiles anywhere in the batch: each of
  * the 16 outputs of every tile is scattered to its place, with the
  * epilogue as put_row4 applies it. */
-TARGET static void f4_output_any(float *out, const float *M, size_t ldm, int col,
+static void f4_output_any(float *out, const float *M, size_t ldm, int col,
                                  const float *bias, const gc_epilogue *epi, const gc_window *s,
                                  int t, int count, int th, int tw, int k0, int kn,
                                  int accumulate)
@@ -326,17 +326,5 @@ static size_t no_scratch(int tb)
  * row) and 256 at 14x14 (4), went from 1.41x to 1.65x and from 1.00x to
  * 1.08x F(2x2)'s speed; at 28x28 (7) they were slower (1.38x to 1.1x):
  * a gather costs about 20 cycles here. */
-static const wino_kind f4_avx512 = {4, 36, no_scratch, f4_input_avx512, f4_output_avx512,
+const wino_kind winograd4_avx512 = {4, 36, no_scratch, f4_input_avx512, f4_output_avx512,
                                     5, f4_input_any, f4_output_any};
-
-const wino_kind *winograd4_avx512_kind(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") ? &f4_avx512 : NULL;
-}
-
-#else /* not x86-64 with GCC or clang: winograd4.c's portable loops only */
-
-const wino_kind *winograd4_avx512_kind(void) { return NULL; }
-
-#endif
