@@ -47,7 +47,7 @@ set_tests_properties(cpu_tiers_cli PROPERTIES LABELS tiers TIMEOUT 600)
 # build (GC_NATIVE) makes no such promise.
 if(GC_X86_KERNELS AND NOT GC_NATIVE)
   add_test(NAME isa_objects
-    COMMAND ${PROJECT_SOURCE_DIR}/tests/tools/check_isa.sh
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/tools/check_isa.sh ${PROJECT_SOURCE_DIR}
             ${PROJECT_BINARY_DIR}/CMakeFiles/gradcam_lib.dir
             ${PROJECT_BINARY_DIR}/CMakeFiles/gradcam.dir)
   set_tests_properties(isa_objects PROPERTIES LABELS tiers)

@@ -6,13 +6,19 @@
 # x86 kernel objects show no such register, since then the pattern, or
 # the build, is not what this script thinks. Deliberately not a check of
 # xmm instructions (SSE2 is baseline x86-64) or of linked libraries.
-# Usage: check_isa.sh OBJDIR... (e.g. build/CMakeFiles/gradcam_lib.dir)
+# Usage: check_isa.sh SRCDIR OBJDIR... (e.g. . build/CMakeFiles/gradcam_lib.dir)
+# An object whose source file no longer exists (left in an old build
+# folder after a file moved) is not part of the build and is skipped.
 set -eu
+srcdir=$1
+shift
 command -v objdump >/dev/null || { echo "check_isa: objdump not found" >&2; exit 1; }
 wide='%[yz]mm[0-9]'
 bad=0 kernels=0 checked=0
 for dir in "$@"; do
   for obj in $(find "$dir" -name '*.o' | sort); do
+    src="$srcdir/${obj#"$dir"/}"
+    [ -e "${src%.o}" ] || continue
     case "$obj" in
     */src/ops/x86/*)
       if objdump -d --no-show-raw-insn "$obj" | grep -q "$wide"; then
