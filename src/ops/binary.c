@@ -52,16 +52,25 @@ static void setup(const gc_bcast *s, iter *it)
         ma *= s->a.d[k];
         mb *= s->b.d[k];
     }
-}
-
-static float apply(int kind, float a, float b)
-{
-    switch (kind) {
-    case GC_B_ADD: return a + b;
-    case GC_B_SUB: return a - b;
-    case GC_B_MUL: return a * b;
-    default: return a / b;
+    /* Merge each axis into the next one where both operands step through
+     * the pair as through one axis (contiguous, or broadcast along both),
+     * so an SE gate [C,1,1] x [C,H,W] becomes C rows of H*W, and two equal
+     * shapes one row: long innermost rows, which the loops vectorise. */
+    int nd = 0;
+    for (int k = 0; k < it->nd; k++) {
+        if (nd > 0 && it->sa[nd - 1] == it->sa[k] * it->d[k] &&
+            it->sb[nd - 1] == it->sb[k] * it->d[k]) {
+            it->d[nd - 1] *= it->d[k];
+            it->sa[nd - 1] = it->sa[k];
+            it->sb[nd - 1] = it->sb[k];
+            continue;
+        }
+        it->d[nd] = it->d[k];
+        it->sa[nd] = it->sa[k];
+        it->sb[nd] = it->sb[k];
+        nd++;
     }
+    it->nd = nd;
 }
 
 /* Walks one image: for each output row (all but the last axis) the offsets
@@ -89,19 +98,68 @@ static float apply(int kind, float a, float b)
         }                                                                                   \
     } while (0)
 
+/* One innermost row: y[j] = a[j la] op b[j lb], with the operator and the
+ * common stride patterns (both contiguous, one operand a scalar) as
+ * separate loops that vectorise. */
+#define ROW_LOOP(OP)                                                                        \
+    do {                                                                                    \
+        if (la == 1 && lb == 1)                                                             \
+            for (int j = 0; j < len; j++)                                                   \
+                y[j] = a[j] OP b[j];                                                        \
+        else if (la == 1 && lb == 0)                                                        \
+            for (int j = 0; j < len; j++)                                                   \
+                y[j] = a[j] OP b[0];                                                        \
+        else if (la == 0 && lb == 1)                                                        \
+            for (int j = 0; j < len; j++)                                                   \
+                y[j] = a[0] OP b[j];                                                        \
+        else                                                                                \
+            for (int j = 0; j < len; j++)                                                   \
+                y[j] = a[j * la] OP b[j * lb];                                              \
+    } while (0)
+
+static void row_forward(int kind, float *y, const float *a, const float *b, int len,
+                        int64_t la, int64_t lb)
+{
+    switch (kind) {
+    case GC_B_ADD: ROW_LOOP(+); break;
+    case GC_B_SUB: ROW_LOOP(-); break;
+    case GC_B_MUL: ROW_LOOP(*); break;
+    default: ROW_LOOP(/); break;
+    }
+}
+
+/* The offsets into a and b of innermost row r of one image. */
+static void row_offsets(const iter *it, int64_t r, int64_t *oa, int64_t *ob)
+{
+    *oa = *ob = 0;
+    for (int k = it->nd - 2; k >= 0; k--) {
+        const int64_t q = r % it->d[k];
+        r /= it->d[k];
+        *oa += q * it->sa[k];
+        *ob += q * it->sb[k];
+    }
+}
+
 void binary_forward(int kind, const gc_bcast *s, float *y, const float *a, const float *b)
 {
     iter it;
     setup(s, &it);
-    size_t on = (size_t)gc_nd_numel(&s->out), an = (size_t)gc_nd_numel(&s->a),
-           bn = (size_t)gc_nd_numel(&s->b);
-    for (int i = 0; i < s->n; i++) {
-        const float *pa = a + (s->a_batch ? i * an : 0), *pb = b + (s->b_batch ? i * bn : 0);
-        float *py = y + i * on;
-        FOR_ROWS(it, {
-            for (int j = 0; j < last_; j++)
-                py[oo_ + j] = apply(kind, pa[oa_ + j * la_], pb[ob_ + j * lb_]);
-        });
+    const size_t on = (size_t)gc_nd_numel(&s->out), an = (size_t)gc_nd_numel(&s->a),
+                 bn = (size_t)gc_nd_numel(&s->b);
+    const int nd = it.nd, len = nd ? it.d[nd - 1] : 1;
+    const int64_t la = nd ? it.sa[nd - 1] : 0, lb = nd ? it.sb[nd - 1] : 0;
+    int64_t rows = 1;
+    for (int k = 0; k + 1 < nd; k++)
+        rows *= it.d[k];
+    /* Rows of all images are independent: threads share them. */
+    #pragma omp parallel for schedule(static) if (on * s->n >= OPS_PARALLEL_MIN)
+    for (int64_t t = 0; t < rows * s->n; t++) {
+        const int64_t i = t / rows, r = t % rows;
+        int64_t oa, ob;
+        row_offsets(&it, r, &oa, &ob);
+        const float *pa = a + (s->a_batch ? i * an : 0) + oa;
+        const float *pb = b + (s->b_batch ? i * bn : 0) + ob;
+        row_forward(kind, y + i * on + r * len, pa, pb, len, la, lb);
     }
 }
 

@@ -21,9 +21,9 @@
 #include "gradcam.h"
 
 /* Memory-bound kernels share their work between threads only from this
- * many elements on: below it, waking the other threads costs more than it
- * saves. */
-#define OPS_PARALLEL_MIN ((size_t)1 << 20)
+ * many elements on (256 KiB of floats, tens of microseconds of work): below
+ * it, waking the other threads costs more than it saves. */
+#define OPS_PARALLEL_MIN ((size_t)1 << 16)
 
 /* Geometry of a 2-D convolution or pooling window. ph/pw are the top/left
  * padding; the bottom/right padding is whatever makes ho/wo come out, which
@@ -76,6 +76,18 @@ void conv2d_forward(float *out, const float *in, const float *weight, const floa
                     const gc_epilogue *epi, const gc_window *s, float *col);
 void conv2d_backward_input(float *din, const float *dout, const float *weight,
                            const gc_window *s, float *col);
+
+/* Depthwise convolutions (one input channel per group, any channel
+ * multiplier), computed directly (conv2d_depthwise.c); conv2d_forward and
+ * conv2d_backward_input call them where they apply, with their workspace
+ * of conv2d_depthwise_workspace(s) floats (conv2d_workspace covers it). */
+int conv2d_depthwise_applies(const gc_window *s);
+size_t conv2d_depthwise_workspace(const gc_window *s);
+void conv2d_depthwise_forward(float *out, const float *in, const float *weight,
+                              const float *bias, const gc_epilogue *epi, const gc_window *s,
+                              float *work);
+void conv2d_depthwise_backward_input(float *din, const float *dout, const float *weight,
+                                     const gc_window *s, float *work);
 
 /* The same forward pass, blocked over output pixels in one parallel region
  * (conv2d_blocked.c); applies to ungrouped convolutions where gemm_nn runs

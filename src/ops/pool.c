@@ -105,12 +105,22 @@ void maxpool_backward_input(float *din, const float *dout, const float *in, cons
 
 void global_avgpool_forward(float *out, const float *in, int n, int c, int hw)
 {
+    /* A double sum (exact enough to match PyTorch on large maps) in four
+     * independent lanes, which the compiler turns into vector adds. */
+    #pragma omp parallel for schedule(static) if ((size_t)n * c * hw >= OPS_PARALLEL_MIN)
     for (int p = 0; p < n * c; p++) {
         const float *x = in + (size_t)p * hw;
-        double sum = 0.0;
-        for (int i = 0; i < hw; i++)
-            sum += x[i];
-        out[p] = (float)(sum / hw);
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        int i = 0;
+        for (; i + 4 <= hw; i += 4) {
+            s0 += x[i];
+            s1 += x[i + 1];
+            s2 += x[i + 2];
+            s3 += x[i + 3];
+        }
+        for (; i < hw; i++)
+            s0 += x[i];
+        out[p] = (float)(((s0 + s1) + (s2 + s3)) / hw);
     }
 }
 

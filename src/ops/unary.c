@@ -6,6 +6,10 @@
  * (hardtanh and hardsigmoid use strict bounds, hardswish its piecewise
  * form), so Grad-CAM matches autograd exactly. */
 #include "ops/ops.h"
+#include "ops/cpu.h"
+#include "ops/unary_loops.h"
+
+#include <omp.h>
 
 #include <math.h>
 
@@ -35,31 +39,25 @@ void relu_backward_input_guided(float *din, const float *dout, const float *out,
 }
 
 
-static float hsig(float x, float a, float b)
-{
-    float v = a * x + b;
-    return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-}
-
+/* Splits the map between threads on big tensors, each thread calling the
+ * tier's compiled form of unary_loops.h on its own share. */
 void unary_forward(int kind, float alpha, float beta, float *y, const float *x, size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        float v = x[i];
-        switch (kind) {
-        case GC_U_SIGMOID: v = 1.0f / (1.0f + expf(-v)); break;
-        case GC_U_CLIP: v = v < alpha ? alpha : v > beta ? beta : v; break;
-        case GC_U_LEAKY_RELU: v = v >= 0.0f ? v : v * alpha; break;
-        case GC_U_HARD_SIGMOID: v = hsig(v, alpha, beta); break;
-        case GC_U_HARD_SWISH: v = v * hsig(v, 1.0f / 6.0f, 0.5f); break;
-        case GC_U_SQRT: v = sqrtf(v); break;
-        case GC_U_ERF: v = erff(v); break;
-        case GC_U_POW: v = alpha == 2.0f ? v * v : powf(v, alpha); break;
-        case GC_U_TANH: v = tanhf(v); break;
-        case GC_U_EXP: v = expf(v); break;
-        case GC_U_NEG: v = -v; break;
-        }
-        y[i] = v;
+    gc_unary_fn *map = gc_kernels_active()->unary_map;
+    if (!map)
+        map = unary_map_portable;
+    #pragma omp parallel if (count >= OPS_PARALLEL_MIN)
+    {
+        const size_t nt = (size_t)omp_get_num_threads(), me = (size_t)omp_get_thread_num();
+        const size_t lo = count * me / nt, hi = count * (me + 1) / nt;
+        map(kind, alpha, beta, y + lo, x + lo, hi - lo);
     }
+}
+
+void unary_map_portable(int kind, float alpha, float beta, float *y, const float *x,
+                        size_t count)
+{
+    unary_map_body(kind, alpha, beta, y, x, count);
 }
 
 void unary_backward_input(int kind, float alpha, float beta, float *dx, const float *dy,

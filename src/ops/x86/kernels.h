@@ -34,4 +34,20 @@ void maxpool_stem_avx2(float *out, const float *in, const gc_window *s);
 void gather2_avx512(float *dst, const float *src, int len);
 void gather2_avx2(float *dst, const float *src, int len);
 
+/* depthwise_avx512.c, depthwise_avx2.c: one plane of a depthwise
+ * convolution and its gradient (depthwise_rows.h's loops). */
+void depthwise_plane_avx512(float *y, const float *x, const float *w, float b, const gc_window *s,
+                            float *scratch);
+void depthwise_plane_avx2(float *y, const float *x, const float *w, float b, const gc_window *s,
+                            float *scratch);
+void depthwise_plane_back_avx512(float *dx, const float *dy, const float *w, const gc_window *s,
+                            float *scratch);
+void depthwise_plane_back_avx2(float *dx, const float *dy, const float *w, const gc_window *s,
+                           float *scratch);
+
+/* unary_avx512.c, unary_avx2.c: the activations' forward loops
+ * (unary_loops.h). */
+void unary_map_avx512(int kind, float alpha, float beta, float *y, const float *x, size_t count);
+void unary_map_avx2(int kind, float alpha, float beta, float *y, const float *x, size_t count);
+
 #endif

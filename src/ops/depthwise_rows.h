@@ -1,0 +1,146 @@
+/* depthwise_rows.h — one plane of a depthwise convolution and its gradient,
+ * as static inline bodies that each instruction set's file compiles with
+ * its own flags (conv2d_depthwise.c for the portable tier,
+ * x86/depthwise_avx2.c and x86/depthwise_avx512.c for the wide ones), so the
+ * compiler vectorises the same C at the width the tier has.
+ *
+ * The method, chosen so that 7x7 and 14x14 planes vectorise as well as
+ * 112x112 ones: the input plane is split into sh * sw phase planes
+ * Q_ab[r][c] = x[r sh + a - ph][c sw + b - pw] (zero outside x), all with
+ * row length wq = ceil(wp / sw). Then tap (i, j) of every output pixel reads
+ * phase ((i dh) % sh, (j dw) % sw) at the fixed flat offset
+ * ((i dh) / sh) wq + (j dw) / sw from the pixel's own index q = oy wq + ox,
+ * so each tap is one axpy over the whole plane (a "wide" plane, with
+ * wq - wo throw-away columns per row), with no bounds and no per-row work.
+ * The gradient is the exact adjoint: the same axpys transposed, then the
+ * phase planes scattered back. Deliberately plain loops, no intrinsics. */
+#ifndef GC_OPS_DEPTHWISE_ROWS_H
+#define GC_OPS_DEPTHWISE_ROWS_H
+
+#include "ops/ops.h"
+
+#include <string.h>
+
+/* The phase planes' geometry: hq rows (plus one of slack, which the last
+ * rows' throw-away columns read) of wq floats each. */
+typedef struct dw_geom {
+    int hq, wq;
+    size_t phase;   /* floats per phase plane, slack included */
+    size_t wide;    /* floats of the wide output plane: ho * wq */
+} dw_geom;
+
+static inline dw_geom dw_geometry(const gc_window *s)
+{
+    dw_geom g;
+    const int hp = (s->ho - 1) * s->sh + (s->kh - 1) * s->dh + 1;
+    const int wp = (s->wo - 1) * s->sw + (s->kw - 1) * s->dw + 1;
+    g.hq = (hp + s->sh - 1) / s->sh;
+    g.wq = (wp + s->sw - 1) / s->sw;
+    g.phase = (size_t)(g.hq + 1) * g.wq;
+    g.wide = (size_t)s->ho * g.wq;
+    return g;
+}
+
+/* Floats of scratch one plane needs. */
+static inline size_t dw_scratch(const gc_window *s)
+{
+    dw_geom g = dw_geometry(s);
+    return (size_t)s->sh * s->sw * g.phase + g.wide;
+}
+
+/* The phase planes of input plane x. */
+static inline void dw_pack(float *restrict q, const float *restrict x, const gc_window *s,
+                           const dw_geom *g)
+{
+    for (int a = 0; a < s->sh; a++)
+        for (int b = 0; b < s->sw; b++) {
+            float *restrict ph = q + (size_t)(a * s->sw + b) * g->phase;
+            for (int r = 0; r <= g->hq; r++) {
+                float *restrict dst = ph + (size_t)r * g->wq;
+                const int y = r * s->sh + a - s->ph;
+                if (r == g->hq || y < 0 || y >= s->h) {
+                    memset(dst, 0, sizeof(float) * g->wq);
+                    continue;
+                }
+                const float *restrict row = x + (size_t)y * s->w;
+                for (int c = 0; c < g->wq; c++) {
+                    const int xx = c * s->sw + b - s->pw;
+                    dst[c] = xx >= 0 && xx < s->w ? row[xx] : 0.0f;
+                }
+            }
+        }
+}
+
+/* Where tap (i, j) reads: its phase plane and the offset into it. */
+static inline const float *dw_tap(const float *q, int i, int j, const gc_window *s,
+                                  const dw_geom *g)
+{
+    const int ri = i * s->dh, cj = j * s->dw;
+    return q + (size_t)((ri % s->sh) * s->sw + cj % s->sw) * g->phase +
+           (size_t)(ri / s->sh) * g->wq + cj / s->sw;
+}
+
+/* y[ho][wo] = b + sum over taps of w[i][j] x[oy sh - ph + i dh][ox sw - pw + j dw];
+ * scratch holds dw_scratch(s) floats. */
+static inline void depthwise_plane_body(float *restrict y, const float *restrict x,
+                                        const float *restrict w, float b, const gc_window *s,
+                                        float *restrict scratch)
+{
+    const dw_geom g = dw_geometry(s);
+    float *restrict q = scratch;
+    float *restrict wide = scratch + (size_t)s->sh * s->sw * g.phase;
+    dw_pack(q, x, s, &g);
+    for (size_t p = 0; p < g.wide; p++)
+        wide[p] = b;
+    for (int i = 0; i < s->kh; i++)
+        for (int j = 0; j < s->kw; j++) {
+            const float t = w[i * s->kw + j];
+            const float *restrict src = dw_tap(q, i, j, s, &g);
+            for (size_t p = 0; p < g.wide; p++)
+                wide[p] += t * src[p];
+        }
+    for (int oy = 0; oy < s->ho; oy++)
+        memcpy(y + (size_t)oy * s->wo, wide + (size_t)oy * g.wq, sizeof(float) * s->wo);
+}
+
+/* dx[h][w] += the gradient of that plane's output dy through the taps. */
+static inline void depthwise_plane_back_body(float *restrict dx, const float *restrict dy,
+                                             const float *restrict w, const gc_window *s,
+                                             float *restrict scratch)
+{
+    const dw_geom g = dw_geometry(s);
+    const size_t phases = (size_t)s->sh * s->sw * g.phase;
+    float *restrict q = scratch;
+    float *restrict wide = scratch + phases;
+    for (int oy = 0; oy < s->ho; oy++) { /* the throw-away columns get 0 */
+        float *restrict dst = wide + (size_t)oy * g.wq;
+        memcpy(dst, dy + (size_t)oy * s->wo, sizeof(float) * s->wo);
+        memset(dst + s->wo, 0, sizeof(float) * (g.wq - s->wo));
+    }
+    memset(q, 0, sizeof(float) * phases);
+    for (int i = 0; i < s->kh; i++)
+        for (int j = 0; j < s->kw; j++) {
+            const float t = w[i * s->kw + j];
+            float *restrict dst = (float *)dw_tap(q, i, j, s, &g);
+            for (size_t p = 0; p < g.wide; p++)
+                dst[p] += t * wide[p];
+        }
+    for (int a = 0; a < s->sh; a++) /* the adjoint of dw_pack */
+        for (int b = 0; b < s->sw; b++) {
+            const float *ph = q + (size_t)(a * s->sw + b) * g.phase;
+            for (int r = 0; r < g.hq; r++) {
+                const int yy = r * s->sh + a - s->ph;
+                if (yy < 0 || yy >= s->h)
+                    continue;
+                float *restrict row = dx + (size_t)yy * s->w;
+                const float *restrict src = ph + (size_t)r * g.wq;
+                for (int c = 0; c < g.wq; c++) {
+                    const int xx = c * s->sw + b - s->pw;
+                    if (xx >= 0 && xx < s->w)
+                        row[xx] += src[c];
+                }
+            }
+        }
+}
+
+#endif

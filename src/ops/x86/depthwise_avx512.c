@@ -1,0 +1,18 @@
+/* x86/depthwise_avx512.c — depthwise_rows.h's plane loops compiled for
+ * AVX512 (this folder's rule sets the flags by file name), so the compiler
+ * vectorises them at that width. cpu.c offers them only to CPUs with it. */
+#include "ops/x86/kernels.h"
+
+#include "ops/depthwise_rows.h"
+
+void depthwise_plane_avx512(float *y, const float *x, const float *w, float b, const gc_window *s,
+                        float *scratch)
+{
+    depthwise_plane_body(y, x, w, b, s, scratch);
+}
+
+void depthwise_plane_back_avx512(float *dx, const float *dy, const float *w, const gc_window *s,
+                             float *scratch)
+{
+    depthwise_plane_back_body(dx, dy, w, s, scratch);
+}
