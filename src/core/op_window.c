@@ -52,12 +52,19 @@ static void conv_forward(gc_session *s, int i)
     gc_epilogue epi;
     float *y = s->act[gc_session_conv_chain(s, i, &epi)];
     const gc_epilogue *e = s->fused[i] ? &epi : NULL;
+    if (!(s->use_wino4 && s->wino4[i]) && !nd->winograd) {
+        conv2d_forward(y, x, nd->weight, nd->bias, e, &win, s->col);
+        return;
+    }
+    /* The Winograd kernels have no clip step: clamp after them. */
+    const int clip = e && e->clip;
+    epi.clip = 0;
     if (s->use_wino4 && s->wino4[i])
         conv2d_winograd4_forward(y, x, s->wino4[i], nd->bias, e, &win, s->col);
-    else if (nd->winograd) /* then the plain filters may be gone */
+    else /* then the plain filters may be gone */
         conv2d_winograd_forward(y, x, nd->winograd, nd->bias, e, &win, s->col);
-    else
-        conv2d_forward(y, x, nd->weight, nd->bias, e, &win, s->col);
+    if (clip)
+        unary_forward(GC_U_CLIP, epi.lo, epi.hi, y, y, (size_t)win.n * win.oc * win.ho * win.wo);
 }
 
 static void conv_backward(gc_session *s, int i, int guided)

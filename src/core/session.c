@@ -192,8 +192,10 @@ static int continues(const gc_session *s, int step, int next, int last, int head
         return nd->op == GC_OP_AFFINE && nd->in[0] == last;
     case STEP_ADD:
         return adds_earlier(s, next, last, head);
-    default:
-        return nd->op == GC_OP_RELU && nd->in[0] == last;
+    default: /* ReLU, or Clip (ReLU6), whose gradient needs only its output */
+        return nd->in[0] == last &&
+               (nd->op == GC_OP_RELU ||
+                (nd->op == GC_OP_UNARY && nd->params && nd->params->kind == GC_U_CLIP));
     }
 }
 
@@ -213,7 +215,7 @@ static void plan_fusion(gc_session *s, const char *keep, const int *uses)
         if (s->head[i] >= 0 || (!conv && !gc_op_is_plain_add(g, s->shapes, i)))
             continue;
         int last = i;
-        /* conv [affine] [add] [relu]; add [relu]. */
+        /* conv [affine] [add] [relu|clip]; add [relu|clip]. */
         for (int step = conv ? STEP_AFFINE : STEP_RELU; step < STEP_END; step++)
             if (last + 1 < g->count && uses[last] == 1 && !keep[last] &&
                 continues(s, step, last + 1, last, i))
@@ -368,6 +370,8 @@ int gc_session_conv_chain(const gc_session *s, int node, gc_epilogue *epi)
             epi->scale = nd->weight, epi->shift = nd->bias;
         else if (nd->op == GC_OP_BINARY) /* the operand that is not the chain */
             epi->residual = s->act[nd->in[0] == j - 1 ? nd->in[1] : nd->in[0]];
+        else if (nd->op == GC_OP_UNARY)
+            epi->clip = 1, epi->lo = nd->params->alpha, epi->hi = nd->params->beta;
         else
             epi->relu = 1;
         end = j;

@@ -49,6 +49,9 @@ void epilogue_finish(float *y, const float *res, size_t n, const gc_epilogue *e)
     if (e && e->relu)
         for (size_t p = 0; p < n; p++)
             y[p] = y[p] > 0.0f ? y[p] : 0.0f;
+    if (e && e->clip) /* as unary_forward's Clip */
+        for (size_t p = 0; p < n; p++)
+            y[p] = y[p] < e->lo ? e->lo : y[p] > e->hi ? e->hi : y[p];
 }
 
 void epilogue_apply(float *y, const float *res, size_t n, const gc_epilogue *e, int c)

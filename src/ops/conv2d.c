@@ -27,7 +27,7 @@ int gc_window_out(int in, int k, int stride, int pad_begin, int pad_end, int dil
     return out;
 }
 
-static int is_pointwise(const gc_window *s)
+int conv2d_is_pointwise(const gc_window *s)
 {
     return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->ph == 0 &&
            s->pw == 0 && s->ho == s->h && s->wo == s->w;
@@ -43,7 +43,7 @@ static int group_tasks(const gc_window *s)
 
 static size_t plain_slice(const gc_window *s)
 {
-    return is_pointwise(s) ? 0 : (size_t)(s->c / s->groups) * s->kh * s->kw * s->ho * s->wo;
+    return conv2d_is_pointwise(s) ? 0 : (size_t)(s->c / s->groups) * s->kh * s->kw * s->ho * s->wo;
 }
 
 size_t conv2d_workspace(const gc_window *s)
@@ -139,7 +139,7 @@ static void forward_group(float *out, const float *in, const float *weight, cons
     const float *x = in + ((size_t)n * s->c + (size_t)gi * cg) * hw_in;
     float *y = out + ((size_t)n * s->oc + (size_t)gi * og) * hw_out;
     const float *b = x;
-    if (!is_pointwise(s)) {
+    if (!conv2d_is_pointwise(s)) {
         im2col(col, x, cg, s);
         b = col;
     }
@@ -182,7 +182,7 @@ static void backward_group(float *din, const float *dout, const float *weight,
 {
     const int cg = s->c / s->groups, og = s->oc / s->groups;
     const int k = cg * s->kh * s->kw, hw_in = s->h * s->w, hw_out = s->ho * s->wo;
-    const int pointwise = is_pointwise(s);
+    const int pointwise = conv2d_is_pointwise(s);
     float *dx = din + ((size_t)n * s->c + (size_t)gi * cg) * hw_in;
     const float *dy = dout + ((size_t)n * s->oc + (size_t)gi * og) * hw_out;
     const float *wg = weight + (size_t)gi * og * k;

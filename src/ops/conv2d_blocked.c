@@ -138,7 +138,7 @@ void conv2d_blocked_forward(float *out, const float *in, const float *weight, co
                             const gc_epilogue *epi, const gc_window *s, float *work)
 {
     const int k = s->c * s->kh * s->kw, pixels = s->n * s->ho * s->wo;
-    const int vectors = (pixels + 15) / 16;
+    const int vectors = (pixels + 15) / 16, pointwise = conv2d_is_pointwise(s);
     #pragma omp parallel
     {
         const int nt = omp_get_num_threads(), me = omp_get_thread_num();
@@ -161,14 +161,23 @@ void conv2d_blocked_forward(float *out, const float *in, const float *weight, co
         const int hw = s->ho * s->wo;
         for (int b0 = p0; b0 < p1 && m0 < m1; b0 += BLOCK) {
             const int b1 = p1 - b0 < BLOCK ? p1 : b0 + BLOCK, nb = b1 - b0;
-            im2col_block(col, in, s, b0, b1);
             const float *w = weight + (size_t)m0 * k;
-            if (b0 / hw == (b1 - 1) / hw) { /* one image: the product goes straight out */
+            const int one_image = b0 / hw == (b1 - 1) / hw;
+            /* A pointwise convolution reads one image's block in place. */
+            const float *b = col;
+            int ldb = nb;
+            if (one_image && pointwise) {
+                b = in + (size_t)(b0 / hw) * s->c * hw + b0 % hw;
+                ldb = hw;
+            } else {
+                im2col_block(col, in, s, b0, b1);
+            }
+            if (one_image) { /* the product goes straight out */
                 const size_t at = ((size_t)(b0 / hw) * s->oc + m0) * hw + b0 % hw;
-                gemm_nn(m1 - m0, nb, k, w, k, col, nb, out + at, hw, 0);
+                gemm_nn(m1 - m0, nb, k, w, k, b, ldb, out + at, hw, 0);
                 finish_rows(out + at, at, hw, nb, bias, epi, m0, m1);
             } else {
-                gemm_nn(m1 - m0, nb, k, w, k, col, nb, prod, nb, 0);
+                gemm_nn(m1 - m0, nb, k, w, k, b, ldb, prod, nb, 0);
                 scatter_block(out, prod, bias, epi, s, b0, b1, m0, m1);
             }
         }

@@ -21,6 +21,17 @@
 
 #include <string.h>
 
+/* The first q >= 0 with x0 + q * stride >= bound (bound >= 0). */
+static inline int dw_first_at_or_past(int x0, int stride, int bound)
+{
+    return x0 >= bound ? 0 : (bound - x0 + stride - 1) / stride;
+}
+
+/* The wide plane is computed DW_CHUNK floats at a time, all taps on one
+ * chunk before the next, so that the partial sums stay in L1 (a 112x112
+ * plane's wide form, 50 KiB, would not). */
+#define DW_CHUNK 128
+
 /* The phase planes' geometry: hq rows (plus one of slack, which the last
  * rows' throw-away columns read) of wq floats each. */
 typedef struct dw_geom {
@@ -55,6 +66,11 @@ static inline void dw_pack(float *restrict q, const float *restrict x, const gc_
     for (int a = 0; a < s->sh; a++)
         for (int b = 0; b < s->sw; b++) {
             float *restrict ph = q + (size_t)(a * s->sw + b) * g->phase;
+            /* [c0, c1): the columns c whose x = c sw + b - pw is inside the row */
+            const int x0 = b - s->pw;
+            int c0 = dw_first_at_or_past(x0, s->sw, 0), c1 = dw_first_at_or_past(x0, s->sw, s->w);
+            c0 = c0 < g->wq ? c0 : g->wq;
+            c1 = c1 < c0 ? c0 : c1 < g->wq ? c1 : g->wq;
             for (int r = 0; r <= g->hq; r++) {
                 float *restrict dst = ph + (size_t)r * g->wq;
                 const int y = r * s->sh + a - s->ph;
@@ -62,11 +78,19 @@ static inline void dw_pack(float *restrict q, const float *restrict x, const gc_
                     memset(dst, 0, sizeof(float) * g->wq);
                     continue;
                 }
-                const float *restrict row = x + (size_t)y * s->w;
-                for (int c = 0; c < g->wq; c++) {
-                    const int xx = c * s->sw + b - s->pw;
-                    dst[c] = xx >= 0 && xx < s->w ? row[xx] : 0.0f;
-                }
+                const float *row = x + (size_t)y * s->w + x0; /* row[c sw]: column c */
+                for (int c = 0; c < c0; c++)
+                    dst[c] = 0.0f;
+                if (s->sw == 1)
+                    memcpy(dst + c0, row + c0, sizeof(float) * (c1 - c0));
+                else if (s->sw == 2) /* a constant stride, which vectorises */
+                    for (int c = c0; c < c1; c++)
+                        dst[c] = row[2 * c];
+                else
+                    for (int c = c0; c < c1; c++)
+                        dst[c] = row[c * s->sw];
+                for (int c = c1; c < g->wq; c++)
+                    dst[c] = 0.0f;
             }
         }
 }
@@ -90,15 +114,19 @@ static inline void depthwise_plane_body(float *restrict y, const float *restrict
     float *restrict q = scratch;
     float *restrict wide = scratch + (size_t)s->sh * s->sw * g.phase;
     dw_pack(q, x, s, &g);
-    for (size_t p = 0; p < g.wide; p++)
-        wide[p] = b;
-    for (int i = 0; i < s->kh; i++)
-        for (int j = 0; j < s->kw; j++) {
-            const float t = w[i * s->kw + j];
-            const float *restrict src = dw_tap(q, i, j, s, &g);
-            for (size_t p = 0; p < g.wide; p++)
-                wide[p] += t * src[p];
-        }
+    for (size_t p0 = 0; p0 < g.wide; p0 += DW_CHUNK) {
+        const size_t len = g.wide - p0 < DW_CHUNK ? g.wide - p0 : DW_CHUNK;
+        float *restrict acc = wide + p0;
+        for (size_t p = 0; p < len; p++)
+            acc[p] = b;
+        for (int i = 0; i < s->kh; i++)
+            for (int j = 0; j < s->kw; j++) {
+                const float t = w[i * s->kw + j];
+                const float *restrict src = dw_tap(q, i, j, s, &g) + p0;
+                for (size_t p = 0; p < len; p++)
+                    acc[p] += t * src[p];
+            }
+    }
     for (int oy = 0; oy < s->ho; oy++)
         memcpy(y + (size_t)oy * s->wo, wide + (size_t)oy * g.wq, sizeof(float) * s->wo);
 }
@@ -118,13 +146,17 @@ static inline void depthwise_plane_back_body(float *restrict dx, const float *re
         memset(dst + s->wo, 0, sizeof(float) * (g.wq - s->wo));
     }
     memset(q, 0, sizeof(float) * phases);
-    for (int i = 0; i < s->kh; i++)
-        for (int j = 0; j < s->kw; j++) {
-            const float t = w[i * s->kw + j];
-            float *restrict dst = (float *)dw_tap(q, i, j, s, &g);
-            for (size_t p = 0; p < g.wide; p++)
-                dst[p] += t * wide[p];
-        }
+    for (size_t p0 = 0; p0 < g.wide; p0 += DW_CHUNK) {
+        const size_t len = g.wide - p0 < DW_CHUNK ? g.wide - p0 : DW_CHUNK;
+        const float *restrict src = wide + p0;
+        for (int i = 0; i < s->kh; i++)
+            for (int j = 0; j < s->kw; j++) {
+                const float t = w[i * s->kw + j];
+                float *restrict dst = (float *)dw_tap(q, i, j, s, &g) + p0;
+                for (size_t p = 0; p < len; p++)
+                    dst[p] += t * src[p];
+            }
+    }
     for (int a = 0; a < s->sh; a++) /* the adjoint of dw_pack */
         for (int b = 0; b < s->sw; b++) {
             const float *ph = q + (size_t)(a * s->sw + b) * g.phase;

@@ -41,15 +41,20 @@ int gc_window_out(int in, int k, int stride, int pad_begin, int pad_end, int dil
                   int ceil_mode);
 
 /* What a convolution may apply to each output channel after its bias, so
- * that a following BatchNorm map, residual addition and ReLU cost no extra
- * pass over memory: y = y * scale[c] + shift[c] (when scale is set), then
- * y + residual (when set: a tensor laid out as the output), then max(y, 0)
- * (when relu is set), computed exactly as affine_forward, add_forward and
- * relu_forward do, so the result is the same to the bit. NULL means none. */
+ * that a following BatchNorm map, residual addition and ReLU (or Clip, as
+ * ReLU6) cost no extra pass over memory: y = y * scale[c] + shift[c] (when
+ * scale is set), then y + residual (when set: a tensor laid out as the
+ * output), then max(y, 0) (when relu is set) or y clamped to [lo, hi] (when
+ * clip is set), computed exactly as affine_forward, add_forward,
+ * relu_forward and unary_forward's Clip do, so the result is the same to the
+ * bit. NULL means none. The Winograd kernels do not clip: their caller
+ * clamps after them (core/op_window.c). */
 typedef struct gc_epilogue {
     const float *scale, *shift;
     int relu;
     const float *residual;
+    int clip;
+    float lo, hi;
 } gc_epilogue;
 
 /* Applies e to n values y of output channel c; res points at the
@@ -65,6 +70,10 @@ static inline const float *epilogue_residual(const gc_epilogue *e, size_t at)
 {
     return e && e->residual ? e->residual + at : NULL;
 }
+
+/* Whether s is a 1x1, stride-1, unpadded convolution, whose input planes
+ * already are the GEMM's right-hand matrix (no im2col). */
+int conv2d_is_pointwise(const gc_window *s);
 
 /* Floats of im2col workspace that conv2d_* need for window s. */
 size_t conv2d_workspace(const gc_window *s);
@@ -198,7 +207,8 @@ int64_t gc_nd_numel(const gc_nd *s);
 
 /* ---- elementwise ---- */
 void unary_forward(int kind, float alpha, float beta, float *y, const float *x, size_t count);
-/* Uses the forward input x and output y, whichever the derivative needs. */
+/* Uses the forward input x and output y, whichever the derivative needs;
+ * Clip needs only y (x may be NULL). */
 void unary_backward_input(int kind, float alpha, float beta, float *dx, const float *dy,
                           const float *x, const float *y, size_t count);
 

@@ -64,10 +64,14 @@ void unary_backward_input(int kind, float alpha, float beta, float *dx, const fl
                           const float *x, const float *y, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
-        float g = dy[i], v = x[i], d = 0.0f;
+        /* x is NULL where the input was not kept (a Clip fused into its
+         * convolution): only kinds that need no x come here then */
+        float g = dy[i], v = x ? x[i] : 0.0f, d = 0.0f;
         switch (kind) {
         case GC_U_SIGMOID: d = y[i] * (1.0f - y[i]); break;
-        case GC_U_CLIP: d = (v > alpha && v < beta) ? 1.0f : 0.0f; break;
+        /* from the output, which is all a Clip fused into a convolution keeps:
+         * alpha < y < beta exactly where alpha < x < beta */
+        case GC_U_CLIP: d = (y[i] > alpha && y[i] < beta) ? 1.0f : 0.0f; break;
         case GC_U_LEAKY_RELU: d = v > 0.0f ? 1.0f : alpha; break;
         case GC_U_HARD_SIGMOID: {
             float t = alpha * v + beta;

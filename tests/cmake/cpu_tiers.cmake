@@ -23,7 +23,7 @@ foreach(tier ${GC_TIERS})
   if(tier STREQUAL GC_TIER_BEST)
     continue()
   endif()
-  foreach(unit test_ops test_onnx_ops)
+  foreach(unit test_ops test_onnx_ops test_kernels)
     add_test(NAME ${unit}_${tier} COMMAND ${unit})
     set_tests_properties(${unit}_${tier} PROPERTIES
       ENVIRONMENT GC_CPU=${tier} WORKING_DIRECTORY ${PROJECT_BINARY_DIR} LABELS tiers)

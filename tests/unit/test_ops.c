@@ -10,27 +10,13 @@
 
 #include "ops/cpu.h"
 #include "ops/ops.h"
+#include "test_rand.h"
 #include "ops/winograd_tiles.h"
 
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-
-static unsigned rng_state = 12345;
-static float frand(void)
-{
-    rng_state = rng_state * 1664525u + 1013904223u;
-    return (float)((rng_state >> 8) & 0xFFFF) / 32768.0f - 1.0f;
-}
-
-static float *randv(size_t n)
-{
-    float *v = malloc(sizeof(float) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++)
-        v[i] = frand();
-    return v;
-}
 
 static double dot(const float *a, const float *b, size_t n)
 {
@@ -102,7 +88,7 @@ static void check_conv(gc_window s, int pad_end_h, int pad_end_w)
         unsigned saved = rng_state; /* the same scale and shift twice */
         float *scale = randv(s.oc), *shift = randv(s.oc);
         rng_state = saved;
-        gc_epilogue epi = {scale, shift, 1, res};
+        gc_epilogue epi = {.scale = scale, .shift = shift, .relu = 1, .residual = res};
         conv2d_forward(ref, x, w, b, &epi, &s, col);
         check_epilogue(y, ref, res, s.n, s.oc, (size_t)s.ho * s.wo);
         free(scale), free(shift), free(res);
@@ -151,7 +137,7 @@ static void check_wino_epilogue(const wino_kind *kind, const float *y, const flo
         unsigned saved = rng_state; /* the same scale and shift twice */
         float *scale = randv(s->oc), *shift = randv(s->oc);
         rng_state = saved;
-        gc_epilogue epi = {scale, shift, 1, res};
+        gc_epilogue epi = {.scale = scale, .shift = shift, .relu = 1, .residual = res};
         if (kind)
             wino_forward(kind, y2, x, U, b, &epi, s, work);
         else
@@ -353,8 +339,8 @@ static void check_transforms(const wino_kind *k, const wino_kind *ref, float tol
                 const size_t nout = (size_t)s.n * c * h * w;
                 float *m = randv((size_t)k->points * kn * ldv), *o1 = randv(nout);
                 float *o2 = malloc(sizeof(float) * nout);
-                const gc_epilogue relu = {NULL, NULL, 1, NULL}, bn = {scale, shift, 1, NULL};
-                const gc_epilogue res = {scale, shift, 1, in}; /* in has the output's shape */
+                const gc_epilogue relu = {.relu = 1}, bn = {.scale = scale, .shift = shift, .relu = 1};
+                const gc_epilogue res = {.scale = scale, .shift = shift, .relu = 1, .residual = in}; /* in has the output's shape */
                 const gc_epilogue *epis[4] = {NULL, &relu, &bn, &res};
                 for (int e = 0; e < 5; e++) {
                     memcpy(o2, o1, sizeof(float) * nout);
