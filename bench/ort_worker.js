@@ -38,7 +38,7 @@ async function main() {
   times.sort((a, b) => a - b);
   const median = times.length % 2 ? times[(times.length - 1) / 2]
     : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
-  console.log(JSON.stringify({ median_ms: median, min_ms: times[0], iters: k, batch: n, threads: t }));
+  console.log(JSON.stringify({ ms_per_image: median, median_ms: median, min_ms: times[0], iters: k, batch: n, threads: t }));
 }
 
 main().catch((e) => { console.error(String(e)); process.exit(1); });

@@ -468,27 +468,27 @@ def report(a, meta, results, figure, lin, many):
 # ---- bench/README.md's current results ---------------------------------------------
 
 
-def replace_results(doc, report):
+def replace_results(doc, report, begin=BEGIN, end=END):
     """doc (the text of bench/README.md) with everything between its one
-    BEGIN and its one END marker line replaced by report, whose headings go
+    begin and its one end marker line replaced by report, whose headings go
     one level down ("## x" becomes "### x") to sit under the README's own.
     Raises ValueError, leaving nothing half written, when the markers are
     missing, repeated or out of order."""
     lines = doc.split("\n")
-    b = [i for i, l in enumerate(lines) if l.strip() == BEGIN]
-    e = [i for i, l in enumerate(lines) if l.strip() == END]
+    b = [i for i, l in enumerate(lines) if l.strip() == begin]
+    e = [i for i, l in enumerate(lines) if l.strip() == end]
     if len(b) != 1 or len(e) != 1 or b[0] > e[0]:
-        raise ValueError(f"want exactly one '{BEGIN}' line and, after it, one '{END}' line "
+        raise ValueError(f"want exactly one '{begin}' line and, after it, one '{end}' line "
                          f"(found {len(b)} and {len(e)})")
     body = ["#" + l if l.startswith("#") else l for l in report.strip("\n").split("\n")]
     return "\n".join(lines[:b[0] + 1] + [""] + body + [""] + lines[e[0]:])
 
 
-def write_results(path, report):
-    """Replaces path's current results by report (atomically: a temporary
-    file renamed over it)."""
+def write_results(path, report, begin=BEGIN, end=END):
+    """Replaces path's current results (between the begin and end markers)
+    by report, atomically: a temporary file renamed over it."""
     with open(path) as f:
-        text = replace_results(f.read(), report)
+        text = replace_results(f.read(), report, begin, end)
     tmp = f"{path}.tmp.{os.getpid()}"
     with open(tmp, "w") as f:
         f.write(text)

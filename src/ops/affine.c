@@ -3,6 +3,8 @@
  * ReLU), computed exactly as the separate kernels do. Forward and
  * gradient-to-input only. Memory-bound: both cores share the work only on
  * tensors large enough to pay for waking the second thread. */
+#include "ops/cpu.h"
+#include "ops/epilogue_loops.h"
 #include "ops/ops.h"
 
 
@@ -32,30 +34,35 @@ void affine_backward_input(float *din, const float *dout, const float *scale, in
     }
 }
 
+/* Through the tier's compiled copy of the loop where it has one. */
+static void epilogue_pass(float *y, const float *res, size_t n, const float *bias,
+                          const gc_epilogue *e, int c, int use_scale)
+{
+    const gc_kernels *kt = gc_kernels_active();
+    if (kt->epilogue)
+        kt->epilogue(y, res, n, bias, e, c, use_scale);
+    else
+        epilogue_pass_body(y, res, n, bias, e, c, use_scale);
+}
+
 void epilogue_scale(float *y, size_t n, const gc_epilogue *e, int c)
 {
-    if (e && e->scale) {
-        const float a = e->scale[c], b = e->shift[c];
-        for (size_t p = 0; p < n; p++)
-            y[p] = y[p] * a + b;
-    }
+    if (e && e->scale)
+        epi_pass(y, NULL, n, 0.0f, e->scale[c], e->shift[c], 0.0f, 0.0f, 0, 1, 0, ACT_NONE);
 }
 
 void epilogue_finish(float *y, const float *res, size_t n, const gc_epilogue *e)
 {
-    if (e && res)
-        for (size_t p = 0; p < n; p++)
-            y[p] = y[p] + res[p];
-    if (e && e->relu)
-        for (size_t p = 0; p < n; p++)
-            y[p] = y[p] > 0.0f ? y[p] : 0.0f;
-    if (e && e->clip) /* as unary_forward's Clip */
-        for (size_t p = 0; p < n; p++)
-            y[p] = y[p] < e->lo ? e->lo : y[p] > e->hi ? e->hi : y[p];
+    epilogue_pass(y, res, n, NULL, e, 0, 0);
 }
 
 void epilogue_apply(float *y, const float *res, size_t n, const gc_epilogue *e, int c)
 {
-    epilogue_scale(y, n, e, c);
-    epilogue_finish(y, res, n, e);
+    epilogue_pass(y, res, n, NULL, e, c, 1);
+}
+
+void epilogue_bias_apply(float *y, const float *res, size_t n, const float *bias,
+                         const gc_epilogue *e, int c)
+{
+    epilogue_pass(y, res, n, bias, e, c, 1);
 }

@@ -146,13 +146,8 @@ static void forward_group(float *out, const float *in, const float *weight, cons
     gemm_nn(og, hw_out, k, weight + (size_t)gi * og * k, k, b, hw_out, y, hw_out, 0);
     for (int o = 0; o < og; o++) {
         float *row = y + (size_t)o * hw_out;
-        if (bias) {
-            float bo = bias[gi * og + o];
-            for (int p = 0; p < hw_out; p++)
-                row[p] += bo;
-        }
-        epilogue_apply(row, epilogue_residual(epi, (size_t)(row - out)), (size_t)hw_out, epi,
-                       gi * og + o);
+        epilogue_bias_apply(row, epilogue_residual(epi, (size_t)(row - out)), (size_t)hw_out,
+                            bias ? bias + gi * og + o : NULL, epi, gi * og + o);
     }
 }
 

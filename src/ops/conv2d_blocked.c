@@ -102,13 +102,8 @@ static void finish_rows(float *y, size_t at, int ld, int nb, const float *bias,
 {
     for (int o = m0; o < m1; o++) {
         const size_t off = (size_t)(o - m0) * ld;
-        float *row = y + off;
-        if (bias) {
-            const float b = bias[o];
-            for (int q = 0; q < nb; q++)
-                row[q] += b;
-        }
-        epilogue_apply(row, epilogue_residual(epi, at + off), (size_t)nb, epi, o);
+        epilogue_bias_apply(y + off, epilogue_residual(epi, at + off), (size_t)nb,
+                            bias ? bias + o : NULL, epi, o);
     }
 }
 
@@ -125,10 +120,9 @@ static void scatter_block(float *out, const float *prod, const float *bias,
             const float *src = prod + (size_t)(o - m0) * nb + (p - p0);
             const size_t at = ((size_t)img * s->oc + o) * hw + q0;
             float *dst = out + at;
-            const float b = bias ? bias[o] : 0.0f;
-            for (int q = 0; q < len; q++)
-                dst[q] = src[q] + b;
-            epilogue_apply(dst, epilogue_residual(epi, at), (size_t)len, epi, o);
+            memcpy(dst, src, sizeof(float) * len);
+            epilogue_bias_apply(dst, epilogue_residual(epi, at), (size_t)len,
+                                bias ? bias + o : NULL, epi, o);
         }
         p += len;
     }

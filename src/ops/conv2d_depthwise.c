@@ -4,7 +4,7 @@
  * no im2col, no GEMM, which for a single input channel would be a matrix
  * product with one row. Each output plane is one task, so every thread has
  * whole planes; its bias and the fused epilogue (BatchNorm map, residual,
- * ReLU) are applied while the plane is still in cache. Each thread has
+ * ReLU or Clip) are applied while the plane is still in cache. Each thread has
  * its own slice of the workspace for the plane's phase planes. The row loops live
  * in depthwise_rows.h, compiled once per CPU tier. Deliberately not here:
  * groups with more than one input channel (conv2d.c). */
@@ -45,11 +45,11 @@ void conv2d_depthwise_forward(float *out, const float *in, const float *weight,
         const float *w = weight + (size_t)o * taps;
         const float b = bias ? bias[o] : 0.0f;
         float *scratch = work + dw_scratch(s) * omp_get_thread_num();
+        const float *res = epilogue_residual(epi, (size_t)p * plane_out);
         if (kt->depthwise_plane)
-            kt->depthwise_plane(y, x, w, b, s, scratch);
+            kt->depthwise_plane(y, x, w, b, epi, o, res, s, scratch);
         else
-            depthwise_plane_body(y, x, w, b, s, scratch);
-        epilogue_apply(y, epilogue_residual(epi, (size_t)p * plane_out), plane_out, epi, o);
+            depthwise_plane_body(y, x, w, b, epi, o, res, s, scratch);
     }
 }
 

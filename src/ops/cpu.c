@@ -29,14 +29,14 @@ static const gc_kernels tables[GC_TIERS] = {
                       .maxpool_stem = maxpool_stem_avx2, .gather2 = gather2_avx2,
                       .depthwise_plane = depthwise_plane_avx2,
                       .depthwise_plane_back = depthwise_plane_back_avx2,
-                      .unary_map = unary_map_avx2},
+                      .unary_map = unary_map_avx2, .epilogue = epilogue_avx2},
     [GC_TIER_AVX512] = {.tier = GC_TIER_AVX512, .name = "avx512",
                         .gemm_nn = gemm_nn_avx512, .gemm_tn = gemm_tn_avx512,
                         .wino2 = &winograd2_avx512, .wino4 = &winograd4_avx512,
                         .maxpool_stem = maxpool_stem_avx512, .gather2 = gather2_avx512,
                         .depthwise_plane = depthwise_plane_avx512,
                         .depthwise_plane_back = depthwise_plane_back_avx512,
-                        .unary_map = unary_map_avx512},
+                        .unary_map = unary_map_avx512, .epilogue = epilogue_avx512},
 #endif
 };
 

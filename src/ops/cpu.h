@@ -18,11 +18,15 @@ typedef void gc_gemm_fn(int m, int n, int k, const float *a, int lda, const floa
 typedef void gc_pool_fn(float *out, const float *in, const gc_window *s);
 typedef void gc_gather2_fn(float *dst, const float *src, int len);
 typedef void gc_dw_plane_fn(float *y, const float *x, const float *w, float b,
-                            const gc_window *s, float *scratch);
+                            const gc_epilogue *e, int c, const float *res, const gc_window *s,
+                            float *scratch);
 typedef void gc_unary_fn(int kind, float alpha, float beta, float *y, const float *x,
                          size_t count);
 typedef void gc_dw_back_fn(float *dx, const float *dy, const float *w, const gc_window *s,
                            float *scratch);
+/* bias: the channel's bias or NULL; use_scale: whether e's map applies. */
+typedef void gc_epilogue_fn(float *y, const float *res, size_t n, const float *bias,
+                            const gc_epilogue *e, int c, int use_scale);
 struct wino_kind;
 
 /* One tier's kernels. A NULL entry means the portable code (OpenBLAS for
@@ -34,9 +38,10 @@ typedef struct gc_kernels {
     const struct wino_kind *wino2, *wino4;  /* F(2x2, 3x3), F(4x4, 3x3)       */
     gc_pool_fn *maxpool_stem;               /* 3x3 windows, stride 2, pad 1    */
     gc_gather2_fn *gather2;                 /* dst[q] = src[2q], q < len       */
-    gc_dw_plane_fn *depthwise_plane;        /* one depthwise output plane      */
+    gc_dw_plane_fn *depthwise_plane;        /* one depthwise plane, epilogue   */
     gc_dw_back_fn *depthwise_plane_back;    /* its gradient, into one input    */
     gc_unary_fn *unary_map;                 /* unary_forward on one share      */
+    gc_epilogue_fn *epilogue;               /* a convolution's epilogue pass   */
 } gc_kernels;
 
 /* The table this process runs on: probed and chosen once, thread-safe.

@@ -42,11 +42,23 @@ void matmul_backward_input(float *da, float *db, const float *dy, const float *a
     }
 }
 
+/* Up to this many images a classifier runs as one matrix-vector product
+ * per image: sgemm would copy ("pack") the whole weight matrix first, which
+ * for one image costs as much again as reading it (5 MB for a 1280 x 1000
+ * head). */
+#define LINEAR_GEMV_MAX 2
+
 void linear_forward(float *out, const float *in, const float *weight, const float *bias,
                     int n, int in_features, int out_features)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out_features, in_features, 1.0f,
-                in, in_features, weight, in_features, 0.0f, out, out_features);
+    if (n <= LINEAR_GEMV_MAX)
+        for (int i = 0; i < n; i++)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, out_features, in_features, 1.0f, weight,
+                        in_features, in + (size_t)i * in_features, 1, 0.0f,
+                        out + (size_t)i * out_features, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out_features, in_features,
+                    1.0f, in, in_features, weight, in_features, 0.0f, out, out_features);
     if (bias)
         for (int i = 0; i < n; i++)
             for (int o = 0; o < out_features; o++)
@@ -56,6 +68,12 @@ void linear_forward(float *out, const float *in, const float *weight, const floa
 void linear_backward_input(float *din, const float *dout, const float *weight, int n,
                            int in_features, int out_features)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in_features, out_features,
-                1.0f, dout, out_features, weight, in_features, 1.0f, din, in_features);
+    if (n <= LINEAR_GEMV_MAX)
+        for (int i = 0; i < n; i++)
+            cblas_sgemv(CblasRowMajor, CblasTrans, out_features, in_features, 1.0f, weight,
+                        in_features, dout + (size_t)i * out_features, 1, 1.0f,
+                        din + (size_t)i * in_features, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in_features, out_features,
+                    1.0f, dout, out_features, weight, in_features, 1.0f, din, in_features);
 }

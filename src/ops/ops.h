@@ -60,6 +60,10 @@ typedef struct gc_epilogue {
 /* Applies e to n values y of output channel c; res points at the
  * residual's values for the same positions (NULL when e has none). */
 void epilogue_apply(float *y, const float *res, size_t n, const gc_epilogue *e, int c);
+/* The same after adding *bias (the channel's bias; NULL: none) to each
+ * value, all in one pass; e may be NULL. */
+void epilogue_bias_apply(float *y, const float *res, size_t n, const float *bias,
+                         const gc_epilogue *e, int c);
 /* Its two halves, for kernels that move values in between: the channel's
  * map, then the residual and the ReLU. */
 void epilogue_scale(float *y, size_t n, const gc_epilogue *e, int c);

@@ -19,6 +19,15 @@ static inline float unary_hsig(float x, float a, float b)
     return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
 }
 
+/* Clip as two steps, max then min, each a single vector instruction (and
+ * NaN passes through): for min > max everything becomes max, as in
+ * PyTorch's clamp. */
+static inline float unary_clip(float v, float lo, float hi)
+{
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
+
 /* e^x to within 2 ulp for |x| <= 87 (Cody-Waite reduction to
  * r in [-ln2/2, ln2/2], a degree-6 polynomial, 2^n put into the exponent),
  * branch-free so that the loops below vectorise; glibc's expf does not.
@@ -56,7 +65,7 @@ static inline void unary_map_body(int kind, float alpha, float beta, float *y,
 {
     switch (kind) {
     case GC_U_SIGMOID: UNARY_MAP(1.0f / (1.0f + unary_exp(-v))); break;
-    case GC_U_CLIP: UNARY_MAP(v < alpha ? alpha : v > beta ? beta : v); break;
+    case GC_U_CLIP: UNARY_MAP(unary_clip(v, alpha, beta)); break;
     case GC_U_LEAKY_RELU: UNARY_MAP(v >= 0.0f ? v : v * alpha); break;
     case GC_U_HARD_SIGMOID: UNARY_MAP(unary_hsig(v, alpha, beta)); break;
     case GC_U_HARD_SWISH: UNARY_MAP(v * unary_hsig(v, 1.0f / 6.0f, 0.5f)); break;

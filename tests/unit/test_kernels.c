@@ -245,9 +245,19 @@ static void test_depthwise_tiers(void **state)
             float *dx1 = randv(nin), *dx2 = malloc(sizeof(float) * nin);
             memcpy(dx2, dx1, sizeof(float) * nin);
             float *scratch = malloc(sizeof(float) * dw_scratch(&s));
-            depthwise_plane_body(y1, x, w, 0.375f, &s, scratch);
-            kt->depthwise_plane(y2, x, w, 0.375f, &s, scratch);
-            assert_close(y2, y1, nout, 1e-5f);
+            /* plain, then with a BatchNorm map and a Clip, then with a residual */
+            float scale = 1.25f, shift = -0.125f, *res = randv(nout);
+            const gc_epilogue clip = {.scale = &scale, .shift = &shift, .clip = 1,
+                                      .lo = -0.5f, .hi = 0.75f};
+            const gc_epilogue add = {.residual = res, .relu = 1};
+            const gc_epilogue *epis[3] = {NULL, &clip, &add};
+            for (int e = 0; e < 3; e++) {
+                const float *r = e == 2 ? res : NULL;
+                depthwise_plane_body(y1, x, w, 0.375f, epis[e], 0, r, &s, scratch);
+                kt->depthwise_plane(y2, x, w, 0.375f, epis[e], 0, r, &s, scratch);
+                assert_close(y2, y1, nout, 1e-5f);
+            }
+            free(res);
             depthwise_plane_back_body(dx1, dy, w, &s, scratch);
             kt->depthwise_plane_back(dx2, dy, w, &s, scratch);
             assert_close(dx2, dx1, nin, 1e-5f);
@@ -462,6 +472,42 @@ static void test_global_avgpool(void **state)
         }
 }
 
+/* ---- fully connected ---- */
+
+/* One or two images take a matrix-vector product per image, more a matrix
+ * product (matmul.c): both against the definition, the gradient
+ * accumulating into dx's contents. */
+static void test_linear_sizes(void **state)
+{
+    (void)state;
+    const int in = 37, out = 29;
+    for (int n = 1; n <= 4; n++) {
+        float *x = randv((size_t)n * in), *w = randv((size_t)out * in), *b = randv(out);
+        float *y = malloc(sizeof(float) * n * out), *dy = randv((size_t)n * out);
+        float *dx = randv((size_t)n * in), *ref = malloc(sizeof(float) * n * out);
+        float *dx_ref = malloc(sizeof(float) * n * in);
+        for (int i = 0; i < n; i++) {
+            for (int o = 0; o < out; o++) {
+                double s = b[o];
+                for (int k = 0; k < in; k++)
+                    s += (double)x[i * in + k] * w[o * in + k];
+                ref[i * out + o] = (float)s;
+            }
+            for (int k = 0; k < in; k++) {
+                double s = dx[i * in + k];
+                for (int o = 0; o < out; o++)
+                    s += (double)dy[i * out + o] * w[o * in + k];
+                dx_ref[i * in + k] = (float)s;
+            }
+        }
+        linear_forward(y, x, w, b, n, in, out);
+        assert_close(y, ref, (size_t)n * out, 1e-5f);
+        linear_backward_input(dx, dy, w, n, in, out);
+        assert_close(dx, dx_ref, (size_t)n * in, 1e-5f);
+        free(x), free(w), free(b), free(y), free(dy), free(dx), free(ref), free(dx_ref);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_pointwise),        cmocka_unit_test(test_depthwise_tiers),
         cmocka_unit_test(test_unary_tiers),      cmocka_unit_test(test_clip_backward_from_output),
         cmocka_unit_test(test_binary_broadcast), cmocka_unit_test(test_global_avgpool),
+        cmocka_unit_test(test_linear_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

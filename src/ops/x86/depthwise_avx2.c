@@ -5,10 +5,11 @@
 
 #include "ops/depthwise_rows.h"
 
-void depthwise_plane_avx2(float *y, const float *x, const float *w, float b, const gc_window *s,
-                        float *scratch)
+void depthwise_plane_avx2(float *y, const float *x, const float *w, float b,
+                            const gc_epilogue *e, int c, const float *res, const gc_window *s,
+                            float *scratch)
 {
-    depthwise_plane_body(y, x, w, b, s, scratch);
+    depthwise_plane_body(y, x, w, b, e, c, res, s, scratch);
 }
 
 void depthwise_plane_back_avx2(float *dx, const float *dy, const float *w, const gc_window *s,

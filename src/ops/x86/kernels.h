@@ -36,10 +36,12 @@ void gather2_avx2(float *dst, const float *src, int len);
 
 /* depthwise_avx512.c, depthwise_avx2.c: one plane of a depthwise
  * convolution and its gradient (depthwise_rows.h's loops). */
-void depthwise_plane_avx512(float *y, const float *x, const float *w, float b, const gc_window *s,
+void depthwise_plane_avx512(float *y, const float *x, const float *w, float b,
+                            const gc_epilogue *e, int c, const float *res, const gc_window *s,
                             float *scratch);
-void depthwise_plane_avx2(float *y, const float *x, const float *w, float b, const gc_window *s,
-                            float *scratch);
+void depthwise_plane_avx2(float *y, const float *x, const float *w, float b,
+                          const gc_epilogue *e, int c, const float *res, const gc_window *s,
+                          float *scratch);
 void depthwise_plane_back_avx512(float *dx, const float *dy, const float *w, const gc_window *s,
                             float *scratch);
 void depthwise_plane_back_avx2(float *dx, const float *dy, const float *w, const gc_window *s,
@@ -49,5 +51,12 @@ void depthwise_plane_back_avx2(float *dx, const float *dy, const float *w, const
  * (unary_loops.h). */
 void unary_map_avx512(int kind, float alpha, float beta, float *y, const float *x, size_t count);
 void unary_map_avx2(int kind, float alpha, float beta, float *y, const float *x, size_t count);
+
+/* epilogue_avx512.c, epilogue_avx2.c: the convolution epilogue's pass
+ * (epilogue_loops.h). */
+void epilogue_avx512(float *y, const float *res, size_t n, const float *bias,
+                     const gc_epilogue *e, int c, int use_scale);
+void epilogue_avx2(float *y, const float *res, size_t n, const float *bias,
+                   const gc_epilogue *e, int c, int use_scale);
 
 #endif
