@@ -15,7 +15,7 @@
  * The flags are constants in every call below, so each combination is its
  * own loop with no test inside (and vectorises). Per element the steps are
  * those of the separate kernels, in their order: the same bits. */
-enum { ACT_NONE, ACT_RELU, ACT_CLIP };
+enum { ACT_NONE, ACT_RELU, ACT_CLIP, ACT_SILU };
 static inline __attribute__((always_inline)) void
 epi_pass(float *restrict y, const float *restrict res, size_t n, float bias, float a, float b,
          float lo, float hi, const int has_bias, const int has_scale, const int has_res,
@@ -33,6 +33,8 @@ epi_pass(float *restrict y, const float *restrict res, size_t n, float bias, flo
             v = v > 0.0f ? v : 0.0f;
         if (act == ACT_CLIP) /* as unary_forward's Clip (unary_loops.h) */
             v = unary_clip(v, lo, hi);
+        if (act == ACT_SILU) /* as unary_forward's Sigmoid, then the product */
+            v = v * (1.0f / (1.0f + unary_exp(-v)));
         y[p] = v;
     }
 }
@@ -42,7 +44,7 @@ epi_pass(float *restrict y, const float *restrict res, size_t n, float bias, flo
         epi_pass(y, res, n, bv, a, b, lo, hi, B, S, R, A);                                  \
         return;
 #define EPI_ACTS(B, S, R) EPI_CASE(B, S, R, ACT_NONE) EPI_CASE(B, S, R, ACT_RELU)          \
-    EPI_CASE(B, S, R, ACT_CLIP)
+    EPI_CASE(B, S, R, ACT_CLIP) EPI_CASE(B, S, R, ACT_SILU)
 #define EPI_RES(B, S) EPI_ACTS(B, S, 0) EPI_ACTS(B, S, 1)
 #define EPI_SCALE(B) EPI_RES(B, 0) EPI_RES(B, 1)
 
@@ -51,7 +53,11 @@ static inline void epilogue_pass_body(float *y, const float *res, size_t n, cons
                           const gc_epilogue *e, int c, int use_scale)
 {
     const int has_scale = use_scale && e && e->scale, has_res = e && res;
-    const int act = !e ? ACT_NONE : e->relu ? ACT_RELU : e->clip ? ACT_CLIP : ACT_NONE;
+    const int act = !e          ? ACT_NONE
+                    : e->relu   ? ACT_RELU
+                    : e->clip   ? ACT_CLIP
+                    : e->silu   ? ACT_SILU
+                                : ACT_NONE;
     const float bv = bias ? *bias : 0.0f, a = has_scale ? e->scale[c] : 1.0f;
     const float b = has_scale ? e->shift[c] : 0.0f, lo = e ? e->lo : 0.0f, hi = e ? e->hi : 0.0f;
     switch ((bias != NULL) | has_scale << 1 | has_res << 2 | act << 3) {

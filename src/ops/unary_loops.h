@@ -33,6 +33,16 @@ static inline float unary_clip(float v, float lo, float hi)
  * branch-free so that the loops below vectorise; glibc's expf does not.
  * Beyond that range it saturates (e^-87 ~ 1.6e-38, e^87 ~ 6e37), which is
  * all the sigmoid needs. */
+/* a b + c: one fused multiply-add on tiers that have it (the avx2 and
+ * avx512 files are compiled with -mfma), else a product and a sum; so the
+ * tiers may differ in the last bit, but each tier agrees with itself
+ * wherever this header's loops are compiled for it. */
+#ifdef __FMA__
+#define UNARY_FMA(a, b, c) __builtin_fmaf((a), (b), (c))
+#else
+#define UNARY_FMA(a, b, c) ((a) * (b) + (c))
+#endif
+
 static inline float unary_exp(float x)
 {
     x = x < -87.0f ? -87.0f : x > 87.0f ? 87.0f : x;
@@ -40,12 +50,12 @@ static inline float unary_exp(float x)
     const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     const float r = (x - n * 0.693145751953125f) - n * 1.428606765330187e-6f;
     float p = 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
+    p = UNARY_FMA(p, r, 1.0f / 120.0f);
+    p = UNARY_FMA(p, r, 1.0f / 24.0f);
+    p = UNARY_FMA(p, r, 1.0f / 6.0f);
+    p = UNARY_FMA(p, r, 0.5f);
+    p = UNARY_FMA(p, r, 1.0f);
+    p = UNARY_FMA(p, r, 1.0f);
     union { float f; int32_t i; } scale = {.i = ((int32_t)n + 127) << 23};
     return p * scale.f;
 }

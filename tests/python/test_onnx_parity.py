@@ -4,7 +4,8 @@
 What it is: issue 4's acceptance test. At test time, in a temporary
 directory, it builds torchvision classifiers with random weights and
 randomised BatchNorm statistics (resnet18, resnet50, vgg16_bn, mobilenet_v2,
-efficientnet_b0, densenet121, squeezenet1_1), exports each with
+efficientnet_b0, densenet121, squeezenet1_1, and a small net of the
+patterns the session fuses), exports each with
 torch.onnx.export (opset 13, eval mode, the exporter's default BatchNorm
 folding, a dynamic batch axis), runs `gradcam explain --model M.onnx
 --input-npy X.npy --layer L` for the natural last stage and one inner layer,
@@ -60,12 +61,44 @@ MODELS = {
     "densenet121": (112, 2, ["features.denseblock4", "features.norm5",
                              "features.transition2"]),
     "squeezenet1_1": (112, 2, ["features", "features.7"]),
+    "fusions": (64, 3, ["head", "expand", "depthwise"]),
 }
+
+
+class Fusions(nn.Module):
+    """The patterns the session folds into a convolution's epilogue
+    (src/core/session.c), and one it must not fold: BatchNorm then a Clip
+    (as ReLU6 exports, but with bounds the values cross), a residual Add then
+    a Clip (an Add chain takes a ReLU only),
+    SiLU as Sigmoid and Mul, a depthwise convolution with two outputs per
+    channel, a grouped convolution, Hardswish."""
+
+    def __init__(self):
+        super().__init__()
+        def cbn(cin, cout, k, groups=1, stride=1, act=None):
+            layers = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
+                      nn.BatchNorm2d(cout)]
+            return nn.Sequential(*layers, act) if act is not None else nn.Sequential(*layers)
+        self.stem = cbn(3, 16, 3, stride=2, act=nn.Hardtanh(-0.25, 0.75))
+        self.res = cbn(16, 16, 3)
+        self.expand = cbn(16, 32, 1, act=nn.SiLU())
+        self.depthwise = cbn(32, 64, 3, groups=32, act=nn.SiLU())
+        self.grouped = cbn(64, 64, 3, groups=4, act=nn.ReLU())
+        self.head = cbn(64, 48, 1, act=nn.Hardswish())
+        self.fc = nn.Linear(48, 1000)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = torch.clamp(self.res(x) + x, 0.0, 0.5)  # folded into the convolution
+        x = torch.clamp(x + torch.sigmoid(x), 0.1, 0.9)  # an Add chain: not folded
+        x = self.head(self.grouped(self.depthwise(self.expand(x))))
+        return self.fc(x.mean((2, 3)))
 
 
 def build(name, seed):
     torch.manual_seed(seed)
-    m = getattr(torchvision.models, name)(weights=None).eval()
+    m = Fusions().eval() if name == "fusions" else \
+        getattr(torchvision.models, name)(weights=None).eval()
     g = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():
         for mod in m.modules():
