@@ -1,5 +1,5 @@
 /* gemm_avx512.c — C = A B (or C += A B) for row-major float matrices, with
- * AVX-512 register blocking and no packing of either operand.
+ * AVX-512 register blocking, A read in place and B copied per column block.
  *
  * Why not BLAS here: the convolutions multiply a weight matrix (A, fixed for
  * the model's life) by an activation matrix (B) whose width is often small
@@ -8,8 +8,8 @@
  * much as the arithmetic (one thread, 512x512 times 512x16: OpenBLAS 37
  * GFLOP/s, this kernel 60). This kernel reads A in place instead: an MR-row block
  * of A is MR sequential streams, each element broadcast once per column
- * block, which the hardware prefetchers follow well. B rows are read in
- * place too, with masked loads for the right edge, so nothing is copied.
+ * block, which the hardware prefetchers follow well. Each unit copies its
+ * panel of B (see unit()) once and reads it for all its rows.
  *
  * Each micro-kernel call keeps an MR x (NV*16) block of C in registers for
  * a KC-long slice of the inner dimension. The columns are split into blocks
@@ -149,11 +149,23 @@ static void unit(const gemm_args *g, int m0, int m1, int n0, int nr)
      * of a large power of two: each MC-row slice is copied to pack[kc][MC]
      * first. */
     float pack[KC * MC];
+    /* The unit's kc x nr panel of B, which every row block reads, as one
+     * contiguous stream (the masked right edge filled with zeros): in place
+     * its rows lie ldb apart, and for a wide B (a 56x56 map: 12 KiB) that
+     * cost 15% on 1x1 convolutions (measured, one thread: 128 x 3136 x 64,
+     * 80 -> 95 GFLOP/s). */
+    float bpack[KC * NR] __attribute__((aligned(64)));
     for (int k0 = 0; k0 < k; k0 += KC) {
         const int kc = k - k0 < KC ? k - k0 : KC;
         const int acc = accumulate || k0 > 0;
         for (int p = 0; lone && p < kc; p++)
             dot[p] = b[(size_t)(k0 + p) * ldb + n0 + 16 * nv];
+        for (int p = 0; p < kc; p++) {
+            const float *src = b + (size_t)(k0 + p) * ldb + n0;
+            for (int v = 0; v < nv; v++)
+                _mm512_store_ps(bpack + (size_t)p * NR + 16 * v,
+                                _mm512_maskz_loadu_ps(v == nv - 1 ? last : 0xFFFF, src + 16 * v));
+        }
         for (int s0 = m0; s0 < m1; s0 += MC) {
             const int s1 = m1 - s0 < MC ? m1 : s0 + MC;
             for (int p = 0; ta && p < kc; p++) {
@@ -168,8 +180,8 @@ static void unit(const gemm_args *g, int m0, int m1, int n0, int nr)
             for (int m = s0; m < s1; m += MR) {
                 const int mr = s1 - m < MR ? s1 - m : MR;
                 const float *am = ta ? pack + (m - s0) : a + (size_t)m * lda + k0;
-                micro(ta, mr, nv, kc, am, ta ? MC : lda, b + (size_t)k0 * ldb + n0, ldb,
-                      c + (size_t)m * ldc + n0, ldc, last, acc, lone ? dot : NULL);
+                micro(ta, mr, nv, kc, am, ta ? MC : lda, bpack, NR, c + (size_t)m * ldc + n0, ldc,
+                      last, acc, lone ? dot : NULL);
             }
         }
     }
