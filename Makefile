@@ -74,3 +74,15 @@ bench: build
 
 bench-write:
 	$(MAKE) bench WRITE=1
+
+# make bench-ort        build, then time gradcam against ONNX Runtime (CPU) on
+#                       eight torchvision models (bench/README.md, "Against
+#                       ONNX Runtime"); needs node and npm, and the npm
+#                       registry once to fetch onnxruntime-node into build/ort
+# make bench-ort-write  the same, and replace that section's results
+.PHONY: bench-ort bench-ort-write
+bench-ort: build
+	/usr/bin/python3 bench/run_ort_bench.py --gradcam build/gradcam $(if $(WRITE),--write) $(BENCH_ARGS)
+
+bench-ort-write:
+	$(MAKE) bench-ort WRITE=1

@@ -268,6 +268,12 @@ def main():
     unknown = [n for n in names if n not in [m[0] for m in MODELS]]
     if unknown:
         sys.exit(f"run_ort_bench: unknown models {unknown}; known: {[m[0] for m in MODELS]}")
+    if a.write:  # refuse before the long run, not after it
+        try:
+            with open(rb.README) as f:
+                rb.replace_results(f.read(), "", BEGIN, END)
+        except (OSError, ValueError) as e:
+            sys.exit(f"run_ort_bench: cannot --write {rb.README}: {e}")
     if not os.access(a.gradcam, os.X_OK):
         sys.exit(f"run_ort_bench: no gradcam at {a.gradcam} (make build first)")
     if not shutil.which("node"):

@@ -3,7 +3,9 @@
 a report rendered from made-up numbers replaces the block between the
 results markers of a copy of bench/README.md, the rest of the file stays
 byte for byte, a second write gives the same file, and broken markers are
-refused before anything is written. Needs no PyTorch:
+refused before anything is written; `run_ort_bench.py --write` replaces its
+own block (the ONNX Runtime markers) and nothing else, and refuses a file
+without them before it starts. Needs no PyTorch:
 
   /usr/bin/python3 bench/test_write.py
 """
@@ -15,6 +17,7 @@ import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run_bench as rb  # noqa: E402
+import run_ort_bench as ob  # noqa: E402
 
 
 def fake_report():
@@ -41,6 +44,41 @@ def split(text):
     assert len(b) == 1 and len(e) == 1 and b[0] < e[0], "one marker line of each, in order"
     return ("\n".join(lines[:b[0] + 1]), "\n".join(lines[b[0] + 1:e[0]]),
             "\n".join(lines[e[0]:]))
+
+
+def check_ort(tmp):
+    """The ONNX Runtime section's markers: one pair, replaced alone."""
+    readme = open(rb.README).read()
+    path = os.path.join(tmp, "ORT.md")
+    shutil.copy(rb.README, path)
+    rb.write_results(path, "## gradcam against ONNX Runtime (FAKE)\n\n| x |\n", ob.BEGIN,
+                     ob.END)
+    text = open(path).read()
+    lines = text.split("\n")
+    b, e = lines.index(ob.BEGIN), lines.index(ob.END)
+    inner = "\n".join(lines[b + 1:e])
+    assert "### gradcam against ONNX Runtime (FAKE)" in inner and "| x |" in inner, inner
+    old = readme.split("\n")
+    ob_b, ob_e = old.index(ob.BEGIN), old.index(ob.END)
+    assert lines[:b] == old[:ob_b] and lines[e:] == old[ob_e:], "the rest kept"
+    assert split(text)[1] == split(readme)[1], "the PyTorch results untouched"
+    # --write on a file without the markers stops before exporting anything
+    with open(path, "w") as f:
+        f.write("no markers\n")
+    rb.README = path
+    sys.argv = ["run_ort_bench.py", "--write", "--gradcam", "/bin/true", "--models", "resnet18"]
+    saved = ob.ensure_ort
+    def started():
+        raise AssertionError("the benchmark started despite the missing markers")
+    ob.ensure_ort = started
+    try:
+        ob.main()
+        raise AssertionError("main() returned")
+    except SystemExit as e:
+        assert "cannot --write" in str(e.code), e.code
+    finally:
+        ob.ensure_ort = saved
+    os.remove(path)
 
 
 def main():
@@ -73,6 +111,9 @@ def main():
                 pass
             assert open(path).read() == broken, "a refused write leaves the file alone"
         assert os.listdir(tmp) == ["README.md"], "no temporary file left"
+        saved_readme = rb.README
+        check_ort(tmp)
+        rb.README = saved_readme
         # run_bench.py --write on a file without markers stops before timing anything.
         def started(*_):
             raise AssertionError("the benchmark started despite the missing markers")

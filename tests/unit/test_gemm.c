@@ -31,9 +31,9 @@ static float frand(void)
 
 /* Returns the largest error relative to sum |a||b| of each entry. ta: the
  * function computes A^T B from A stored k x m (gemm_tn). */
-static double check(gemm_fn f, int ta, int m, int n, int k, int accumulate)
+static double check_ld(gemm_fn f, int ta, int m, int n, int k, int accumulate, int pad_b)
 {
-    const int lda = (ta ? m : k) + 3, ldb = n + 5, ldc = n + 2;
+    const int lda = (ta ? m : k) + 3, ldb = n + pad_b, ldc = n + 2;
     float *a = malloc(sizeof(float) * (ta ? k : m) * lda), *b = malloc(sizeof(float) * k * ldb);
     float *c = malloc(sizeof(float) * m * ldc), *c0 = malloc(sizeof(float) * m * ldc);
     for (int i = 0; i < (ta ? k : m) * lda; i++)
@@ -64,6 +64,11 @@ static double check(gemm_fn f, int ta, int m, int n, int k, int accumulate)
     return worst;
 }
 
+static double check(gemm_fn f, int ta, int m, int n, int k, int accumulate)
+{
+    return check_ld(f, ta, m, n, k, accumulate, 5);
+}
+
 static void sweep(gemm_fn f, int ta)
 {
     static const int ms[] = {1, 5, 6, 7, 47, 48, 49, 100};
@@ -83,6 +88,18 @@ static void sweep(gemm_fn f, int ta)
 static void test_gemm_nn(void **state)
 {
     sweep(gemm_nn, 0), sweep(gemm_tn, 1);
+    /* B's rows far apart, as a 1x1 convolution reads a large map in place
+     * (the AVX-512 kernel copies such panels first). */
+    static const int wm[] = {5, 6, 49}, wn[] = {1, 17, 64, 65, 130}, wk[] = {3, 257, 600};
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = 0; j < 5; j++)
+            for (size_t q = 0; q < 3; q++)
+                for (int acc = 0; acc < 2; acc++) {
+                    double e = check_ld(gemm_nn, 0, wm[i], wn[j], wk[q], acc, 1100);
+                    if (e > 1e-6)
+                        fail_msg("wide ldb m=%d n=%d k=%d acc=%d: relative error %g", wm[i],
+                                 wn[j], wk[q], acc, e);
+                }
     /* Wide transposed A (the Winograd backward pass's filters are up to
      * 512 x 512) with few columns of B, on one thread (serial parts) and
      * two. */

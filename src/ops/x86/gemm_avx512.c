@@ -32,6 +32,7 @@
 /* (512: a Winograd product of up to 512 channels reads each row of A in
  * one piece; at batch 1 those rows stream from memory, and slices of 128
  * made the whole forward pass 4% slower.) */
+#define PACK_LDB 1024 /* B rows at least this far apart are copied (unit()) */
 #define MC 48           /* about this many rows per unit of work           */
 
 /* The loops over rows and vectors must be unrolled before the compiler
@@ -149,18 +150,21 @@ static void unit(const gemm_args *g, int m0, int m1, int n0, int nr)
      * of a large power of two: each MC-row slice is copied to pack[kc][MC]
      * first. */
     float pack[KC * MC];
-    /* The unit's kc x nr panel of B, which every row block reads, as one
-     * contiguous stream (the masked right edge filled with zeros): in place
-     * its rows lie ldb apart, and for a wide B (a 56x56 map: 12 KiB) that
-     * cost 15% on 1x1 convolutions (measured, one thread: 128 x 3136 x 64,
-     * 80 -> 95 GFLOP/s). */
+    /* Where B's rows lie far apart (PACK_LDB floats or more: a 1x1
+     * convolution reads a 56x56 map in place, rows 12 KiB apart), the
+     * unit's kc x nr panel of B, which every row block reads, is first
+     * copied into one contiguous stream (the masked right edge filled with
+     * zeros). Measured, one thread: 128 x 3136 x 64, 80 -> 95 GFLOP/s; for
+     * the narrow B of im2col blocks and Winograd tiles the copy did not pay
+     * (ResNet-50's forward 3% slower with every panel copied). */
     float bpack[KC * NR] __attribute__((aligned(64)));
+    const int packed = ldb >= PACK_LDB;
     for (int k0 = 0; k0 < k; k0 += KC) {
         const int kc = k - k0 < KC ? k - k0 : KC;
         const int acc = accumulate || k0 > 0;
         for (int p = 0; lone && p < kc; p++)
             dot[p] = b[(size_t)(k0 + p) * ldb + n0 + 16 * nv];
-        for (int p = 0; p < kc; p++) {
+        for (int p = 0; packed && p < kc; p++) {
             const float *src = b + (size_t)(k0 + p) * ldb + n0;
             for (int v = 0; v < nv; v++)
                 _mm512_store_ps(bpack + (size_t)p * NR + 16 * v,
@@ -180,8 +184,9 @@ static void unit(const gemm_args *g, int m0, int m1, int n0, int nr)
             for (int m = s0; m < s1; m += MR) {
                 const int mr = s1 - m < MR ? s1 - m : MR;
                 const float *am = ta ? pack + (m - s0) : a + (size_t)m * lda + k0;
-                micro(ta, mr, nv, kc, am, ta ? MC : lda, bpack, NR, c + (size_t)m * ldc + n0, ldc,
-                      last, acc, lone ? dot : NULL);
+                micro(ta, mr, nv, kc, am, ta ? MC : lda,
+                      packed ? bpack : b + (size_t)k0 * ldb + n0, packed ? NR : ldb,
+                      c + (size_t)m * ldc + n0, ldc, last, acc, lone ? dot : NULL);
             }
         }
     }
