@@ -56,14 +56,15 @@ static void conv_forward(gc_session *s, int i)
         conv2d_forward(y, x, nd->weight, nd->bias, e, &win, s->col);
         return;
     }
-    /* The Winograd kernels have no Clip or SiLU step: those come after. */
-    const gc_epilogue post = {.clip = epi.clip, .lo = epi.lo, .hi = epi.hi, .silu = epi.silu};
-    epi.clip = epi.silu = 0;
+    /* The Winograd kernels have no Clip or gate step: those come after. */
+    const gc_epilogue post = {.clip = epi.clip, .lo = epi.lo, .hi = epi.hi, .gate = epi.gate,
+                              .ga = epi.ga, .gb = epi.gb};
+    epi.clip = epi.gate = 0;
     if (s->use_wino4 && s->wino4[i])
         conv2d_winograd4_forward(y, x, s->wino4[i], nd->bias, e, &win, s->col);
     else /* then the plain filters may be gone */
         conv2d_winograd_forward(y, x, nd->winograd, nd->bias, e, &win, s->col);
-    if (e && (post.clip || post.silu))
+    if (e && (post.clip || post.gate))
         epilogue_apply(y, NULL, (size_t)win.n * win.oc * win.ho * win.wo, &post, 0);
 }
 

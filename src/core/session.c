@@ -206,27 +206,30 @@ static int continues(const gc_session *s, int step, int next, int last, int head
     }
 }
 
-/* Whether nodes last + 1 and last + 2 are SiLU as ONNX exports it,
- * y = x * Sigmoid(x) with x node last, read by nothing else, and neither
- * x nor the sigmoid kept: then a convolution's chain can end with it. The
- * product must be elementwise on equal shapes (x's and the sigmoid's). */
-static int silu_follows(const gc_session *s, int last, const char *keep, const int *uses)
+/* Whether nodes last + 1 and last + 2 are a gated activation as ONNX
+ * exports it, y = x * gate(x) with gate a Sigmoid (SiLU) or a HardSigmoid
+ * (HardSwish before opset 14), x node last, read by nothing else, and
+ * neither x nor the gate kept: then a convolution's chain can end with it.
+ * The product must be elementwise on equal shapes (x's and the gate's). */
+static int gate_follows(const gc_session *s, int last, const char *keep, const int *uses)
 {
     const gc_graph *g = &s->m->graph;
     if (last + 2 >= g->count || uses[last] != 2 || keep[last] || keep[last + 1] ||
         uses[last + 1] != 1)
         return 0;
-    const gc_node *sig = &g->nodes[last + 1], *mul = &g->nodes[last + 2];
-    return is_unary(sig, GC_U_SIGMOID) && sig->in[0] == last && mul->op == GC_OP_BINARY &&
-           mul->params->kind == GC_B_MUL && mul->params->const_pos < 0 &&
+    const gc_node *gate = &g->nodes[last + 1], *mul = &g->nodes[last + 2];
+    return (is_unary(gate, GC_U_SIGMOID) || is_unary(gate, GC_U_HARD_SIGMOID)) &&
+           gate->in[0] == last && mul->op == GC_OP_BINARY && mul->params->kind == GC_B_MUL &&
+           mul->params->const_pos < 0 &&
            ((mul->in[0] == last && mul->in[1] == last + 1) ||
             (mul->in[1] == last && mul->in[0] == last + 1));
 }
 
 /* Folding: a convolution and the BatchNorm map, residual addition and ReLU
- * (or Clip, or SiLU) after it, or a residual addition and its ReLU, run as
- * one pass over memory when each result in between feeds only the next
- * node (SiLU: only its two nodes) and is not kept. The values are the same
+ * (or Clip, or x * gate(x): SiLU, HardSwish) after it, or a residual
+ * addition and its ReLU, run as one pass over memory when each result in
+ * between feeds only the next node (a gated activation: only its two
+ * nodes) and is not kept. The values are the same
  * to the bit (ops.h, gc_epilogue); only the memory traffic of the
  * intermediate results goes. uses[i] counts the readers of node i. */
 static void plan_fusion(gc_session *s, const char *keep, const int *uses)
@@ -239,12 +242,12 @@ static void plan_fusion(gc_session *s, const char *keep, const int *uses)
         if (s->head[i] >= 0 || (!conv && !gc_op_is_plain_add(g, s->shapes, i)))
             continue;
         int last = i, act = 0;
-        /* conv [affine] [add] [relu|clip|silu]; add [relu]. */
+        /* conv [affine] [add] [relu|clip|gated]; add [relu]. */
         for (int step = conv ? STEP_AFFINE : STEP_RELU; step < STEP_END; step++)
             if (last + 1 < g->count && uses[last] == 1 && !keep[last] &&
                 continues(s, step, last + 1, last, i))
                 last++, act = step == STEP_RELU;
-        if (conv && !act && silu_follows(s, last, keep, uses))
+        if (conv && !act && gate_follows(s, last, keep, uses))
             last += 2;
         s->fused[i] = last - i;
         for (int j = i + 1; j <= last; j++)
@@ -394,12 +397,13 @@ int gc_session_conv_chain(const gc_session *s, int node, gc_epilogue *epi)
         const gc_node *nd = &g->nodes[j];
         if (nd->op == GC_OP_AFFINE)
             epi->scale = nd->weight, epi->shift = nd->bias;
-        else if (nd->op == GC_OP_BINARY && epi->silu)
-            ; /* SiLU's product, x * Sigmoid(x): the sigmoid said it all */
+        else if (nd->op == GC_OP_BINARY && epi->gate)
+            ; /* the gate's product, x * gate(x): the gate said it all */
         else if (nd->op == GC_OP_BINARY) /* the operand that is not the chain */
             epi->residual = s->act[nd->in[0] == j - 1 ? nd->in[1] : nd->in[0]];
-        else if (is_unary(nd, GC_U_SIGMOID))
-            epi->silu = 1;
+        else if (is_unary(nd, GC_U_SIGMOID) || is_unary(nd, GC_U_HARD_SIGMOID))
+            epi->gate = is_unary(nd, GC_U_SIGMOID) ? GC_GATE_SIGMOID : GC_GATE_HARD_SIGMOID,
+            epi->ga = nd->params->alpha, epi->gb = nd->params->beta;
         else if (nd->op == GC_OP_UNARY)
             epi->clip = 1, epi->lo = nd->params->alpha, epi->hi = nd->params->beta;
         else

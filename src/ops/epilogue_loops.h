@@ -15,7 +15,7 @@
  * The flags are constants in every call below, so each combination is its
  * own loop with no test inside (and vectorises). Per element the steps are
  * those of the separate kernels, in their order: the same bits. */
-enum { ACT_NONE, ACT_RELU, ACT_CLIP, ACT_SILU };
+enum { ACT_NONE, ACT_RELU, ACT_CLIP, ACT_SILU, ACT_HSWISH };
 static inline __attribute__((always_inline)) void
 epi_pass(float *restrict y, const float *restrict res, size_t n, float bias, float a, float b,
          float lo, float hi, const int has_bias, const int has_scale, const int has_res,
@@ -35,6 +35,8 @@ epi_pass(float *restrict y, const float *restrict res, size_t n, float bias, flo
             v = unary_clip(v, lo, hi);
         if (act == ACT_SILU) /* as unary_forward's Sigmoid, then the product */
             v = v * (1.0f / (1.0f + unary_exp(-v)));
+        if (act == ACT_HSWISH) /* as unary_forward's HardSigmoid, then the product */
+            v = v * unary_hsig(v, lo, hi);
         y[p] = v;
     }
 }
@@ -44,7 +46,7 @@ epi_pass(float *restrict y, const float *restrict res, size_t n, float bias, flo
         epi_pass(y, res, n, bv, a, b, lo, hi, B, S, R, A);                                  \
         return;
 #define EPI_ACTS(B, S, R) EPI_CASE(B, S, R, ACT_NONE) EPI_CASE(B, S, R, ACT_RELU)          \
-    EPI_CASE(B, S, R, ACT_CLIP) EPI_CASE(B, S, R, ACT_SILU)
+    EPI_CASE(B, S, R, ACT_CLIP) EPI_CASE(B, S, R, ACT_SILU) EPI_CASE(B, S, R, ACT_HSWISH)
 #define EPI_RES(B, S) EPI_ACTS(B, S, 0) EPI_ACTS(B, S, 1)
 #define EPI_SCALE(B) EPI_RES(B, 0) EPI_RES(B, 1)
 
@@ -56,10 +58,14 @@ static inline void epilogue_pass_body(float *y, const float *res, size_t n, cons
     const int act = !e          ? ACT_NONE
                     : e->relu   ? ACT_RELU
                     : e->clip   ? ACT_CLIP
-                    : e->silu   ? ACT_SILU
-                                : ACT_NONE;
+                    : e->gate == GC_GATE_SIGMOID      ? ACT_SILU
+                    : e->gate == GC_GATE_HARD_SIGMOID ? ACT_HSWISH
+                                                   : ACT_NONE;
     const float bv = bias ? *bias : 0.0f, a = has_scale ? e->scale[c] : 1.0f;
-    const float b = has_scale ? e->shift[c] : 0.0f, lo = e ? e->lo : 0.0f, hi = e ? e->hi : 0.0f;
+    const float b = has_scale ? e->shift[c] : 0.0f;
+    /* the two constants of the activation: Clip's bounds, HardSigmoid's slope and offset */
+    const float lo = act == ACT_CLIP ? e->lo : act == ACT_HSWISH ? e->ga : 0.0f;
+    const float hi = act == ACT_CLIP ? e->hi : act == ACT_HSWISH ? e->gb : 0.0f;
     switch ((bias != NULL) | has_scale << 1 | has_res << 2 | act << 3) {
         EPI_SCALE(0)
         EPI_SCALE(1)

@@ -45,19 +45,26 @@ int gc_window_out(int in, int k, int stride, int pad_begin, int pad_end, int dil
  * ReLU6) cost no extra pass over memory: y = y * scale[c] + shift[c] (when
  * scale is set), then y + residual (when set: a tensor laid out as the
  * output), then max(y, 0) (when relu is set) or y clamped to [lo, hi] (when
- * clip is set) or y * sigmoid(y) (SiLU, when silu is set), computed exactly
- * as affine_forward, add_forward, relu_forward, unary_forward's Clip and
- * Sigmoid and binary_forward's Mul do, so the result is the same to the
- * bit. NULL means none. The Winograd kernels apply neither Clip nor SiLU:
- * their caller does, after them (core/op_window.c). */
+ * clip is set) or y * gate(y) (SiLU, HardSwish: when gate is set), computed
+ * exactly as affine_forward, add_forward, relu_forward, unary_forward's
+ * Clip, Sigmoid and HardSigmoid and binary_forward's Mul do, so the result
+ * is the same to the bit. NULL means none. The Winograd kernels apply
+ * neither Clip nor a gate: their caller does, after them
+ * (core/op_window.c). */
 typedef struct gc_epilogue {
     const float *scale, *shift;
     int relu;
     const float *residual;
     int clip;
     float lo, hi;
-    int silu; /* y * sigmoid(y), as unary_forward's Sigmoid then a Mul */
+    /* y * gate(y), the gate a sigmoid (SiLU) or a hard sigmoid of slope ga
+     * and offset gb (HardSwish: 1/6, 1/2), as unary_forward's Sigmoid or
+     * HardSigmoid then a Mul */
+    int gate; /* gc_gate_kind */
+    float ga, gb;
 } gc_epilogue;
+
+typedef enum gc_gate_kind { GC_GATE_NONE, GC_GATE_SIGMOID, GC_GATE_HARD_SIGMOID } gc_gate_kind;
 
 /* Applies e to n values y of output channel c; res points at the
  * residual's values for the same positions (NULL when e has none). */

@@ -97,9 +97,10 @@ static void separate_passes(float *y, const float *res, const gc_epilogue *e, co
         relu_forward(y, y, count);
     if (e->clip)
         unary_forward(GC_U_CLIP, e->lo, e->hi, y, y, count);
-    if (e->silu) { /* as exported: Sigmoid, then Mul */
+    if (e->gate) { /* as exported: Sigmoid or HardSigmoid, then Mul */
         float *sig = malloc(sizeof(float) * count);
-        unary_forward(GC_U_SIGMOID, 0.0f, 0.0f, sig, y, count);
+        unary_forward(e->gate == GC_GATE_SIGMOID ? GC_U_SIGMOID : GC_U_HARD_SIGMOID, e->ga,
+                      e->gb, sig, y, count);
         for (size_t i = 0; i < count; i++)
             y[i] = y[i] * sig[i];
         free(sig);
@@ -137,13 +138,14 @@ static void check_conv_case(conv_case cc, int threads)
     conv_reference(ref, x, w, b, &s);
     assert_close(y, ref, nout, 1e-4f);
 
-    /* BatchNorm map [+ residual] then ReLU, a Clip that bites, or SiLU */
+    /* BatchNorm map [+ residual] then ReLU, a Clip that bites, SiLU or HardSwish */
     const gc_epilogue epis[] = {
         {.scale = scale, .shift = shift, .relu = 1},
         {.scale = scale, .shift = shift, .residual = res, .relu = 1},
         {.scale = scale, .shift = shift, .clip = 1, .lo = -0.25f, .hi = 0.5f},
         {.clip = 1, .lo = 0.0f, .hi = 6.0f},
-        {.scale = scale, .shift = shift, .silu = 1},
+        {.scale = scale, .shift = shift, .gate = GC_GATE_SIGMOID},
+        {.scale = scale, .shift = shift, .gate = GC_GATE_HARD_SIGMOID, .ga = 1.0f / 6, .gb = 0.5f},
         {.residual = res},
     };
     for (size_t e = 0; e < sizeof epis / sizeof *epis; e++) {
