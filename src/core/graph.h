@@ -37,6 +37,9 @@ typedef enum gc_op {
     GC_OP_CONCAT,
     GC_OP_GATHER,     /* constant indices along one axis                 */
     GC_OP_PAD,
+    GC_OP_CONSTANT,   /* weight, the same for every image; no inputs     */
+    GC_OP_LAYERNORM,  /* over the axes from params->axis on; weight = scale,
+                         bias = shift (either may be NULL), alpha = epsilon */
     GC_OP_COUNT
 } gc_op;
 

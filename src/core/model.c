@@ -98,9 +98,12 @@ gc_status gc_model_prepare(gc_model *m, gc_error *err)
     owned *tensors = gc_calloc(ntensors + 1, sizeof *tensors, err);
     m->prepared = gc_calloc(count + 1, sizeof *m->prepared, err);
     gc_status st = shapes && uses && tensors && m->prepared ? GC_OK : GC_ERR_NOMEM;
-    /* Channel counts do not depend on the input size; any size will do. */
+    /* Channel counts do not depend on the input size, but a model with
+     * position embeddings (a token model) runs only at its own: that size
+     * where the model declares one, else 224. */
+    const int size = m->pre.size > 0 ? m->pre.size : 224;
     if (st == GC_OK)
-        st = gc_graph_shapes(g, 224, 224, shapes, err);
+        st = gc_graph_shapes(g, size, size, shapes, err);
     size_t nuses = 0;
     for (size_t i = 0; st == GC_OK && i < count; i++) {
         if (g->nodes[i].weight)

@@ -387,3 +387,24 @@ static void pad_node_backward(gc_session *s, int i, int guided)
 }
 
 const gc_op_def gc_op_pad = {"Pad", pad_shape, pad_node_forward, pad_node_backward};
+
+/* ---- a constant, the same for every image (a class token) ---- */
+
+static gc_status constant_shape(const gc_graph *g, int i, int h, int w, gc_shape *shapes,
+                                gc_error *err)
+{
+    const gc_params *p = g->nodes[i].params;
+    gc_nd out = {.ndim = p->ndim};
+    for (int k = 0; k < p->ndim; k++)
+        out.d[k] = (int)p->dims[k];
+    return gc_shape_from_nd(&shapes[i], &out, i, err);
+}
+
+static void constant_node_forward(gc_session *s, int i)
+{
+    const size_t count = (size_t)gc_shape_numel(&s->shapes[i]);
+    for (int n = 0; n < s->n; n++)
+        memcpy(s->act[i] + (size_t)n * count, s->m->graph.nodes[i].weight, sizeof(float) * count);
+}
+
+const gc_op_def gc_op_constant = {"Constant", constant_shape, constant_node_forward, NULL};

@@ -1,5 +1,5 @@
 /* op_reduce.c — the operators that combine elements along axes: means
- * (global average pooling among them) and softmax. An axis that would
+ * (global average pooling among them), softmax and layer normalisation. An axis that would
  * touch the batch is refused at shape time: images never interact in the
  * models we explain. */
 #include "core/op_table.h"
@@ -133,3 +133,64 @@ static void softmax_node_backward(gc_session *s, int i, int guided)
 
 const gc_op_def gc_op_softmax = {"Softmax", softmax_shape, softmax_node_forward,
                                  softmax_node_backward};
+
+/* ---- layer normalisation over the axes from one on ---- */
+
+/* rows x len around the node's axis for n images; -1 where the axis is the
+ * batch's or out of range. */
+static int layernorm_setup(const gc_graph *g, const gc_shape *shapes, int i, int n,
+                           size_t *rows, int *len)
+{
+    const gc_node *nd = &g->nodes[i];
+    gc_nd in;
+    gc_shape_to_nd(&shapes[nd->in[0]], &in);
+    const int k = gc_image_axis(nd->params->axis, in.ndim);
+    if (k < 0)
+        return -1;
+    size_t outer = (size_t)n, inner = 1;
+    for (int j = 0; j < in.ndim; j++)
+        if (j < k)
+            outer *= (size_t)in.d[j];
+        else
+            inner *= (size_t)in.d[j];
+    *rows = outer, *len = (int)inner;
+    return 0;
+}
+
+static gc_status layernorm_shape(const gc_graph *g, int i, int h, int w, gc_shape *shapes,
+                                 gc_error *err)
+{
+    const gc_node *nd = &g->nodes[i];
+    size_t rows = 0;
+    int len = 0;
+    if (layernorm_setup(g, shapes, i, 1, &rows, &len) || len != nd->params->cdims[0])
+        return gc_op_misfit(g, i, &shapes[nd->in[0]], err);
+    shapes[i] = shapes[nd->in[0]];
+    return GC_OK;
+}
+
+static void layernorm_node_forward(gc_session *s, int i)
+{
+    const gc_node *nd = &s->m->graph.nodes[i];
+    size_t rows = 0;
+    int len = 0;
+    layernorm_setup(&s->m->graph, s->shapes, i, s->n, &rows, &len);
+    layernorm_forward(s->act[i], s->act[nd->in[0]], nd->weight, nd->bias, rows, len,
+                      nd->params->alpha);
+}
+
+static void layernorm_node_backward(gc_session *s, int i, int guided)
+{
+    const gc_node *nd = &s->m->graph.nodes[i];
+    const int j = nd->in[0];
+    if (!s->reach[j])
+        return;
+    size_t rows = 0;
+    int len = 0;
+    layernorm_setup(&s->m->graph, s->shapes, i, s->n, &rows, &len);
+    layernorm_backward_input(s->grad[j], s->grad[i], s->act[j], nd->weight, rows, len,
+                             nd->params->alpha);
+}
+
+const gc_op_def gc_op_layernorm = {"LayerNormalization", layernorm_shape, layernorm_node_forward,
+                                   layernorm_node_backward};

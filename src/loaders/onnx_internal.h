@@ -72,6 +72,17 @@ gc_params *onnx_new_params(onnx_loader *L, int nidx);
 gc_status onnx_fail(onnx_loader *L, gc_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Shape arithmetic on constants (onnx_fold.c); arg: for onnx_conv_compare,
+ * 0 Equal, 1 Less, 2 Greater. */
+gc_status onnx_conv_constant_of_shape(onnx_loader *L, const Onnx__NodeProto *nd, int arg);
+gc_status onnx_conv_compare(onnx_loader *L, const Onnx__NodeProto *nd, int cmp);
+gc_status onnx_conv_where(onnx_loader *L, const Onnx__NodeProto *nd, int arg);
+/* arg: 0 And, 1 Or, 2 Xor, 3 Not */
+gc_status onnx_conv_logic(onnx_loader *L, const Onnx__NodeProto *nd, int op);
+gc_status onnx_conv_expand(onnx_loader *L, const Onnx__NodeProto *nd, int arg);
+gc_status onnx_conv_range(onnx_loader *L, const Onnx__NodeProto *nd, int arg);
+gc_status onnx_conv_mod(onnx_loader *L, const Onnx__NodeProto *nd, int arg);
+
 /* Converts one node (onnx_ops.c). */
 gc_status onnx_convert_node(onnx_loader *L, const Onnx__NodeProto *nd);
 /* 1 if op_type is one we convert. */

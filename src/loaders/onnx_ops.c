@@ -18,6 +18,8 @@ static const char *const supported[] = {
     "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "Flatten", "Reshape",
     "Transpose", "Concat", "Split", "Slice", "Gather", "Pad", "Gemm", "MatMul", "Softmax",
     "Identity", "Dropout", "Constant", "Shape", "Unsqueeze", "Squeeze", "Cast",
+    "ConstantOfShape", "Equal", "Less", "Greater", "And", "Or", "Xor", "Not", "Where",
+    "Expand", "Range", "Mod", "LayerNormalization",
 };
 
 int onnx_op_supported(const char *op)
@@ -33,7 +35,9 @@ const char *onnx_supported_list(void)
     return "Conv BatchNormalization Relu LeakyRelu Clip Sigmoid HardSigmoid HardSwish Mul Add "
            "Sub Div Pow Sqrt Erf Tanh Exp Neg MaxPool AveragePool GlobalAveragePool ReduceMean "
            "Flatten Reshape Transpose Concat Split Slice Gather Pad Gemm MatMul Softmax "
-           "Identity Dropout Constant Shape Unsqueeze Squeeze Cast";
+           "Identity Dropout Constant Shape Unsqueeze Squeeze Cast ConstantOfShape Equal Less "
+           "Greater And Or Xor Not Where Expand Range Mod (these twelve on constants only) "
+           "LayerNormalization";
 }
 
 /* ---- attributes and inputs --------------------------------------------- */
@@ -799,6 +803,54 @@ static gc_status conv_transpose(onnx_loader *L, const Onnx__NodeProto *nd, int a
     return put_node(L, nd, 0, add(L, GC_OP_TRANSPOSE, &node, 1, e));
 }
 
+/* A float constant of the full rank (batch axis first, of size 1: shared by
+ * every image) as a graph node next to computed tensors of per-image rank
+ * rank; -1 after failing. */
+static int constant_node(onnx_loader *L, const value *v, int rank)
+{
+    if (v->kind != V_FLOAT || v->ndim != rank + 1 || v->dims[0] != 1) {
+        onnx_fail(L, GC_ERR_UNSUPPORTED, "concatenating a constant of shape other than "
+                  "[1, ...] of the computed tensors' rank with them");
+        return -1;
+    }
+    gc_params *e = onnx_new_params(L, 0);
+    if (!e)
+        return -1;
+    e->ndim = rank;
+    for (int k = 0; k < rank; k++)
+        e->dims[k] = v->dims[k + 1];
+    int i = add(L, GC_OP_CONSTANT, NULL, 0, e);
+    if (i >= 0)
+        L->m->graph.nodes[i].weight = v->f;
+    return i;
+}
+
+/* Concat of computed tensors and constants: the constants become nodes. */
+static gc_status concat_mixed(onnx_loader *L, const Onnx__NodeProto *nd, int64_t axis)
+{
+    int in[GC_NODE_MAX_IN], n = 0, rank = -1;
+    for (size_t k = 0; k < nd->n_input && rank < 0; k++) {
+        const value *v = input(L, nd, k);
+        if (v && v->kind == V_NODE)
+            rank = L->shapes[v->node].ndim;
+    }
+    for (size_t k = 0; k < nd->n_input; k++) {
+        const value *v = input(L, nd, k);
+        if (!v)
+            continue;
+        if (n == GC_NODE_MAX_IN)
+            return onnx_fail(L, GC_ERR_LIMIT, "more than %d inputs", GC_NODE_MAX_IN);
+        in[n] = v->kind == V_NODE ? v->node : constant_node(L, v, rank);
+        if (in[n++] < 0)
+            return L->err->status;
+    }
+    gc_params *e = onnx_new_params(L, 0);
+    if (!e)
+        return L->err->status;
+    e->axis = (int)axis;
+    return put_node(L, nd, 0, add(L, GC_OP_CONCAT, in, n, e));
+}
+
 static gc_status conv_concat(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     int64_t axis = attr_i(nd, "axis", 0);
@@ -815,8 +867,8 @@ static gc_status conv_concat(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
             consts++;
         }
     }
-    if (nodes && consts)
-        return onnx_fail(L, GC_ERR_UNSUPPORTED, "concatenating constants with computed tensors");
+    if (nodes && consts) /* a class token before the patch tokens, say */
+        return concat_mixed(L, nd, axis);
     if (nodes) {
         gc_params *e = onnx_new_params(L, 0);
         if (!e)
@@ -1075,6 +1127,35 @@ static gc_status conv_softmax(onnx_loader *L, const Onnx__NodeProto *nd, int arg
     return put_node(L, nd, 0, add(L, GC_OP_SOFTMAX, &x, 1, e));
 }
 
+/* LayerNormalization (opset 17): X a computed tensor, Scale and B
+ * constants of the normalised length; the optional Mean and InvStdDev
+ * outputs (training) are refused. */
+static gc_status conv_layernorm(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
+{
+    int x = need_node(L, input(L, nd, 0), "the input");
+    if (x < 0)
+        return L->err->status;
+    for (size_t k = 1; k < nd->n_output; k++)
+        if (nd->output[k] && *nd->output[k])
+            return onnx_fail(L, GC_ERR_UNSUPPORTED, "the Mean and InvStdDev outputs");
+    const value *scale = need_float(L, input(L, nd, 1), "Scale", -1);
+    const value *b = input(L, nd, 2);
+    if (!scale || (b && !need_float(L, b, "B", -1)))
+        return L->err->status;
+    if (b && b->numel != scale->numel)
+        return onnx_fail(L, GC_ERR_FORMAT, "Scale and B of different sizes");
+    gc_params *e = onnx_new_params(L, 0);
+    if (!e)
+        return L->err->status;
+    e->axis = (int)attr_i(nd, "axis", -1);
+    e->alpha = attr_f(nd, "epsilon", 1e-5f);
+    e->cndim = 1, e->cdims[0] = scale->numel; /* checked against the input's shape */
+    int i = add(L, GC_OP_LAYERNORM, &x, 1, e);
+    if (i >= 0)
+        L->m->graph.nodes[i].weight = scale->f, L->m->graph.nodes[i].bias = b ? b->f : NULL;
+    return put_node(L, nd, 0, i);
+}
+
 static gc_status conv_constant(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
     const char *name = out_name(nd, 0);
@@ -1213,6 +1294,19 @@ static const struct {
     {"Cast", conv_cast, 0},
     {"Identity", conv_identity, 0},
     {"Dropout", conv_identity, 0},
+    {"LayerNormalization", conv_layernorm, 0},
+    {"ConstantOfShape", onnx_conv_constant_of_shape, 0},
+    {"Equal", onnx_conv_compare, 0},
+    {"Less", onnx_conv_compare, 1},
+    {"Greater", onnx_conv_compare, 2},
+    {"And", onnx_conv_logic, 0},
+    {"Or", onnx_conv_logic, 1},
+    {"Xor", onnx_conv_logic, 2},
+    {"Not", onnx_conv_logic, 3},
+    {"Where", onnx_conv_where, 0},
+    {"Expand", onnx_conv_expand, 0},
+    {"Range", onnx_conv_range, 0},
+    {"Mod", onnx_conv_mod, 0},
 };
 
 gc_status onnx_convert_node(onnx_loader *L, const Onnx__NodeProto *nd)

@@ -252,6 +252,15 @@ void reduce_mean_forward(float *out, const float *in, int n, const gc_nd *in_sha
 void reduce_mean_backward_input(float *din, const float *dout, int n, const gc_nd *in_shape,
                                 int mask);
 
+/* Layer normalisation of rows rows of len values each (ONNX's
+ * LayerNormalization, PyTorch's layer_norm): (x - mean) / sqrt(var + eps)
+ * with the biased variance, times scale[j] plus shift[j] (either NULL:
+ * 1, 0); statistics in double. The backward pass recomputes them from x. */
+void layernorm_forward(float *y, const float *x, const float *scale, const float *shift,
+                       size_t rows, int len, float eps);
+void layernorm_backward_input(float *dx, const float *dy, const float *x, const float *scale,
+                              size_t rows, int len, float eps);
+
 /* Softmax over blocks: outer x len x inner, normalised along len. */
 void softmax_forward(float *y, const float *x, size_t outer, int len, size_t inner);
 void softmax_backward_input(float *dx, const float *dy, const float *y, size_t outer, int len,

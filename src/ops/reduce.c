@@ -108,3 +108,58 @@ void softmax_backward_input(float *dx, const float *dy, const float *y, size_t o
                 dx[base + j * inner] += y[base + j * inner] * (float)(dy[base + j * inner] - dot);
         }
 }
+
+/* ---- layer normalisation ---- */
+
+/* Each row's mean and 1 / sqrt(variance + eps), in double. */
+static void layernorm_row_stats(const float *x, int len, float eps, double *mean, double *rstd)
+{
+    double s = 0.0, ss = 0.0;
+    for (int j = 0; j < len; j++)
+        s += x[j];
+    const double mu = s / len;
+    for (int j = 0; j < len; j++)
+        ss += ((double)x[j] - mu) * ((double)x[j] - mu);
+    *mean = mu;
+    *rstd = 1.0 / sqrt(ss / len + (double)eps);
+}
+
+void layernorm_forward(float *y, const float *x, const float *scale, const float *shift,
+                       size_t rows, int len, float eps)
+{
+    #pragma omp parallel for schedule(static) if (rows * (size_t)len >= OPS_PARALLEL_MIN)
+    for (size_t r = 0; r < rows; r++) {
+        const float *px = x + r * len;
+        float *py = y + r * len;
+        double mu, rstd;
+        layernorm_row_stats(px, len, eps, &mu, &rstd);
+        for (int j = 0; j < len; j++) {
+            const double xhat = ((double)px[j] - mu) * rstd;
+            py[j] = (float)(xhat * (scale ? scale[j] : 1.0f) + (shift ? shift[j] : 0.0f));
+        }
+    }
+}
+
+/* dx += rstd (g dy - mean(g dy) - xhat mean(g dy xhat)), g the scale. */
+void layernorm_backward_input(float *dx, const float *dy, const float *x, const float *scale,
+                              size_t rows, int len, float eps)
+{
+    #pragma omp parallel for schedule(static) if (rows * (size_t)len >= OPS_PARALLEL_MIN)
+    for (size_t r = 0; r < rows; r++) {
+        const float *px = x + r * len, *pg = dy + r * len;
+        float *pd = dx + r * len;
+        double mu, rstd, m1 = 0.0, m2 = 0.0;
+        layernorm_row_stats(px, len, eps, &mu, &rstd);
+        for (int j = 0; j < len; j++) {
+            const double gdy = (double)pg[j] * (scale ? scale[j] : 1.0f);
+            m1 += gdy;
+            m2 += gdy * ((double)px[j] - mu) * rstd;
+        }
+        m1 /= len, m2 /= len;
+        for (int j = 0; j < len; j++) {
+            const double gdy = (double)pg[j] * (scale ? scale[j] : 1.0f);
+            const double xhat = ((double)px[j] - mu) * rstd;
+            pd[j] += (float)(rstd * (gdy - m1 - xhat * m2));
+        }
+    }
+}

@@ -300,6 +300,56 @@ static void test_softmax(void **state)
     free(x);
 }
 
+/* ---- layer normalisation ---- */
+typedef struct { size_t rows; int len; const float *g, *b; float eps; } ln_ctx;
+static void ln_f(const void *c, float *y, const float *x)
+{
+    const ln_ctx *s = c;
+    layernorm_forward(y, x, s->g, s->b, s->rows, s->len, s->eps);
+}
+static void ln_b(const void *c, float *dx, const float *dy, const float *x, const float *y)
+{
+    const ln_ctx *s = c;
+    (void)y;
+    layernorm_backward_input(dx, dy, x, s->g, s->rows, s->len, s->eps);
+}
+
+static void test_layernorm(void **state)
+{
+    (void)state;
+    /* rows of odd length, with and without scale and shift; one row long
+     * enough that the rows split between threads */
+    const size_t rows[] = {5, 3, 2};
+    const int lens[] = {7, 1, 40000};
+    for (int k = 0; k < 3; k++)
+        for (int affine = 0; affine < 2; affine++) {
+            const size_t n = rows[k] * (size_t)lens[k];
+            float *x = rvec(n, 2.0f), *y = malloc(sizeof(float) * n);
+            float *g = rvec((size_t)lens[k], 1.0f), *b = rvec((size_t)lens[k], 1.0f);
+            ln_ctx c = {rows[k], lens[k], affine ? g : NULL, affine ? b : NULL, 1e-5f};
+            ln_f(&c, y, x);
+            for (size_t r = 0; r < rows[k]; r++) {
+                const float *px = x + r * lens[k];
+                double mu = 0, var = 0;
+                for (int j = 0; j < lens[k]; j++)
+                    mu += px[j];
+                mu /= lens[k];
+                for (int j = 0; j < lens[k]; j++)
+                    var += (px[j] - mu) * (px[j] - mu);
+                var /= lens[k];
+                for (int j = 0; j < lens[k]; j++) {
+                    double want = (px[j] - mu) / sqrt(var + 1e-5);
+                    if (affine)
+                        want = want * g[j] + b[j];
+                    assert_float_equal(y[r * lens[k] + j], want, 1e-5 * (1 + fabs(want)));
+                }
+            }
+            if (lens[k] < 1000) /* the finite differences need a short row */
+                check_grad(&c, ln_f, ln_b, n, n, x, 2e-3);
+            free(x), free(y), free(g), free(b);
+        }
+}
+
 /* ---- layout ---- */
 typedef struct { gc_nd in, out; int perm[GC_ND]; int64_t a[GC_ND], b[GC_ND]; int n; } lay_ctx;
 static void tr_f(const void *c, float *y, const float *x)
@@ -466,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_unary),          cmocka_unit_test(test_binary),
         cmocka_unit_test(test_avgpool_values), cmocka_unit_test(test_avgpool_grad),
         cmocka_unit_test(test_reduce_mean),    cmocka_unit_test(test_softmax),
+        cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_layout),         cmocka_unit_test(test_matmul),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

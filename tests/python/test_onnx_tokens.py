@@ -1,0 +1,204 @@
+#!/usr/bin/python3
+"""Parity with PyTorch on ONNX exports of small token models: the
+shape-arithmetic operators exporters emit around a class token and index
+vectors (ConstantOfShape, Equal, Where, Expand, Range, Mod, Less, Greater),
+a constant concatenated with computed tensors, LayerNormalization (opset
+17) and its decomposed form (opset 13), GELU's Erf form.
+
+What it is: at test time it builds a vision-transformer-like network with
+random weights (a strided convolution as patch embedding, the patches as
+tokens, a class token expanded to the batch, position embeddings, two
+blocks of LayerNorm + attention + LayerNorm + GELU MLP, the class token's
+final LayerNorm into a linear head) and a variant whose tokens are selected
+and masked with arange-based indices; exports each at opset 13 and 17 with
+a dynamic batch axis; runs `gradcam explain --input-npy` on a batch of 3 at
+the patch embedding (a [C, h, w] layer, so the gradient comes back through
+every new operator) for the top-1 class and an explicit class; and compares
+the logits (1e-4) and raw Grad-CAM maps (1e-3 of the maximum) with
+PyTorch's autograd in float64. The attention here keeps the batch axis
+first (PyTorch's own nn.MultiheadAttention exports transposes that move
+it, which gradcam refuses with a message; that refusal is checked too).
+
+Usage: test_onnx_tokens.py --gradcam PATH/TO/gradcam
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oracle  # noqa: E402
+
+LOGIT_TOL = 1e-4
+CAM_TOL = 1e-3
+SIZE, BATCH = 32, 3
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention with the batch axis first throughout."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        n, t, c = x.shape
+        qkv = self.qkv(x).reshape(n, t, 3, self.heads, c // self.heads).permute(0, 2, 3, 1, 4)
+        q, k, v = qkv[:, 0], qkv[:, 1], qkv[:, 2]
+        a = (q @ k.transpose(-2, -1)) * (c // self.heads) ** -0.5
+        y = a.softmax(-1) @ v
+        return self.proj(y.transpose(1, 2).reshape(n, t, c))
+
+
+class Block(nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.ln_1, self.attn = nn.LayerNorm(dim), Attention(dim, heads)
+        self.ln_2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class Tokens(nn.Module):
+    """select: keep every token but the class token's neighbour (Range,
+    Add) and zero every other patch token (Range, Mod, Equal)."""
+
+    def __init__(self, select=False, dim=24, classes=7):
+        super().__init__()
+        self.select = select
+        self.patch = nn.Conv2d(3, dim, 8, 8)
+        tokens = (SIZE // 8) ** 2
+        self.class_token = nn.Parameter(torch.randn(1, 1, dim))
+        self.pos = nn.Parameter(0.1 * torch.randn(1, tokens + 1, dim))
+        self.blocks = nn.Sequential(Block(dim, 2), Block(dim, 2))
+        self.ln = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x):
+        x = self.patch(x)
+        n = x.shape[0]
+        x = x.flatten(2).transpose(1, 2)
+        x = torch.cat([self.class_token.expand(n, -1, -1), x], 1) + self.pos
+        if self.select:
+            t = x.shape[1]
+            keep = (torch.arange(t) % 2 == 0) | (torch.arange(t) < 1) | (torch.arange(t) > t - 3)
+            x = x * keep[None, :, None].to(x.dtype)
+        x = self.blocks(x)
+        return self.head(self.ln(x)[:, 0])
+
+
+def build(select, seed):
+    torch.manual_seed(seed)
+    m = Tokens(select).eval()
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, nn.LayerNorm):  # not the identity map
+                mod.weight.uniform_(0.5, 1.5)
+                mod.bias.uniform_(-0.2, 0.2)
+    return m
+
+
+def reference(model, x, cls):
+    """(logits, Grad-CAM at the patch embedding), float64."""
+    m = model.double()
+    acts, grads = {}, {}
+
+    def hook(_mod, _inp, out):
+        acts["a"] = out
+        out.register_hook(lambda g: grads.__setitem__("g", g))
+    h = m.patch.register_forward_hook(hook)
+    logits = m(torch.from_numpy(x.astype(np.float64)))
+    h.remove()
+    classes = logits.argmax(1) if cls is None else torch.full((x.shape[0],), cls)
+    logits.gather(1, classes[:, None]).sum().backward()
+    cam = oracle.cam_from(acts["a"].detach(), grads["g"].detach()).numpy()
+    model.float()
+    return logits.detach().numpy(), cam
+
+
+def explain(gradcam, path, xpath, cls, out):
+    argv = [gradcam, "explain", "--model", path, "--input-npy", xpath, "--layer", "/patch/Conv",
+            "--out", out]
+    if cls is not None:
+        argv += ["--class", str(cls)]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        return None, None, p.stderr.strip()
+    stem = os.path.splitext(os.path.basename(xpath))[0]
+    return (np.load(os.path.join(out, stem + ".logits.npy")),
+            np.load(os.path.join(out, stem + ".gradcam.cam.npy")), "")
+
+
+def export(model, path, opset):
+    torch.onnx.export(model, torch.zeros(1, 3, SIZE, SIZE), path, opset_version=opset,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--gradcam", required=True)
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="gc_tokens_") as tmp:
+        x = oracle.random_inputs((BATCH, 3, SIZE, SIZE), 11)
+        xpath = os.path.join(tmp, "x.npy")
+        np.save(xpath, x)
+        for select in (False, True):
+            model = build(select, 5 + select)
+            for opset in (13, 17):
+                name = "tokens%s-opset%d" % ("-select" if select else "", opset)
+                path = os.path.join(tmp, name + ".onnx")
+                export(model, path, opset)
+                for cls in (None, 3):
+                    ref_logits, ref_cam = reference(model, x, cls)
+                    logits, cam, why = explain(a.gradcam, path, xpath, cls,
+                                               os.path.join(tmp, "%s-%s" % (name, cls)))
+                    label = "%s class %s" % (name, "top1" if cls is None else cls)
+                    if logits is None:
+                        results.append((False, label, why))
+                        continue
+                    el, ec = oracle.rel_err(logits, ref_logits), oracle.rel_err(cam, ref_cam)
+                    live = bool(np.any(ref_cam))
+                    results.append((el <= LOGIT_TOL and ec <= CAM_TOL and live, label,
+                                    "logits %.2e, cam %.2e%s" % (el, ec,
+                                                                 "" if live else " (all zero)")))
+        # torchvision-style attention (nn.MultiheadAttention) moves the batch
+        # axis: refused, naming the node.
+        mha = nn.Sequential(nn.Conv2d(3, 8, 8, 8), nn.Flatten(2))
+        class Seq(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.pre, self.attn = mha, nn.MultiheadAttention(8, 2, batch_first=True)
+                self.head = nn.Linear(8, 3)
+            def forward(self, x):
+                t = self.pre(x).transpose(1, 2)
+                return self.head(self.attn(t, t, t, need_weights=False)[0].mean(1))
+        path = os.path.join(tmp, "mha.onnx")
+        export(Seq().eval(), path, 13)
+        p = subprocess.run([a.gradcam, "layers", "--model", path], capture_output=True,
+                           text=True, timeout=60)
+        results.append((p.returncode != 0 and "moves the batch axis" in p.stderr
+                        and "Transpose" in p.stderr, "nn.MultiheadAttention refused",
+                        p.stderr.strip()[-160:]))
+    bad = 0
+    for good, label, msg in results:
+        print("%s %-40s %s" % ("ok  " if good else "FAIL", label, msg))
+        bad += not good
+    print("%d of %d checks passed" % (len(results) - bad, len(results)))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
