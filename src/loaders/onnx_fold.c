@@ -50,7 +50,7 @@ static double elem(const value *v, int64_t k)
 
 static int is_batch(const value *v, int64_t k)
 {
-    return v->kind == V_INT && v->i[k] == GC_ONNX_BATCH;
+    return v->kind == V_INT && onnx_batch_factor(v->i[k]) != 0;
 }
 
 /* ---- broadcasting ---------------------------------------------------- */
@@ -204,22 +204,23 @@ gc_status onnx_conv_constant_of_shape(onnx_loader *L, const Onnx__NodeProto *nd,
 
 enum { CMP_EQUAL, CMP_LESS, CMP_GREATER };
 
-/* a (cmp) b with the batch marker standing for an unknown n >= 1: 0 or 1,
- * or -1 where the answer depends on n. */
+/* a (cmp) b with a batch marker standing for N k, N an unknown n >= 1
+ * (so N k >= k): 0 or 1, or -1 where the answer depends on n. */
 static int compare(int cmp, const value *a, int64_t ia, const value *b, int64_t ib)
 {
-    const int ba = is_batch(a, ia), bb = is_batch(b, ib);
-    if (ba && bb)
-        return cmp == CMP_EQUAL;
-    if (ba || bb) { /* n against a known x, as "n cmp x" (swapped for b) */
-        const double x = ba ? elem(b, ib) : elem(a, ia);
-        const int c = ba ? cmp : cmp == CMP_LESS ? CMP_GREATER : cmp == CMP_GREATER ? CMP_LESS
+    const int64_t ka = a->kind == V_INT ? onnx_batch_factor(a->i[ia]) : 0;
+    const int64_t kb = b->kind == V_INT ? onnx_batch_factor(b->i[ib]) : 0;
+    if (ka && kb) /* N ka against N kb */
+        return cmp == CMP_EQUAL ? ka == kb : cmp == CMP_LESS ? ka < kb : ka > kb;
+    if (ka || kb) { /* N k against a known x, as "N k cmp x" (swapped for b) */
+        const double x = ka ? elem(b, ib) : elem(a, ia), k = (double)(ka ? ka : kb);
+        const int c = ka ? cmp : cmp == CMP_LESS ? CMP_GREATER : cmp == CMP_GREATER ? CMP_LESS
                                                                                     : cmp;
         if (c == CMP_EQUAL)
-            return x < 1 ? 0 : -1;
-        if (c == CMP_LESS) /* n < x */
-            return x <= 1 ? 0 : -1;
-        return x < 1 ? 1 : -1; /* n > x */
+            return x < k ? 0 : -1;
+        if (c == CMP_LESS) /* N k < x */
+            return x <= k ? 0 : -1;
+        return x < k ? 1 : -1; /* N k > x */
     }
     const double x = elem(a, ia), y = elem(b, ib);
     return cmp == CMP_EQUAL ? x == y : cmp == CMP_LESS ? x < y : x > y;

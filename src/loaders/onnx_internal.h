@@ -3,8 +3,16 @@
  * time) and the loader's state. Constants are either float (weights; their
  * storage belongs to the model's state_dict) or int64 (shapes, axes,
  * indices; loader-owned, gone after loading). Shape arithmetic is done on
- * int64 constants; the batch size is unknown at load time and travels as
- * the marker GC_ONNX_BATCH, which only a Reshape may consume. */
+ * int64 constants; the batch size N is unknown at load time and travels as
+ * a marker standing for N * k (onnx_batch_times; GC_ONNX_BATCH is N), which
+ * only a Reshape may consume.
+ *
+ * A computed tensor's batch axis is normally the ONNX tensor's first axis
+ * and absent from its graph node's per-image shape. Attention as PyTorch
+ * exports it moves it (a [L, N, E] transpose, an [L, N * heads, D]
+ * reshape): such a value records where the batch lies (bax, bmerged,
+ * bouter, binner below; onnx_batch.c), and only the operators there accept
+ * it. */
 #ifndef GC_LOADERS_ONNX_INTERNAL_H
 #define GC_LOADERS_ONNX_INTERNAL_H
 
@@ -15,6 +23,17 @@
 #include "ops/ops.h"
 
 #define GC_ONNX_BATCH (INT64_MIN / 2)
+#define GC_ONNX_BATCH_MAX_K ((int64_t)1 << 40)
+
+/* The marker for N * k (1 <= k < GC_ONNX_BATCH_MAX_K). */
+static inline int64_t onnx_batch_times(int64_t k) { return GC_ONNX_BATCH + (k - 1); }
+
+/* k where v is the marker for N * k, else 0. */
+static inline int64_t onnx_batch_factor(int64_t v)
+{
+    return v >= GC_ONNX_BATCH && v < GC_ONNX_BATCH + GC_ONNX_BATCH_MAX_K ? v - GC_ONNX_BATCH + 1
+                                                                           : 0;
+}
 
 typedef enum { V_NODE = 1, V_FLOAT, V_INT } value_kind;
 
@@ -27,7 +46,21 @@ typedef struct value {
     int64_t numel;
     const float *f;     /* V_FLOAT: in the model's state_dict           */
     int64_t *i;         /* V_INT: owned by the loader                   */
+    /* V_NODE: the ONNX axis holding the batch; bmerged 0: that axis is the
+     * batch alone (absent from the node's per-image shape); 1: it is
+     * bouter x N x binner in row-major order, the node's per-image axis
+     * bax of bouter * binner. All zero: axis 0, alone. */
+    int bax, bmerged;
+    int64_t bouter, binner;
 } value;
+
+/* Whether v's batch lies as every converter but onnx_batch.c's expects. */
+static inline int onnx_batch_plain(const value *v)
+{
+    return v->kind != V_NODE || (v->bax == 0 && !v->bmerged);
+}
+
+
 
 typedef struct onnx_loader {
     gc_model *m;
@@ -83,8 +116,19 @@ gc_status onnx_conv_expand(onnx_loader *L, const Onnx__NodeProto *nd, int arg);
 gc_status onnx_conv_range(onnx_loader *L, const Onnx__NodeProto *nd, int arg);
 gc_status onnx_conv_mod(onnx_loader *L, const Onnx__NodeProto *nd, int arg);
 
-/* Converts one node (onnx_ops.c). */
+/* onnx_batch.c: the operators that accept a value whose batch moved, and
+ * those that move it. Each returns GC_OK or fails naming the node. */
+gc_status onnx_batch_transpose(onnx_loader *L, const Onnx__NodeProto *nd, const value *x,
+                               const int64_t *perm, int n);
+gc_status onnx_batch_reshape(onnx_loader *L, const Onnx__NodeProto *nd, const value *x,
+                             const int64_t *target, int n, int allowzero);
+gc_status onnx_batch_convert(onnx_loader *L, const Onnx__NodeProto *nd);
+/* The ONNX dims of a computed value, the batch as its marker. */
+int onnx_batch_dims(onnx_loader *L, const value *v, int64_t *dims);
+
+/* Converts one node (onnx_ops.c); _plain: without looking for moved inputs. */
 gc_status onnx_convert_node(onnx_loader *L, const Onnx__NodeProto *nd);
+gc_status onnx_convert_node_plain(onnx_loader *L, const Onnx__NodeProto *nd);
 /* 1 if op_type is one we convert. */
 int onnx_op_supported(const char *op_type);
 const char *onnx_supported_list(void);

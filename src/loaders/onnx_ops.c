@@ -132,7 +132,7 @@ static int const_scalar(onnx_loader *L, const value *v, double *out, const char 
         onnx_fail(L, GC_ERR_UNSUPPORTED, "%s must be a constant scalar", what);
         return -1;
     }
-    if (v->kind == V_INT && v->i[0] == GC_ONNX_BATCH) {
+    if (v->kind == V_INT && onnx_batch_factor(v->i[0])) {
         onnx_fail(L, GC_ERR_UNSUPPORTED, "%s depends on the batch size", what);
         return -1;
     }
@@ -179,7 +179,7 @@ static float *float_copy(onnx_loader *L, const value *v)
         return NULL;
     }
     for (int64_t k = 0; k < v->numel; k++) {
-        if (v->kind == V_INT && v->i[k] == GC_ONNX_BATCH) {
+        if (v->kind == V_INT && onnx_batch_factor(v->i[k])) {
             free(f);
             onnx_fail(L, GC_ERR_UNSUPPORTED, "uses the batch size as a number");
             return NULL;
@@ -225,9 +225,31 @@ static int has_batch(const value *v)
     if (v->kind != V_INT)
         return 0;
     for (int64_t k = 0; k < v->numel; k++)
-        if (v->i[k] == GC_ONNX_BATCH)
+        if (onnx_batch_factor(v->i[k]))
             return 1;
     return 0;
+}
+
+/* N * k times or divided by a constant, as a shape computation around
+ * attention does (N * heads, and back): scalars only, exact, integers. */
+static gc_status fold_batch(onnx_loader *L, const Onnx__NodeProto *nd, const value *a,
+                            const value *b)
+{
+    const char *op = nd->op_type;
+    if (a->kind != V_INT || b->kind != V_INT || a->numel != 1 || b->numel != 1)
+        return onnx_fail(L, GC_ERR_UNSUPPORTED, "arithmetic on the batch size");
+    const int64_t ka = onnx_batch_factor(a->i[0]), kb = onnx_batch_factor(b->i[0]);
+    const int64_t c = ka ? b->i[0] : a->i[0], k = ka ? ka : kb;
+    int64_t r = 0;
+    if (!strcmp(op, "Mul") && !(ka && kb) && c > 0 && c < GC_ONNX_BATCH_MAX_K / k)
+        r = k * c;
+    else if (!strcmp(op, "Div") && ka && !kb && c > 0 && k % c == 0)
+        r = k / c;
+    if (!r)
+        return onnx_fail(L, GC_ERR_UNSUPPORTED, "arithmetic on the batch size");
+    const int64_t m = onnx_batch_times(r);
+    return onnx_put_int(L, out_name(nd, 0), a->ndim > b->ndim ? a->ndim : b->ndim,
+                        a->ndim >= b->ndim ? a->dims : b->dims, &m);
 }
 
 /* Constant arithmetic with one operand a scalar or both the same shape
@@ -237,7 +259,7 @@ static gc_status fold_binary(onnx_loader *L, const Onnx__NodeProto *nd, const va
 {
     const char *op = nd->op_type;
     if (has_batch(a) || has_batch(b))
-        return onnx_fail(L, GC_ERR_UNSUPPORTED, "arithmetic on the batch size");
+        return fold_batch(L, nd, a, b);
     const value *big = a->numel >= b->numel ? a : b;
     if (!(a->numel == 1 || b->numel == 1 || a->numel == b->numel))
         return onnx_fail(L, GC_ERR_UNSUPPORTED, "constant broadcasting beyond scalars");
@@ -701,6 +723,12 @@ static gc_status conv_reshape(onnx_loader *L, const Onnx__NodeProto *nd, int arg
             return onnx_fail(L, GC_ERR_FORMAT, "cannot reshape %lld values", (long long)x->numel);
         return put_like(L, out_name(nd, 0), x, n, dims, NULL, x->numel);
     }
+    /* The batch elsewhere, or merged with another axis: onnx_batch.c. */
+    int moved = onnx_batch_factor(t[0]) > 1;
+    for (int k = 1; k < n; k++)
+        moved |= onnx_batch_factor(t[k]) != 0;
+    if (moved)
+        return onnx_batch_reshape(L, nd, x, t, n, allowzero);
     /* The first entry is the batch: the marker, 0 (copy), -1 (inferred
      * while the rest is fixed) or 1 (a model exported for one image). */
     int infer = 0;
@@ -714,10 +742,10 @@ static gc_status conv_reshape(onnx_loader *L, const Onnx__NodeProto *nd, int arg
         return L->err->status;
     e->kind = GC_RS_TARGET, e->ndim = n - 1;
     for (int k = 1; k < n; k++) {
-        if (t[k] == GC_ONNX_BATCH || (t[k] == 0 && allowzero) || t[k] < -1) {
+        if ((t[k] == 0 && allowzero) || t[k] < -1) {
             free(e);
             return onnx_fail(L, GC_ERR_UNSUPPORTED, "target shape entry %d (%lld)", k,
-                             t[k] == GC_ONNX_BATCH ? -1LL : (long long)t[k]);
+                             (long long)t[k]);
         }
         e->dims[k - 1] = t[k];
     }
@@ -792,8 +820,10 @@ static gc_status conv_transpose(onnx_loader *L, const Onnx__NodeProto *nd, int a
     int node = need_node(L, x, "the input");
     if (node < 0)
         return L->err->status;
-    if (!p || n < 1 || n > GC_ND + 1 || p[0] != 0)
-        return onnx_fail(L, GC_ERR_UNSUPPORTED, "a transpose that moves the batch axis");
+    if (!p || n < 1 || n > GC_ND + 1)
+        return onnx_fail(L, GC_ERR_UNSUPPORTED, "a transpose without a permutation of the axes");
+    if (p[0] != 0) /* the batch moves (attention as PyTorch exports it) */
+        return onnx_batch_transpose(L, nd, x, p, n);
     gc_params *e = onnx_new_params(L, 0);
     if (!e)
         return L->err->status;
@@ -1310,6 +1340,16 @@ static const struct {
 };
 
 gc_status onnx_convert_node(onnx_loader *L, const Onnx__NodeProto *nd)
+{
+    for (size_t k = 0; k < nd->n_input; k++) { /* a moved batch: onnx_batch.c */
+        const value *v = input(L, nd, k);
+        if (v && !onnx_batch_plain(v))
+            return onnx_batch_convert(L, nd);
+    }
+    return onnx_convert_node_plain(L, nd);
+}
+
+gc_status onnx_convert_node_plain(onnx_loader *L, const Onnx__NodeProto *nd)
 {
     const char *op = nd->op_type ? nd->op_type : "";
     for (size_t k = 0; k < sizeof CONVERTERS / sizeof *CONVERTERS; k++)

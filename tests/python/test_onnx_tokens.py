@@ -15,9 +15,11 @@ a dynamic batch axis; runs `gradcam explain --input-npy` on a batch of 3 at
 the patch embedding (a [C, h, w] layer, so the gradient comes back through
 every new operator) for the top-1 class and an explicit class; and compares
 the logits (1e-4) and raw Grad-CAM maps (1e-3 of the maximum) with
-PyTorch's autograd in float64. The attention here keeps the batch axis
-first (PyTorch's own nn.MultiheadAttention exports transposes that move
-it, which gradcam refuses with a message; that refusal is checked too).
+PyTorch's autograd in float64. The attention there keeps the batch axis
+first; torchvision's VisionTransformer (small, random weights) is checked
+the same way at its patch embedding `conv_proj`: its nn.MultiheadAttention
+exports transposes and reshapes that move the batch axis and merge it with
+the heads (src/loaders/onnx_batch.c).
 
 Usage: test_onnx_tokens.py --gradcam PATH/TO/gradcam
 """
@@ -126,8 +128,8 @@ def reference(model, x, cls):
     return logits.detach().numpy(), cam
 
 
-def explain(gradcam, path, xpath, cls, out):
-    argv = [gradcam, "explain", "--model", path, "--input-npy", xpath, "--layer", "/patch/Conv",
+def explain(gradcam, path, xpath, cls, out, layer="/patch/Conv"):
+    argv = [gradcam, "explain", "--model", path, "--input-npy", xpath, "--layer", layer,
             "--out", out]
     if cls is not None:
         argv += ["--class", str(cls)]
@@ -174,24 +176,36 @@ def main():
                     results.append((el <= LOGIT_TOL and ec <= CAM_TOL and live, label,
                                     "logits %.2e, cam %.2e%s" % (el, ec,
                                                                  "" if live else " (all zero)")))
-        # torchvision-style attention (nn.MultiheadAttention) moves the batch
-        # axis: refused, naming the node.
-        mha = nn.Sequential(nn.Conv2d(3, 8, 8, 8), nn.Flatten(2))
-        class Seq(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.pre, self.attn = mha, nn.MultiheadAttention(8, 2, batch_first=True)
-                self.head = nn.Linear(8, 3)
-            def forward(self, x):
-                t = self.pre(x).transpose(1, 2)
-                return self.head(self.attn(t, t, t, need_weights=False)[0].mean(1))
-        path = os.path.join(tmp, "mha.onnx")
-        export(Seq().eval(), path, 13)
-        p = subprocess.run([a.gradcam, "layers", "--model", path], capture_output=True,
-                           text=True, timeout=60)
-        results.append((p.returncode != 0 and "moves the batch axis" in p.stderr
-                        and "Transpose" in p.stderr, "nn.MultiheadAttention refused",
-                        p.stderr.strip()[-160:]))
+        # torchvision's vision transformer: nn.MultiheadAttention moves the batch
+        from torchvision.models.vision_transformer import VisionTransformer
+        torch.manual_seed(9)
+        vit = VisionTransformer(image_size=SIZE, patch_size=8, num_layers=2, num_heads=2,
+                                hidden_dim=16, mlp_dim=32, num_classes=7).eval()
+        with torch.no_grad():
+            for mod in vit.modules():
+                if isinstance(mod, nn.LayerNorm):
+                    mod.weight.uniform_(0.5, 1.5)
+                    mod.bias.uniform_(-0.2, 0.2)
+            vit.class_token.normal_()
+            vit.heads.head.weight.normal_(0, 0.2)  # torchvision zeroes it
+        vit.patch = vit.conv_proj  # the layer reference() hooks
+        for opset in (13, 17):
+            name = "vit-opset%d" % opset
+            path = os.path.join(tmp, name + ".onnx")
+            export(vit, path, opset)
+            for cls in (None, 3):
+                ref_logits, ref_cam = reference(vit, x, cls)
+                logits, cam, why = explain(a.gradcam, path, xpath, cls,
+                                           os.path.join(tmp, "%s-%s" % (name, cls)),
+                                           layer="conv_proj")
+                label = "%s class %s" % (name, "top1" if cls is None else cls)
+                if logits is None:
+                    results.append((False, label, why))
+                    continue
+                el, ec = oracle.rel_err(logits, ref_logits), oracle.rel_err(cam, ref_cam)
+                live = bool(np.any(ref_cam))
+                results.append((el <= LOGIT_TOL and ec <= CAM_TOL and live, label,
+                                "logits %.2e, cam %.2e%s" % (el, ec, "" if live else " (all zero)")))
     bad = 0
     for good, label, msg in results:
         print("%s %-40s %s" % ("ok  " if good else "FAIL", label, msg))
