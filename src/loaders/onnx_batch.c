@@ -19,18 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static value *in_value(onnx_loader *L, const Onnx__NodeProto *nd, size_t k)
-{
-    if (k >= nd->n_input || !nd->input[k] || !*nd->input[k])
-        return NULL;
-    return onnx_get(L, nd->input[k]);
-}
-
-static const char *out_name(const Onnx__NodeProto *nd)
-{
-    return nd->n_output ? nd->output[0] : NULL;
-}
-
 static int image_rank(const onnx_loader *L, const value *v) { return L->shapes[v->node].ndim; }
 
 static int onnx_rank(const onnx_loader *L, const value *v)
@@ -69,7 +57,7 @@ static gc_status put_placed(onnx_loader *L, const Onnx__NodeProto *nd, int node,
 {
     if (node < 0)
         return L->err->status;
-    value v = {.name = out_name(nd), .kind = V_NODE, .node = node, .bax = bax,
+    value v = {.name = onnx_output_name(nd), .kind = V_NODE, .node = node, .bax = bax,
                .bmerged = like->bmerged, .bouter = like->bouter, .binner = like->binner};
     return onnx_put(L, &v);
 }
@@ -103,7 +91,7 @@ gc_status onnx_batch_transpose(onnx_loader *L, const Onnx__NodeProto *nd, const 
     }
     if (identity) { /* only the batch moved: the same data per image */
         value v = *x;
-        v.name = out_name(nd), v.bax = bax;
+        v.name = onnx_output_name(nd), v.bax = bax;
         return onnx_put(L, &v);
     }
     gc_params *e = onnx_new_params(L, 0);
@@ -158,7 +146,7 @@ gc_status onnx_batch_reshape(onnx_loader *L, const Onnx__NodeProto *nd, const va
         before_j *= t[k];
     if (before % before_j || kf % (before / before_j))
         return onnx_fail(L, GC_ERR_UNSUPPORTED, "a reshape that moves data across the batch");
-    value out = {.name = out_name(nd), .kind = V_NODE, .bax = j, .bmerged = kf != 1,
+    value out = {.name = onnx_output_name(nd), .kind = V_NODE, .bax = j, .bmerged = kf != 1,
                  .bouter = kf != 1 ? before / before_j : 0,
                  .binner = kf != 1 ? kf / (before / before_j) : 0};
     gc_nd img = {0};
@@ -209,7 +197,7 @@ static int constant_dims(onnx_loader *L, const value *x, const value *c, gc_para
 
 static gc_status binary(onnx_loader *L, const Onnx__NodeProto *nd)
 {
-    const value *a = in_value(L, nd, 0), *b = in_value(L, nd, 1);
+    const value *a = onnx_input(L, nd, 0), *b = onnx_input(L, nd, 1);
     const char *op = nd->op_type;
     if (!a || !b)
         return onnx_fail(L, GC_ERR_FORMAT, "needs two inputs");
@@ -249,7 +237,7 @@ static gc_status binary(onnx_loader *L, const Onnx__NodeProto *nd)
 
 static gc_status matmul(onnx_loader *L, const Onnx__NodeProto *nd)
 {
-    const value *a = in_value(L, nd, 0), *b = in_value(L, nd, 1);
+    const value *a = onnx_input(L, nd, 0), *b = onnx_input(L, nd, 1);
     if (!a || !b || a->kind != V_NODE)
         return refuse(L, "a product whose first operand is not the moved tensor");
     const int r = onnx_rank(L, a);
@@ -279,7 +267,7 @@ static gc_status matmul(onnx_loader *L, const Onnx__NodeProto *nd)
  * constant matrix, then the bias as a broadcast addition. */
 static gc_status gemm(onnx_loader *L, const Onnx__NodeProto *nd)
 {
-    const value *a = in_value(L, nd, 0), *B = in_value(L, nd, 1), *C = in_value(L, nd, 2);
+    const value *a = onnx_input(L, nd, 0), *B = onnx_input(L, nd, 1), *C = onnx_input(L, nd, 2);
     int ta = 0, tb = 0;
     float alpha = 1.0f, beta = 1.0f;
     for (size_t k = 0; k < nd->n_attribute; k++) {
@@ -354,7 +342,7 @@ static gc_status slice(onnx_loader *L, const Onnx__NodeProto *nd, const value *x
     int64_t v[4][GC_MAX_DIMS];
     int n = -1;
     for (int q = 1; q <= 4; q++) {
-        const value *c = in_value(L, nd, (size_t)q);
+        const value *c = onnx_input(L, nd, (size_t)q);
         if (!c && q >= 3)
             continue;
         if (!c || c->kind != V_INT || c->numel > GC_MAX_DIMS || (n >= 0 && c->numel != n))
@@ -369,14 +357,14 @@ static gc_status slice(onnx_loader *L, const Onnx__NodeProto *nd, const value *x
         return L->err->status;
     e->ndim = n;
     for (int k = 0; k < n; k++) {
-        const int p = image_axis(L, x, in_value(L, nd, 3) ? v[2][k] : k);
+        const int p = image_axis(L, x, onnx_input(L, nd, 3) ? v[2][k] : k);
         if (p < 0) {
             free(e);
             return refuse(L, "a slice along the batch");
         }
         e->perm[k] = p + 1; /* the graph counts the batch as axis 0 */
         e->dims[k] = v[0][k], e->dims2[k] = v[1][k];
-        e->dims3[k] = in_value(L, nd, 4) ? v[3][k] : 1;
+        e->dims3[k] = onnx_input(L, nd, 4) ? v[3][k] : 1;
     }
     return put_placed(L, nd, onnx_add_node(L, GC_OP_SLICE, &x->node, 1, e), x, x->bax);
 }
@@ -392,7 +380,7 @@ gc_status onnx_batch_convert(onnx_loader *L, const Onnx__NodeProto *nd)
     const char *op = nd->op_type ? nd->op_type : "";
     const value *x = NULL;
     for (size_t k = 0; k < nd->n_input && !x; k++) {
-        const value *v = in_value(L, nd, k);
+        const value *v = onnx_input(L, nd, k);
         if (v && !onnx_batch_plain(v))
             x = v;
     }
@@ -413,7 +401,7 @@ gc_status onnx_batch_convert(onnx_loader *L, const Onnx__NodeProto *nd)
         start = start < 0 ? 0 : start > r ? r : start;
         end = end < start ? start : end > r ? r : end;
         int64_t len = end - start;
-        return onnx_put_int(L, out_name(nd), 1, &len, d + start);
+        return onnx_put_int(L, onnx_output_name(nd), 1, &len, d + start);
     }
     if (!strcmp(op, "Transpose")) {
         for (size_t k = 0; k < nd->n_attribute; k++) {
@@ -424,12 +412,12 @@ gc_status onnx_batch_convert(onnx_loader *L, const Onnx__NodeProto *nd)
         return refuse(L, "a Transpose without perm");
     }
     if (!strcmp(op, "Reshape")) {
-        const value *t = in_value(L, nd, 1);
+        const value *t = onnx_input(L, nd, 1);
         int allowzero = 0;
         for (size_t k = 0; k < nd->n_attribute; k++)
             if (nd->attribute[k]->name && !strcmp(nd->attribute[k]->name, "allowzero"))
                 allowzero = nd->attribute[k]->i != 0;
-        if (!t || t->kind != V_INT || t->numel > GC_MAX_DIMS || x != in_value(L, nd, 0))
+        if (!t || t->kind != V_INT || t->numel > GC_MAX_DIMS || x != onnx_input(L, nd, 0))
             return refuse(L, "a Reshape to a target computed at run time");
         return onnx_batch_reshape(L, nd, x, t->i, (int)t->numel, allowzero);
     }
@@ -442,13 +430,13 @@ gc_status onnx_batch_convert(onnx_loader *L, const Onnx__NodeProto *nd)
         return gemm(L, nd);
     if (!strcmp(op, "Softmax"))
         return softmax(L, nd, x);
-    if (!strcmp(op, "Slice") && x == in_value(L, nd, 0))
+    if (!strcmp(op, "Slice") && x == onnx_input(L, nd, 0))
         return slice(L, nd, x);
     for (size_t k = 0; k < sizeof elementwise / sizeof *elementwise; k++)
-        if (!strcmp(op, elementwise[k]) && x == in_value(L, nd, 0) && nd->n_output == 1) {
+        if (!strcmp(op, elementwise[k]) && x == onnx_input(L, nd, 0) && nd->n_output == 1) {
             const value saved = *x;
             gc_status st = onnx_convert_node_plain(L, nd);
-            value *out = st == GC_OK ? onnx_get(L, out_name(nd)) : NULL;
+            value *out = st == GC_OK ? onnx_get(L, onnx_output_name(nd)) : NULL;
             if (out && out->kind == V_NODE)
                 out->bax = saved.bax, out->bmerged = saved.bmerged, out->bouter = saved.bouter,
                 out->binner = saved.binner;

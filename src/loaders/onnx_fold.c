@@ -18,23 +18,11 @@
  * few, and a hostile file must not make loading allocate gigabytes. */
 #define FOLD_MAX ((int64_t)1 << 22)
 
-static value *in_value(onnx_loader *L, const Onnx__NodeProto *nd, size_t k)
-{
-    if (k >= nd->n_input || !nd->input[k] || !*nd->input[k])
-        return NULL;
-    return onnx_get(L, nd->input[k]);
-}
-
-static const char *out_name(const Onnx__NodeProto *nd)
-{
-    return nd->n_output ? nd->output[0] : NULL;
-}
-
 /* Input k as a constant, or NULL after failing. */
 static const value *need_const(onnx_loader *L, const Onnx__NodeProto *nd, size_t k,
                                const char *what)
 {
-    const value *v = in_value(L, nd, k);
+    const value *v = onnx_input(L, nd, k);
     if (!v)
         onnx_fail(L, GC_ERR_FORMAT, "%s is missing", what);
     else if (v->kind == V_NODE)
@@ -110,8 +98,8 @@ static int64_t source_index(const bcast *o, const value *v, int64_t flat)
 static gc_status put(onnx_loader *L, const Onnx__NodeProto *nd, int is_int, const bcast *o,
                      const int64_t *ints, const float *floats)
 {
-    return is_int ? onnx_put_int(L, out_name(nd), o->ndim, o->dims, ints)
-                  : onnx_put_float(L, out_name(nd), o->ndim, o->dims, floats, NULL);
+    return is_int ? onnx_put_int(L, onnx_output_name(nd), o->ndim, o->dims, ints)
+                  : onnx_put_float(L, onnx_output_name(nd), o->ndim, o->dims, floats, NULL);
 }
 
 /* Room for a result of n elements of either kind, or NULL after failing. */
@@ -332,7 +320,7 @@ gc_status onnx_conv_where(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
  * which is how the graph's operators read it. */
 gc_status onnx_conv_expand(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
 {
-    const value *x = in_value(L, nd, 0);
+    const value *x = onnx_input(L, nd, 0);
     if (x && x->kind == V_NODE)
         return onnx_fail(L, GC_ERR_UNSUPPORTED, "expanding a computed tensor");
     x = need_const(L, nd, 0, "the input");

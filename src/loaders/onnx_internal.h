@@ -84,6 +84,19 @@ typedef struct onnx_loader {
 
 /* Values. */
 value *onnx_get(onnx_loader *L, const char *name);
+/* Input k of a node (NULL where absent or unnamed), its first output's name. */
+static inline value *onnx_input(onnx_loader *L, const Onnx__NodeProto *nd, size_t k)
+{
+    if (k >= nd->n_input || !nd->input[k] || !*nd->input[k])
+        return NULL;
+    return onnx_get(L, nd->input[k]);
+}
+
+static inline const char *onnx_output_name(const Onnx__NodeProto *nd)
+{
+    return nd->n_output ? nd->output[0] : NULL;
+}
+
 gc_status onnx_put(onnx_loader *L, const value *v);
 /* A float constant whose data is copied into the model (dims as given). */
 gc_status onnx_put_float(onnx_loader *L, const char *name, int ndim, const int64_t *dims,

@@ -141,6 +141,17 @@ def explain(gradcam, path, xpath, cls, out, layer="/patch/Conv"):
             np.load(os.path.join(out, stem + ".gradcam.cam.npy")), "")
 
 
+def compare(name, cls, logits, cam, why, ref_logits, ref_cam):
+    """(passed, label, message) for one model and class."""
+    label = "%s class %s" % (name, "top1" if cls is None else cls)
+    if logits is None:
+        return False, label, why
+    el, ec = oracle.rel_err(logits, ref_logits), oracle.rel_err(cam, ref_cam)
+    live = bool(np.any(ref_cam))
+    return (el <= LOGIT_TOL and ec <= CAM_TOL and live, label,
+            "logits %.2e, cam %.2e%s" % (el, ec, "" if live else " (all zero)"))
+
+
 def export(model, path, opset):
     torch.onnx.export(model, torch.zeros(1, 3, SIZE, SIZE), path, opset_version=opset,
                       input_names=["input"], output_names=["logits"],
@@ -167,15 +178,7 @@ def main():
                     ref_logits, ref_cam = reference(model, x, cls)
                     logits, cam, why = explain(a.gradcam, path, xpath, cls,
                                                os.path.join(tmp, "%s-%s" % (name, cls)))
-                    label = "%s class %s" % (name, "top1" if cls is None else cls)
-                    if logits is None:
-                        results.append((False, label, why))
-                        continue
-                    el, ec = oracle.rel_err(logits, ref_logits), oracle.rel_err(cam, ref_cam)
-                    live = bool(np.any(ref_cam))
-                    results.append((el <= LOGIT_TOL and ec <= CAM_TOL and live, label,
-                                    "logits %.2e, cam %.2e%s" % (el, ec,
-                                                                 "" if live else " (all zero)")))
+                    results.append(compare(name, cls, logits, cam, why, ref_logits, ref_cam))
         # torchvision's vision transformer: nn.MultiheadAttention moves the batch
         from torchvision.models.vision_transformer import VisionTransformer
         torch.manual_seed(9)
@@ -198,14 +201,7 @@ def main():
                 logits, cam, why = explain(a.gradcam, path, xpath, cls,
                                            os.path.join(tmp, "%s-%s" % (name, cls)),
                                            layer="conv_proj")
-                label = "%s class %s" % (name, "top1" if cls is None else cls)
-                if logits is None:
-                    results.append((False, label, why))
-                    continue
-                el, ec = oracle.rel_err(logits, ref_logits), oracle.rel_err(cam, ref_cam)
-                live = bool(np.any(ref_cam))
-                results.append((el <= LOGIT_TOL and ec <= CAM_TOL and live, label,
-                                "logits %.2e, cam %.2e%s" % (el, ec, "" if live else " (all zero)")))
+                results.append(compare(name, cls, logits, cam, why, ref_logits, ref_cam))
     bad = 0
     for good, label, msg in results:
         print("%s %-40s %s" % ("ok  " if good else "FAIL", label, msg))
