@@ -237,6 +237,21 @@ gc_status gc_method_parse(const char *name, gc_method *out, gc_error *err);
 /* Whether the method's output is an image-sized gradient picture. */
 int gc_method_is_image(gc_method m);
 
+/* A layer whose output is tokens rather than a [C, H, W] map becomes one
+ * the way the Python CAM libraries' reshape transforms do it: [T, C] per
+ * image with a class token first -> drop it -> [C, h, w]; [T, C] of patch
+ * tokens only -> [C, h, w]; channels last [h, w, C] (Swin) -> [C, h, w];
+ * the layer's gradient goes the same way. AUTO picks the first two from
+ * the token count (T - 1 or T a grid of the input's aspect); NHWC must be
+ * asked for. Methods that perturb the layer (Score-CAM, Ablation-CAM)
+ * refuse token layers. */
+typedef enum gc_tokens {
+    GC_TOKENS_AUTO = 0,
+    GC_TOKENS_CLS,
+    GC_TOKENS_PLAIN,
+    GC_TOKENS_NHWC
+} gc_tokens;
+
 typedef struct gc_request {
     const char *const *layers;  /* layer names (gc_model_find_layer's); 0 or
                                    NULL: the model's default layer. Several:
@@ -253,6 +268,8 @@ typedef struct gc_request {
     int aug_smooth;             /* average over horizontal flip x brightness
                                    0.9 / 1.0 / 1.1, mapped back             */
     unsigned seed;              /* for GC_METHOD_RANDOM                     */
+    int tokens;                 /* gc_tokens: how a transformer layer's
+                                   output becomes a map; 0 = auto           */
 } gc_request;
 
 typedef struct gc_result {

@@ -3,6 +3,7 @@
  * chosen layer, turn A and G into maps with each chosen method; optionally
  * averaged over test-time augmentations and combined across layers. */
 #include "cam/methods.h"
+#include "cam/tokens.h"
 #include "core/error.h"
 
 #include <math.h>
@@ -109,6 +110,11 @@ typedef struct plan {
     float *combined;     /* per method: the sum over layers at input size   */
     float *gradcam0;     /* Grad-CAM at the first layer (Guided Grad-CAM)   */
     float *up, *aug_x;   /* an upsampled plane; an augmented input          */
+    /* Per layer: its map's shape, and for a token layer how its tokens
+     * become that map, with room for the map and its gradient. */
+    gc_shape shape[MAX_LAYERS];
+    gc_token_view view[MAX_LAYERS];
+    float *tok_act, *tok_grad;
 } plan;
 
 static gc_status resolve_layers(const gc_session *s, const gc_request *req, plan *p,
@@ -124,11 +130,19 @@ static gc_status resolve_layers(const gc_session *s, const gc_request *req, plan
         if (st)
             return st;
         const gc_shape *a = &s->shapes[p->nodes[l]];
-        if (!a->spatial)
-            return gc_fail(err, GC_ERR_USAGE,
-                           "layer '%s' has no spatial map (its output is a vector of %d); "
-                           "pick a convolutional layer such as '%s'",
-                           name, a->c, m->default_layer);
+        gc_token_view *v = &p->view[l];
+        if ((st = gc_tokens_view(a, req->tokens, s->h, s->w, name, v, err)))
+            return st;
+        p->shape[l] = *a;
+        if (!v->layout)
+            continue;
+        p->shape[l] = (gc_shape){.c = v->c, .h = v->h, .w = v->w, .spatial = 1, .ndim = 3,
+                                 .d = {v->c, v->h, v->w}};
+        for (int k = 0; k < req->nmethods; k++)
+            if (req->methods[k] == GC_METHOD_SCORECAM || req->methods[k] == GC_METHOD_ABLATIONCAM)
+                return gc_fail(err, GC_ERR_USAGE, "%s perturbs the layer and runs the network "
+                               "on from it, which token layers ('%s') do not support yet",
+                               gc_method_name(req->methods[k]), name);
     }
     return GC_OK;
 }
@@ -139,14 +153,17 @@ static gc_status allocate(gc_session *s, const gc_request *req, plan *p, gc_resu
     const int n = s->n, classes = s->m->num_classes;
     const size_t plane = (size_t)s->h * s->w;
     size_t max_c = 1, max_chw = 1, max_hw = 1;
+    size_t max_tokens = 0;
     for (int l = 0; l < p->nlayers; l++) {
-        const gc_shape *a = &s->shapes[p->nodes[l]];
+        const gc_shape *a = &p->shape[l];
         size_t hw = (size_t)a->h * a->w;
+        if (p->view[l].layout && (size_t)a->c * hw > max_tokens)
+            max_tokens = (size_t)a->c * hw;
         max_c = a->c > (int)max_c ? (size_t)a->c : max_c;
         max_chw = a->c * hw > max_chw ? a->c * hw : max_chw;
         max_hw = hw > max_hw ? hw : max_hw;
     }
-    const gc_shape *first = &s->shapes[p->nodes[0]];
+    const gc_shape *first = &p->shape[0];
     out->n = n, out->classes = classes, out->in_h = s->h, out->in_w = s->w;
     out->nmethods = req->nmethods > 0 ? req->nmethods : 1;
     if (out->nmethods > GC_METHOD_COUNT)
@@ -188,6 +205,12 @@ static gc_status allocate(gc_session *s, const gc_request *req, plan *p, gc_resu
                                                        : 3 * plane;
     p->combined = p->layer_map ? gc_calloc(combined, sizeof(float), err) : NULL;
     p->gradcam0 = p->combined ? gc_calloc((size_t)n * first->h * first->w, sizeof(float), err) : NULL;
+    if (p->gradcam0 && max_tokens) {
+        p->tok_act = gc_calloc((size_t)n * max_tokens, sizeof(float), err);
+        p->tok_grad = p->tok_act ? gc_calloc((size_t)n * max_tokens, sizeof(float), err) : NULL;
+        if (!p->tok_grad)
+            return GC_ERR_NOMEM;
+    }
     p->up = p->gradcam0 ? gc_calloc(input_sized ? plane : 1, sizeof(float), err) : NULL;
     p->aug_x = p->up && req->aug_smooth ? gc_calloc((size_t)n * 3 * plane, sizeof(float), err)
                                         : p->up;
@@ -199,7 +222,7 @@ static void release(plan *p)
     if (p->aug_x != p->up)
         free(p->aug_x);
     free(p->dlogits), free(p->w), free(p->P), free(p->layer_map), free(p->combined);
-    free(p->gradcam0), free(p->up);
+    free(p->gradcam0), free(p->up), free(p->tok_act), free(p->tok_grad);
 }
 
 /* Keeps only what this explanation reads after the forward pass; methods
@@ -275,6 +298,31 @@ static void add_normalised_upsampled(float *dst, float *layer_map, const gc_shap
     }
 }
 
+/* Every requested method's map at layer l (shape a), accumulated into
+ * out->maps or, with several layers, into p->combined. */
+static gc_status layer_maps(gc_session *s, plan *p, gc_result *out, int l, const gc_shape *a,
+                            float wt, int flip, gc_error *err)
+{
+    const int n = s->n, node = p->nodes[l];
+    const size_t plane = (size_t)s->h * s->w;
+    gc_status st;
+    for (int k = 0; k < out->nmethods; k++) {
+        gc_method m = out->methods[k];
+        if (method_has(m, METHOD_INPUT_RESOLUTION) && !(m == GC_METHOD_GUIDED_GRADCAM && l == 0))
+            continue;
+        if ((st = one_layer_map(s, p, node, m, out->class_index, err)))
+            return st;
+        if (m == GC_METHOD_GUIDED_GRADCAM)
+            memcpy(p->gradcam0, p->layer_map, sizeof(float) * n * a->h * a->w);
+        else if (p->nlayers == 1)
+            accumulate(out->maps[k], p->layer_map, n, 1, a->h, a->w, wt, flip);
+        else
+            add_normalised_upsampled(p->combined + (size_t)k * n * plane, p->layer_map, a, s,
+                                     p->up);
+    }
+    return GC_OK;
+}
+
 /* All requested maps for the session's current forward pass, added into
  * out->maps with weight wt (mirrored when flip). */
 static gc_status maps_for_forward(gc_session *s, plan *p, gc_result *out, float wt, int flip,
@@ -293,23 +341,23 @@ static gc_status maps_for_forward(gc_session *s, plan *p, gc_result *out, float 
         memset(p->combined, 0, sizeof(float) * out->nmethods * n * plane);
     for (int l = 0; l < p->nlayers; l++) {
         const int node = p->nodes[l];
-        const gc_shape *a = &s->shapes[node];
+        const gc_shape *a = &p->shape[l];
         if (any_layer_gradient && (st = gc_session_backward(s, node, p->dlogits, 0, err)))
             return st;
-        for (int k = 0; k < out->nmethods; k++) {
-            gc_method m = out->methods[k];
-            if (method_has(m, METHOD_INPUT_RESOLUTION) && !(m == GC_METHOD_GUIDED_GRADCAM && l == 0))
-                continue;
-            if ((st = one_layer_map(s, p, node, m, out->class_index, err)))
-                return st;
-            if (m == GC_METHOD_GUIDED_GRADCAM)
-                memcpy(p->gradcam0, p->layer_map, sizeof(float) * n * a->h * a->w);
-            else if (p->nlayers == 1)
-                accumulate(out->maps[k], p->layer_map, n, 1, a->h, a->w, wt, flip);
-            else
-                add_normalised_upsampled(p->combined + (size_t)k * n * plane, p->layer_map, a, s,
-                                         p->up);
+        /* A token layer: the methods read its map and gradient in place of
+         * its tokens, for as long as they run (restored below). */
+        float *const act = s->act[node], *const grad = s->grad[node];
+        const gc_shape tokens = s->shapes[node];
+        if (p->view[l].layout) {
+            gc_tokens_to_map(p->tok_act, act, n, &p->view[l]);
+            if (any_layer_gradient)
+                gc_tokens_to_map(p->tok_grad, grad, n, &p->view[l]);
+            s->act[node] = p->tok_act, s->grad[node] = p->tok_grad, s->shapes[node] = *a;
         }
+        st = layer_maps(s, p, out, l, a, wt, flip, err);
+        s->act[node] = act, s->grad[node] = grad, s->shapes[node] = tokens;
+        if (st)
+            return st;
     }
     for (int k = 0; k < out->nmethods && p->nlayers > 1; k++) {
         if (method_has(out->methods[k], METHOD_INPUT_RESOLUTION))
@@ -334,7 +382,7 @@ static gc_status maps_for_forward(gc_session *s, plan *p, gc_result *out, float 
         /* Guided backpropagation overwrites every gradient: it runs last. */
         if ((st = gc_session_backward(s, 0, p->dlogits, 1, err)))
             return st;
-        const gc_shape *a = &s->shapes[p->nodes[0]];
+        const gc_shape *a = &p->shape[0];
         for (int k = 0; k < out->nmethods; k++) {
             gc_method m = out->methods[k];
             if (!gc_method_is_image(m))

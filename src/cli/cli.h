@@ -22,7 +22,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 #define CLI_MAX_POSITIONAL 4096
 #define CLI_MAX_REPEAT 16
 typedef struct cli_args {
-    const char *model, *method, *out, *input_npy, *preprocess;
+    const char *model, *method, *out, *input_npy, *preprocess, *tokens;
     const char *labels, *input_size, *mean, *std; /* override the model's */
     const char *layers[CLI_MAX_REPEAT]; /* --layer, repeatable  */
     int nlayers;

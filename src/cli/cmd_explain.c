@@ -28,6 +28,9 @@ static const char help[] =
     "                   guidedgradcam\n"
     "  --counterfactual explain what speaks against the class (negated gradients)\n"
     "  --eigen-smooth   first principal component instead of the channel sum\n"
+    "  --tokens T       how a transformer layer's tokens become a map: auto (the\n"
+    "                   default: [1 + h*w, C] drops the class token, [h*w, C]\n"
+    "                   keeps all), cls, plain, or nhwc ([h, w, C], Swin)\n"
     "  --aug-smooth     average over flips x brightness 0.9/1.0/1.1\n"
     "  --out DIR        output directory (default: ./gradcam-out)\n"
     "  --preprocess P   stretch (default: resize to the input size S) or crop\n"
@@ -57,7 +60,7 @@ static const char help[] =
 static const char *const options[] = {
     "model", "layer", "class", "top-k", "method", "counterfactual", "eigen-smooth",
     "aug-smooth", "out", "preprocess", "input-npy", "labels", "input-size", "mean", "std",
-    "max-pixels", "max-weights", "max-nodes", NULL,
+    "max-pixels", "max-weights", "max-nodes", "tokens", NULL,
 };
 
 #define MAX_METHODS GC_METHOD_COUNT
@@ -333,6 +336,16 @@ int cmd_explain(int argc, char **argv)
     j.req.eigen_smooth = a.eigen_smooth;
     j.req.aug_smooth = a.aug_smooth;
     j.req.seed = 1;
+    if (a.tokens) {
+        static const char *const names[] = {"auto", "cls", "plain", "nhwc"};
+        j.req.tokens = -1;
+        for (int k = 0; k < 4; k++)
+            if (strcmp(a.tokens, names[k]) == 0)
+                j.req.tokens = k; /* the order of gc_tokens */
+        if (j.req.tokens < 0)
+            return cli_usage_error("explain", "--tokens is auto, cls, plain or nhwc, not '%s'",
+                                   a.tokens);
+    }
     gc_preprocess pre;
     if ((rc = parse_methods(a.method, j.methods, &j.req.nmethods)) || (rc = name_inputs(&j)))
         return rc;

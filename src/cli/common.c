@@ -66,6 +66,7 @@ static const struct {
     {"input-size", offsetof(cli_args, input_size)},
     {"mean", offsetof(cli_args, mean)},
     {"std", offsetof(cli_args, std)},
+    {"tokens", offsetof(cli_args, tokens)},
 };
 
 static const struct {

@@ -34,6 +34,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cam_oracle  # noqa: E402
 import oracle  # noqa: E402
 
 LOGIT_TOL = 1e-4
@@ -141,6 +142,46 @@ def explain(gradcam, path, xpath, cls, out, layer="/patch/Conv"):
             np.load(os.path.join(out, stem + ".gradcam.cam.npy")), "")
 
 
+def token_reference(model, x, module, cls, skip):
+    """Grad-CAM, HiResCAM and LayerCAM at a token layer [N, skip + h*w, C]
+    after pytorch-grad-cam's reshape transform (drop the first `skip`
+    tokens, [N, h, w, C] -> [N, C, h, w]), float64."""
+    m = model.double()
+    acts, grads = {}, {}
+
+    def hook(_mod, _inp, out):
+        acts["a"] = out
+        out.register_hook(lambda g: grads.__setitem__("g", g))
+    h = module.register_forward_hook(hook)
+    logits = m(torch.from_numpy(x.astype(np.float64)))
+    h.remove()
+    classes = logits.argmax(1) if cls is None else torch.full((x.shape[0],), cls)
+    logits.gather(1, classes[:, None]).sum().backward()
+
+    def spatial(t):
+        t = t.detach()[:, skip:]
+        side = int(round(t.shape[1] ** 0.5))
+        return t.reshape(t.shape[0], side, side, t.shape[2]).permute(0, 3, 1, 2)
+    A, G = spatial(acts["a"]), spatial(grads["g"])
+    model.float()
+    return {"gradcam": cam_oracle.gradcam(A, G).numpy(),
+            "hirescam": cam_oracle.hirescam(A, G).numpy(),
+            "layercam": cam_oracle.layercam(A, G).numpy()}
+
+
+def explain_methods(gradcam, path, xpath, layer, cls, out, extra=()):
+    """{method: map} from one `gradcam explain` run, or (None, why)."""
+    argv = [gradcam, "explain", "--model", path, "--input-npy", xpath, "--layer", layer,
+            "--method", "gradcam,hirescam,layercam", "--out", out] + list(extra)
+    if cls is not None:
+        argv += ["--class", str(cls)]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        return None, p.stderr.strip()
+    return {k: np.load(os.path.join(out, "x.%s.cam.npy" % k))
+            for k in ("gradcam", "hirescam", "layercam")}, ""
+
+
 def compare(name, cls, logits, cam, why, ref_logits, ref_cam):
     """(passed, label, message) for one model and class."""
     label = "%s class %s" % (name, "top1" if cls is None else cls)
@@ -202,6 +243,30 @@ def main():
                                            os.path.join(tmp, "%s-%s" % (name, cls)),
                                            layer="conv_proj")
                 results.append(compare(name, cls, logits, cam, why, ref_logits, ref_cam))
+            # token layers: the last block's first LayerNorm, with its class
+            # token (auto-detected, and said with --tokens cls)
+            layer = "encoder.layers.encoder_layer_1.ln_1"
+            module = vit.encoder.layers.encoder_layer_1.ln_1
+            for cls, extra in ((None, ()), (3, ("--tokens", "cls"))):
+                ref = token_reference(vit, x, module, cls, 1)
+                maps, why = explain_methods(a.gradcam, path, xpath, layer, cls,
+                                            os.path.join(tmp, "%s-tok-%s" % (name, cls)), extra)
+                for k in ("gradcam", "hirescam", "layercam"):
+                    label = "%s %s ln_1 class %s" % (name, k, "top1" if cls is None else cls)
+                    if maps is None:
+                        results.append((False, label, why))
+                        continue
+                    e = oracle.rel_err(maps[k], ref[k])
+                    results.append((e <= CAM_TOL and bool(np.any(ref[k])), label,
+                                    "cam %.2e (map %s)" % (e, "x".join(map(str, maps[k].shape)))))
+        # refusals: a grid the tokens do not form, a method that needs the way back
+        for extra, want in ((("--tokens", "plain"), "they do not form a grid"),
+                            (("--method", "scorecam"), "token layers")):
+            argv = [a.gradcam, "explain", "--model", path, "--input-npy", xpath, "--layer",
+                    layer, "--out", os.path.join(tmp, "refused")] + list(extra)
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+            results.append((p.returncode != 0 and want in p.stderr, "refused: %s" % " ".join(extra),
+                            p.stderr.strip()[-120:]))
     bad = 0
     for good, label, msg in results:
         print("%s %-40s %s" % ("ok  " if good else "FAIL", label, msg))
