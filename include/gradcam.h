@@ -188,6 +188,12 @@ const char *gc_model_layer_name(const gc_model *m, int i);
 gc_status gc_model_find_layer(const gc_model *m, const char *name, int *index, gc_error *err);
 gc_status gc_model_layer_shape(const gc_model *m, int i, int in_h, int in_w,
                                int out_shape[3], int *out_ndim, gc_error *err);
+/* The [C, h, w] map the methods read at layer i for an input of in_h x
+ * in_w: the layer's own shape, or a token layer's map under tokens
+ * (gc_tokens); *is_tokens says which. GC_ERR_USAGE, saying why, for a
+ * layer that is neither. */
+gc_status gc_model_layer_map(const gc_model *m, int i, int in_h, int in_w, int tokens,
+                             int out_map[3], int *is_tokens, gc_error *err);
 /* The layer used when none is given (the last spatial one). */
 const char *gc_model_default_layer(const gc_model *m);
 

@@ -7,7 +7,8 @@
 static const char help[] =
     "usage: gradcam layers --model M [--max-weights SIZE] [--max-nodes N]\n"
     "Lists every layer of the model in execution order with its output shape\n"
-    "(channels x height x width) for the model's input size (224x224 unless\n"
+    "(channels x height x width; for a transformer's token layer, the map its\n"
+    "tokens make, marked '(tokens)') for the model's input size (224x224 unless\n"
     "the model or its description says otherwise). Any listed name works as\n"
     "--layer; the default layer is marked with '*'. The --max options bound\n"
     "what the model file may make gradcam allocate (see 'gradcam explain --help').\n";
@@ -34,11 +35,16 @@ int cmd_layers(int argc, char **argv)
         int shape[3], ndim;
         gc_error err = {0};
         int mark = strcmp(name, gc_model_default_layer(m)) == 0;
+        int map[3], tokens = 0;
         if (gc_model_layer_shape(m, i, size, size, shape, &ndim, &err) != GC_OK)
             printf("%-28s   (not usable: 'gradcam explain --layer %s' says why)\n", name, name);
         else if (ndim == 3)
             printf("%-28s %c %d x %d x %d\n", name, mark ? '*' : ' ', shape[0], shape[1],
                    shape[2]);
+        else if (gc_model_layer_map(m, i, size, size, GC_TOKENS_AUTO, map, &tokens, &err) ==
+                     GC_OK && tokens) /* a transformer's tokens, and the map they make */
+            printf("%-28s %c %d x %d x %d (tokens)\n", name, mark ? '*' : ' ', map[0], map[1],
+                   map[2]);
         else
             printf("%-28s %c %d\n", name, mark ? '*' : ' ', shape[0]);
     }

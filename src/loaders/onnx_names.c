@@ -124,9 +124,35 @@ static int is_global_pool(onnx_loader *L, int i)
            o->h == 1 && o->w == 1 && gc_shape_numel(o) == (size_t)in->c;
 }
 
+/* A vision transformer's default layer, as pytorch-grad-cam's examples use
+ * it: the last block's first LayerNorm, a token layer whose module path
+ * ends in ".ln_1" (torchvision) or ".norm1" (timm); the last such. */
+static int pick_token_default(onnx_loader *L)
+{
+    const gc_graph *g = &L->m->graph;
+    int best = -1;
+    for (int k = 0; k < g->nlayers; k++) {
+        const char *nm = g->layers[k].name;
+        const size_t len = strlen(nm);
+        const int node = g->layers[k].node;
+        if (node < 0 || nm[0] == '/' || L->shapes[node].ndim != 2 ||
+            len >= sizeof L->m->default_layer ||
+            !((len > 5 && !strcmp(nm + len - 5, ".ln_1")) ||
+              (len > 6 && !strcmp(nm + len - 6, ".norm1"))))
+            continue;
+        if (best < 0 || node > g->layers[best].node)
+            best = k;
+    }
+    if (best >= 0)
+        snprintf(L->m->default_layer, sizeof L->m->default_layer, "%s", g->layers[best].name);
+    return best >= 0;
+}
+
 static void pick_default(onnx_loader *L)
 {
     const gc_graph *g = &L->m->graph;
+    if (pick_token_default(L))
+        return;
     int pool = g->count, def = -1;
     for (int i = g->count - 1; i >= 0; i--)
         if (is_global_pool(L, i)) {

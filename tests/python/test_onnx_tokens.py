@@ -259,6 +259,12 @@ def main():
                     e = oracle.rel_err(maps[k], ref[k])
                     results.append((e <= CAM_TOL and bool(np.any(ref[k])), label,
                                     "cam %.2e (map %s)" % (e, "x".join(map(str, maps[k].shape)))))
+        # the default layer is the last block's first LayerNorm, listed as a map
+        p = subprocess.run([a.gradcam, "layers", "--model", path], capture_output=True,
+                           text=True, timeout=60)
+        line = [l for l in p.stdout.splitlines() if l.startswith(layer + " ")]
+        results.append((len(line) == 1 and "*" in line[0] and "16 x 4 x 4 (tokens)" in line[0],
+                        "default layer %s" % layer, line[0] if line else p.stderr.strip()))
         # refusals: a grid the tokens do not form, a method that needs the way back
         for extra, want in ((("--tokens", "plain"), "they do not form a grid"),
                             (("--method", "scorecam"), "token layers")):
