@@ -40,6 +40,9 @@ typedef enum gc_op {
     GC_OP_CONSTANT,   /* weight, the same for every image; no inputs     */
     GC_OP_LAYERNORM,  /* over the axes from params->axis on; weight = scale,
                          bias = shift (either may be NULL), alpha = epsilon */
+    GC_OP_RESIZE,     /* [C, H, W] -> [C, dims[0], dims[1]] (0: H alpha, W beta);
+                         kind 1 nearest, axis gc_resize coord, legacy:
+                         nearest rounds half down                        */
     GC_OP_COUNT
 } gc_op;
 

@@ -9,6 +9,7 @@
 #include "core/session.h"
 
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 
 /* The input's per-image shape, and node nd's parameters. */
@@ -408,3 +409,49 @@ static void constant_node_forward(gc_session *s, int i)
 }
 
 const gc_op_def gc_op_constant = {"Constant", constant_shape, constant_node_forward, NULL};
+
+/* ---- resizing a [C, H, W] map ---- */
+
+static gc_status resize_shape(const gc_graph *g, int i, int h, int w, gc_shape *shapes,
+                              gc_error *err)
+{
+    const gc_node *nd = &g->nodes[i];
+    const gc_params *p = nd->params;
+    const gc_shape *a = &shapes[nd->in[0]];
+    if (!a->spatial)
+        return gc_op_misfit(g, i, a, err);
+    const double oh = p->dims[0] > 0 ? (double)p->dims[0] : floor(a->h * (double)p->alpha);
+    const double ow = p->dims[1] > 0 ? (double)p->dims[1] : floor(a->w * (double)p->beta);
+    if (oh < 1 || ow < 1 || oh > GC_RESIZE_MAX || ow > GC_RESIZE_MAX)
+        return gc_fail(err, GC_ERR_LIMIT, "node %d (Resize): an output of %.0f x %.0f (at most "
+                       "%d a side)", i, oh, ow, GC_RESIZE_MAX);
+    gc_nd out = {.ndim = 3, .d = {a->c, (int)oh, (int)ow}};
+    return gc_shape_from_nd(&shapes[i], &out, i, err);
+}
+
+static gc_resize resize_of(const gc_params *p)
+{
+    return (gc_resize){.nearest = p->kind, .coord = p->axis, .round_half_down = p->legacy};
+}
+
+static void resize_node_forward(gc_session *s, int i)
+{
+    const gc_node *nd = &s->m->graph.nodes[i];
+    const gc_shape *a = &s->shapes[nd->in[0]], *o = &s->shapes[i];
+    const gc_resize r = resize_of(nd->params);
+    resize_forward(s->act[i], s->act[nd->in[0]], (size_t)s->n * a->c, a->h, a->w, o->h, o->w, &r);
+}
+
+static void resize_node_backward(gc_session *s, int i, int guided)
+{
+    const gc_node *nd = &s->m->graph.nodes[i];
+    if (!s->reach[nd->in[0]])
+        return;
+    const gc_shape *a = &s->shapes[nd->in[0]], *o = &s->shapes[i];
+    const gc_resize r = resize_of(nd->params);
+    resize_backward_input(s->grad[nd->in[0]], s->grad[i], (size_t)s->n * a->c, a->h, a->w, o->h,
+                          o->w, &r);
+}
+
+const gc_op_def gc_op_resize = {"Resize", resize_shape, resize_node_forward,
+                                resize_node_backward};

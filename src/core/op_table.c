@@ -11,7 +11,7 @@
 extern const gc_op_def gc_op_conv, gc_op_affine, gc_op_relu, gc_op_unary, gc_op_binary,
     gc_op_maxpool, gc_op_avgpool, gc_op_reduce_mean, gc_op_softmax, gc_op_linear, gc_op_matmul,
     gc_op_reshape, gc_op_transpose, gc_op_slice, gc_op_concat, gc_op_gather, gc_op_pad,
-    gc_op_constant, gc_op_layernorm;
+    gc_op_constant, gc_op_layernorm, gc_op_resize;
 
 static gc_status input_shape(const gc_graph *g, int i, int h, int w, gc_shape *shapes,
                              gc_error *err)
@@ -46,6 +46,7 @@ static const gc_op_def *const table[GC_OP_COUNT] = {
     [GC_OP_PAD] = &gc_op_pad,
     [GC_OP_CONSTANT] = &gc_op_constant,
     [GC_OP_LAYERNORM] = &gc_op_layernorm,
+    [GC_OP_RESIZE] = &gc_op_resize,
 };
 
 const gc_op_def *gc_op_def_of(gc_op op)

@@ -19,7 +19,7 @@ static const char *const supported[] = {
     "Transpose", "Concat", "Split", "Slice", "Gather", "Pad", "Gemm", "MatMul", "Softmax",
     "Identity", "Dropout", "Constant", "Shape", "Unsqueeze", "Squeeze", "Cast",
     "ConstantOfShape", "Equal", "Less", "Greater", "And", "Or", "Xor", "Not", "Where",
-    "Expand", "Range", "Mod", "LayerNormalization",
+    "Expand", "Range", "Mod", "LayerNormalization", "Resize", "Upsample",
 };
 
 int onnx_op_supported(const char *op)
@@ -37,7 +37,7 @@ const char *onnx_supported_list(void)
            "Flatten Reshape Transpose Concat Split Slice Gather Pad Gemm MatMul Softmax "
            "Identity Dropout Constant Shape Unsqueeze Squeeze Cast ConstantOfShape Equal Less "
            "Greater And Or Xor Not Where Expand Range Mod (these twelve on constants only) "
-           "LayerNormalization";
+           "LayerNormalization Resize Upsample";
 }
 
 /* ---- attributes and inputs --------------------------------------------- */
@@ -1157,6 +1157,82 @@ static gc_status conv_softmax(onnx_loader *L, const Onnx__NodeProto *nd, int arg
     return put_node(L, nd, 0, add(L, GC_OP_SOFTMAX, &x, 1, e));
 }
 
+/* Resize (opset >= 10; arg 0) and Upsample (arg 1): a [C, H, W] map to a
+ * constant size (sizes, computed at load time: N and C kept) or by
+ * constant scales (1 for N and C). Bilinear or nearest, with the coordinate
+ * transforms PyTorch's interpolate exports; cubic, antialiasing and
+ * regions of interest are refused. */
+static gc_status conv_resize(onnx_loader *L, const Onnx__NodeProto *nd, int upsample)
+{
+    int x = need_node(L, input(L, nd, 0), "the input");
+    if (x < 0)
+        return L->err->status;
+    const gc_shape *s = &L->shapes[x];
+    if (!s->spatial)
+        return onnx_fail(L, GC_ERR_UNSUPPORTED, "resizing other than a [C, H, W] map");
+    const int opset10 = upsample || L->opset < 11; /* Resize-10: X, scales */
+    const value *scales = input(L, nd, opset10 ? 1 : 2), *sizes = opset10 ? NULL : input(L, nd, 3);
+    gc_params *e = onnx_new_params(L, 0);
+    if (!e)
+        return L->err->status;
+    if (sizes && sizes->numel > 0) {
+        int64_t d[GC_MAX_DIMS];
+        if (const_ints(L, sizes, d, GC_MAX_DIMS, "sizes") != 4) {
+            free(e);
+            return L->err->status ? L->err->status
+                                  : onnx_fail(L, GC_ERR_UNSUPPORTED, "sizes of other than 4");
+        }
+        if (d[1] != s->c || d[2] < 1 || d[3] < 1) {
+            free(e);
+            return onnx_fail(L, GC_ERR_UNSUPPORTED, "sizes that change N or C, or are empty");
+        }
+        e->dims[0] = d[2], e->dims[1] = d[3];
+    } else {
+        if (!scales || scales->kind != V_FLOAT || scales->numel != 4 || scales->f[0] != 1.0f ||
+            scales->f[1] != 1.0f || !(scales->f[2] > 0) || !(scales->f[3] > 0)) {
+            free(e);
+            return onnx_fail(L, GC_ERR_UNSUPPORTED, "scales must be 4 constants, 1 for N and C");
+        }
+        e->alpha = scales->f[2], e->beta = scales->f[3];
+    }
+    const Onnx__AttributeProto *m = attr(nd, "mode");
+    int nearest = m && m->has_s && m->s.len == 7 && !memcmp(m->s.data, "nearest", 7);
+    int linear = m && m->has_s && ((m->s.len == 6 && !memcmp(m->s.data, "linear", 6)) ||
+                                   (m->s.len == 8 && !memcmp(m->s.data, "bilinear", 8)));
+    nearest |= !m;
+    if (!nearest && !linear) {
+        free(e);
+        return onnx_fail(L, GC_ERR_UNSUPPORTED, "mode '%.*s' (nearest and linear are supported)",
+                         m ? (int)m->s.len : 0, m ? (const char *)m->s.data : "");
+    }
+    e->kind = nearest;
+    if (opset10 || attr_s_is(nd, "coordinate_transformation_mode", "asymmetric", "half_pixel"))
+        e->axis = GC_RESIZE_ASYMMETRIC;
+    else if (attr_s_is(nd, "coordinate_transformation_mode", "align_corners", "half_pixel"))
+        e->axis = GC_RESIZE_ALIGN_CORNERS;
+    else if (attr_s_is(nd, "coordinate_transformation_mode", "half_pixel", "half_pixel") ||
+             attr_s_is(nd, "coordinate_transformation_mode", "pytorch_half_pixel", "half_pixel"))
+        e->axis = GC_RESIZE_HALF_PIXEL;
+    else {
+        free(e);
+        return onnx_fail(L, GC_ERR_UNSUPPORTED, "that coordinate_transformation_mode");
+    }
+    if (nearest) {
+        if (attr_s_is(nd, "nearest_mode", "round_prefer_floor", "round_prefer_floor") && !opset10)
+            e->legacy = 1;
+        else if (!attr_s_is(nd, "nearest_mode", "floor", "round_prefer_floor") && !opset10) {
+            free(e);
+            return onnx_fail(L, GC_ERR_UNSUPPORTED, "that nearest_mode (floor and "
+                             "round_prefer_floor are supported)");
+        }
+    }
+    if (attr_i(nd, "antialias", 0) || (linear && attr_i(nd, "exclude_outside", 0))) {
+        free(e);
+        return onnx_fail(L, GC_ERR_UNSUPPORTED, "antialiasing or exclude_outside");
+    }
+    return put_node(L, nd, 0, add(L, GC_OP_RESIZE, &x, 1, e));
+}
+
 /* LayerNormalization (opset 17): X a computed tensor, Scale and B
  * constants of the normalised length; the optional Mean and InvStdDev
  * outputs (training) are refused. */
@@ -1325,6 +1401,8 @@ static const struct {
     {"Identity", conv_identity, 0},
     {"Dropout", conv_identity, 0},
     {"LayerNormalization", conv_layernorm, 0},
+    {"Resize", conv_resize, 0},
+    {"Upsample", conv_resize, 1},
     {"ConstantOfShape", onnx_conv_constant_of_shape, 0},
     {"Equal", onnx_conv_compare, 0},
     {"Less", onnx_conv_compare, 1},

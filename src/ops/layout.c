@@ -4,6 +4,8 @@
  * gradient back to the input element it came from. */
 #include "ops/ops.h"
 
+#include <math.h>
+
 #include <string.h>
 
 /* Row-major strides of a shape. */
@@ -207,4 +209,112 @@ void gather_backward_input(float *din, const float *dout, size_t outer, int len,
             for (size_t e = 0; e < inner; e++)
                 dx[e] += dy[e];
         }
+}
+
+/* ---- resizing (ONNX Resize, PyTorch's interpolate) ---- */
+
+/* Output coordinate d's source coordinate along an axis of `in` values
+ * resized to `out`: half_pixel (PyTorch's align_corners=False, clamped at
+ * 0 as PyTorch does), align_corners, or asymmetric (d * in / out). */
+static double resize_source(int d, int in, int out, int coord)
+{
+    if (coord == GC_RESIZE_ALIGN_CORNERS)
+        return out > 1 ? (double)d * (in - 1) / (out - 1) : 0.0;
+    if (coord == GC_RESIZE_ASYMMETRIC)
+        return (double)d * in / out;
+    const double s = ((double)d + 0.5) * in / out - 0.5;
+    return s < 0.0 ? 0.0 : s;
+}
+
+/* The two source indices and the second one's weight, per output index. */
+static void linear_taps(int in, int out, int coord, int *i0, int *i1, float *t)
+{
+    for (int d = 0; d < out; d++) {
+        const double s = resize_source(d, in, out, coord);
+        int a = (int)s;
+        a = a > in - 1 ? in - 1 : a;
+        i0[d] = a, i1[d] = a + 1 < in ? a + 1 : in - 1, t[d] = (float)(s - a);
+        if (i1[d] == a)
+            t[d] = 0.0f;
+    }
+}
+
+/* Nearest: floor of the source coordinate (PyTorch's mode='nearest' is
+ * asymmetric + floor), or rounded half down (ONNX's round_prefer_floor). */
+static void nearest_taps(int in, int out, int coord, int round_half_down, int *i0)
+{
+    for (int d = 0; d < out; d++) {
+        const double s = resize_source(d, in, out, coord);
+        int a = round_half_down ? (int)ceil(s - 0.5) : (int)floor(s);
+        i0[d] = a < 0 ? 0 : a > in - 1 ? in - 1 : a;
+    }
+}
+
+/* Each output row's and column's source taps, on the caller's stack. */
+typedef struct resize_taps {
+    int y0[GC_RESIZE_MAX], y1[GC_RESIZE_MAX], x0[GC_RESIZE_MAX], x1[GC_RESIZE_MAX];
+    float ty[GC_RESIZE_MAX], tx[GC_RESIZE_MAX];
+} resize_taps;
+
+static void fill_taps(resize_taps *k, int ih, int iw, int oh, int ow, const gc_resize *r)
+{
+    if (r->nearest) {
+        nearest_taps(ih, oh, r->coord, r->round_half_down, k->y0);
+        nearest_taps(iw, ow, r->coord, r->round_half_down, k->x0);
+    } else {
+        linear_taps(ih, oh, r->coord, k->y0, k->y1, k->ty);
+        linear_taps(iw, ow, r->coord, k->x0, k->x1, k->tx);
+    }
+}
+
+void resize_forward(float *out, const float *in, size_t planes, int ih, int iw, int oh, int ow,
+                    const gc_resize *r)
+{
+    resize_taps k; /* oh, ow <= GC_RESIZE_MAX: the shape check saw to it */
+    fill_taps(&k, ih, iw, oh, ow, r);
+    const int *y0 = k.y0, *y1 = k.y1, *x0 = k.x0, *x1 = k.x1;
+    const float *ty = k.ty, *tx = k.tx;
+    #pragma omp parallel for schedule(static) if (planes * oh * ow >= OPS_PARALLEL_MIN)
+    for (size_t p = 0; p < planes; p++) {
+        const float *src = in + p * ih * iw;
+        float *dst = out + p * oh * ow;
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                if (r->nearest) {
+                    dst[y * ow + x] = src[y0[y] * iw + x0[x]];
+                    continue;
+                }
+                const float *a = src + (size_t)y0[y] * iw, *b = src + (size_t)y1[y] * iw;
+                const float top = a[x0[x]] + tx[x] * (a[x1[x]] - a[x0[x]]);
+                const float bot = b[x0[x]] + tx[x] * (b[x1[x]] - b[x0[x]]);
+                dst[y * ow + x] = top + ty[y] * (bot - top);
+            }
+    }
+}
+
+void resize_backward_input(float *din, const float *dout, size_t planes, int ih, int iw, int oh,
+                           int ow, const gc_resize *r)
+{
+    resize_taps k; /* oh, ow <= GC_RESIZE_MAX: the shape check saw to it */
+    fill_taps(&k, ih, iw, oh, ow, r);
+    const int *y0 = k.y0, *y1 = k.y1, *x0 = k.x0, *x1 = k.x1;
+    const float *ty = k.ty, *tx = k.tx;
+    #pragma omp parallel for schedule(static) if (planes * oh * ow >= OPS_PARALLEL_MIN)
+    for (size_t p = 0; p < planes; p++) { /* each plane's scatter is its own */
+        float *dst = din + p * ih * iw;
+        const float *g = dout + p * oh * ow;
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                const float v = g[y * ow + x];
+                if (r->nearest) {
+                    dst[y0[y] * iw + x0[x]] += v;
+                    continue;
+                }
+                /* the adjoint of the two lerps above */
+                const float top = v * (1.0f - ty[y]), bot = v * ty[y];
+                float *a = dst + (size_t)y0[y] * iw, *b = dst + (size_t)y1[y] * iw;
+                a[x0[x]] += top * (1.0f - tx[x]), a[x1[x]] += top * tx[x];
+                b[x0[x]] += bot * (1.0f - tx[x]), b[x1[x]] += bot * tx[x];
+            }
+    }
 }

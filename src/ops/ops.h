@@ -252,6 +252,21 @@ void reduce_mean_forward(float *out, const float *in, int n, const gc_nd *in_sha
 void reduce_mean_backward_input(float *din, const float *dout, int n, const gc_nd *in_shape,
                                 int mask);
 
+/* Resizing planes of ih x iw to oh x ow (ONNX Resize, PyTorch's
+ * interpolate): bilinear or nearest, with one of ONNX's coordinate
+ * transforms. The backward pass is the exact adjoint (accumulating). */
+enum { GC_RESIZE_HALF_PIXEL, GC_RESIZE_ALIGN_CORNERS, GC_RESIZE_ASYMMETRIC };
+#define GC_RESIZE_MAX 4096 /* output rows and columns at most */
+typedef struct gc_resize {
+    int nearest;         /* 0: bilinear                                  */
+    int coord;           /* GC_RESIZE_*                                  */
+    int round_half_down; /* nearest: round (half down) instead of floor  */
+} gc_resize;
+void resize_forward(float *out, const float *in, size_t planes, int ih, int iw, int oh, int ow,
+                    const gc_resize *r);
+void resize_backward_input(float *din, const float *dout, size_t planes, int ih, int iw, int oh,
+                           int ow, const gc_resize *r);
+
 /* Layer normalisation of rows rows of len values each (ONNX's
  * LayerNormalization, PyTorch's layer_norm): (x - mean) / sqrt(var + eps)
  * with the biased variance, times scale[j] plus shift[j] (either NULL:

@@ -1,7 +1,8 @@
 # onnx.cmake — ONNX models (issue 4): parity of `gradcam explain` with
 # PyTorch on seven torchvision architectures exported at test time, and the
 # loader's refusal of malformed files through the CLI; token models (issue
-# 17): the shape-arithmetic operators around a class token, LayerNorm.
+# 17): the shape-arithmetic operators around a class token, LayerNorm,
+# attention's moved batch axis, token layers; resizing (segmentation heads).
 add_test(NAME onnx_parity
   COMMAND ${GC_PY} ${PROJECT_SOURCE_DIR}/tests/python/test_onnx_parity.py
           --gradcam $<TARGET_FILE:gradcam>)
@@ -11,5 +12,9 @@ add_test(NAME onnx_malformed
 add_test(NAME onnx_tokens
   COMMAND ${GC_PY} ${PROJECT_SOURCE_DIR}/tests/python/test_onnx_tokens.py
           --gradcam $<TARGET_FILE:gradcam>)
-set_tests_properties(onnx_parity onnx_malformed onnx_tokens PROPERTIES LABELS onnx)
+add_test(NAME onnx_resize
+  COMMAND ${GC_PY} ${PROJECT_SOURCE_DIR}/tests/python/test_onnx_resize.py
+          --gradcam $<TARGET_FILE:gradcam>)
+set_tests_properties(onnx_parity onnx_malformed onnx_tokens onnx_resize PROPERTIES LABELS onnx)
+set_tests_properties(onnx_resize PROPERTIES TIMEOUT 600)
 set_tests_properties(onnx_parity PROPERTIES TIMEOUT 900)

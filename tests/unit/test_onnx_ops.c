@@ -350,6 +350,71 @@ static void test_layernorm(void **state)
         }
 }
 
+/* ---- resizing ---- */
+typedef struct { size_t planes; int ih, iw, oh, ow; gc_resize r; } rs_ctx;
+static void rs_f(const void *c, float *y, const float *x)
+{
+    const rs_ctx *s = c;
+    resize_forward(y, x, s->planes, s->ih, s->iw, s->oh, s->ow, &s->r);
+}
+static void rs_b(const void *c, float *dx, const float *dy, const float *x, const float *y)
+{
+    const rs_ctx *s = c;
+    (void)x, (void)y;
+    resize_backward_input(dx, dy, s->planes, s->ih, s->iw, s->oh, s->ow, &s->r);
+}
+
+/* The definition along one axis: the source coordinate of output d. */
+static double rs_src(int d, int in, int out, int coord)
+{
+    if (coord == GC_RESIZE_ALIGN_CORNERS)
+        return out > 1 ? (double)d * (in - 1) / (out - 1) : 0;
+    if (coord == GC_RESIZE_ASYMMETRIC)
+        return (double)d * in / out;
+    return fmax(0.0, (d + 0.5) * in / out - 0.5);
+}
+
+static void test_resize(void **state)
+{
+    (void)state;
+    /* up, down, odd ratios, a single row, every coordinate transform */
+    const int sizes[][4] = {{5, 7, 11, 9}, {8, 8, 3, 5}, {1, 6, 4, 13}, {7, 3, 7, 3}};
+    for (size_t q = 0; q < 4; q++)
+        for (int coord = 0; coord < 3; coord++)
+            for (int nearest = 0; nearest < 2; nearest++) {
+                rs_ctx c = {2, sizes[q][0], sizes[q][1], sizes[q][2], sizes[q][3],
+                            {.nearest = nearest, .coord = coord}};
+                const size_t nx = c.planes * c.ih * c.iw, ny = c.planes * c.oh * c.ow;
+                float *x = rvec(nx, 1.0f), *y = malloc(sizeof(float) * ny);
+                rs_f(&c, y, x);
+                for (size_t p = 0; p < c.planes; p++)
+                    for (int oy = 0; oy < c.oh; oy++)
+                        for (int ox = 0; ox < c.ow; ox++) {
+                            const double sy = rs_src(oy, c.ih, c.oh, coord);
+                            const double sx = rs_src(ox, c.iw, c.ow, coord);
+                            const float *pl = x + p * c.ih * c.iw;
+                            double want;
+                            if (nearest) {
+                                int yy = (int)floor(sy), xx = (int)floor(sx);
+                                yy = yy > c.ih - 1 ? c.ih - 1 : yy, xx = xx > c.iw - 1 ? c.iw - 1 : xx;
+                                want = pl[yy * c.iw + xx];
+                            } else {
+                                int y0 = (int)sy, x0 = (int)sx;
+                                y0 = y0 > c.ih - 1 ? c.ih - 1 : y0, x0 = x0 > c.iw - 1 ? c.iw - 1 : x0;
+                                const int y1 = y0 + 1 < c.ih ? y0 + 1 : y0;
+                                const int x1 = x0 + 1 < c.iw ? x0 + 1 : x0;
+                                const double ty = y1 == y0 ? 0 : sy - y0, tx = x1 == x0 ? 0 : sx - x0;
+                                want = (1 - ty) * ((1 - tx) * pl[y0 * c.iw + x0] + tx * pl[y0 * c.iw + x1]) +
+                                       ty * ((1 - tx) * pl[y1 * c.iw + x0] + tx * pl[y1 * c.iw + x1]);
+                            }
+                            assert_float_equal(y[(p * c.oh + oy) * c.ow + ox], want, 1e-5);
+                        }
+                /* the adjoint: resizing is linear, so the check is exact */
+                check_grad(&c, rs_f, rs_b, nx, ny, x, 1e-3);
+                free(x), free(y);
+            }
+}
+
 /* ---- layout ---- */
 typedef struct { gc_nd in, out; int perm[GC_ND]; int64_t a[GC_ND], b[GC_ND]; int n; } lay_ctx;
 static void tr_f(const void *c, float *y, const float *x)
@@ -516,7 +581,7 @@ int main(void)
         cmocka_unit_test(test_unary),          cmocka_unit_test(test_binary),
         cmocka_unit_test(test_avgpool_values), cmocka_unit_test(test_avgpool_grad),
         cmocka_unit_test(test_reduce_mean),    cmocka_unit_test(test_softmax),
-        cmocka_unit_test(test_layernorm),
+        cmocka_unit_test(test_layernorm),      cmocka_unit_test(test_resize),
         cmocka_unit_test(test_layout),         cmocka_unit_test(test_matmul),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
