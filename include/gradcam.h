@@ -276,6 +276,16 @@ typedef struct gc_request {
     unsigned seed;              /* for GC_METHOD_RANDOM                     */
     int tokens;                 /* gc_tokens: how a transformer layer's
                                    output becomes a map; 0 = auto           */
+    /* A segmentation target (pytorch-grad-cam's SemanticSegmentationTarget):
+     * for a model whose output is a map [K, H, W] per image, explain
+     * sum over pixels p of y[c][p] * m[p], with m the pixels where class c
+     * wins (argmax over K), or where given the mask: mask_h x mask_w bytes
+     * (nonzero = in) for every image, scaled to H x W by nearest pixel
+     * (an image-sized mask works). c is class_index, or else each image's
+     * rank-th class by the number of pixels it wins. Not with aug_smooth. */
+    int segment;
+    const unsigned char *mask;
+    int mask_h, mask_w;
 } gc_request;
 
 typedef struct gc_result {
@@ -294,6 +304,8 @@ typedef struct gc_result {
     float *maps[GC_METHOD_COUNT];
     int map_c[GC_METHOD_COUNT], map_h[GC_METHOD_COUNT], map_w[GC_METHOD_COUNT];
     float *cam;                 /* maps[0], for single-method callers       */
+    int out_c, out_h, out_w;    /* the output per image: [K, H, W] for a map
+                                   (segmentation), else [classes, 1, 1]     */
     double forward_ms;          /* the forward pass                         */
     double methods_ms;          /* backward passes, extra passes, maps      */
 } gc_result;

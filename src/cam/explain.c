@@ -3,6 +3,7 @@
  * chosen layer, turn A and G into maps with each chosen method; optionally
  * averaged over test-time augmentations and combined across layers. */
 #include "cam/methods.h"
+#include "cam/targets.h"
 #include "cam/tokens.h"
 #include "core/error.h"
 
@@ -438,6 +439,9 @@ gc_status gc_explain(gc_session *s, const float *x, int n, int h, int w,
     if (req->rank < 0 || req->rank >= classes)
         return gc_fail(err, GC_ERR_USAGE, "rank %d is out of range (the model has %d classes)",
                        req->rank, classes);
+    if (req->segment && req->aug_smooth)
+        return gc_fail(err, GC_ERR_USAGE, "a segmentation target with aug-smooth (the flipped "
+                       "input's pixels are not the target's)");
     if ((st = allocate(s, req, &p, out, err)) || (st = choose_keep(s, &p, out, err)))
         goto fail;
 
@@ -448,7 +452,12 @@ gc_status gc_explain(gc_session *s, const float *x, int n, int h, int w,
     memcpy(out->logits, logits, sizeof(float) * n * classes);
     /* The counterfactual explains -y_c: negated gradients everywhere. */
     const float sign = req->counterfactual ? -1.0f : 1.0f;
-    for (int i = 0; i < n; i++) {
+    const gc_shape *os = &s->shapes[gc_graph_output(&s->m->graph)];
+    out->out_c = os->c, out->out_h = os->h, out->out_w = os->w;
+    if (req->segment &&
+        (st = gc_segment_targets(os, logits, n, req, sign, p.dlogits, out->class_index, err)))
+        goto fail;
+    for (int i = 0; i < n && !req->segment; i++) {
         int c = req->class_index == GC_CLASS_TOP1
                     ? nth_largest(logits + (size_t)i * classes, classes, req->rank)
                     : req->class_index;

@@ -22,7 +22,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 #define CLI_MAX_POSITIONAL 4096
 #define CLI_MAX_REPEAT 16
 typedef struct cli_args {
-    const char *model, *method, *out, *input_npy, *preprocess, *tokens;
+    const char *model, *method, *out, *input_npy, *preprocess, *tokens, *mask;
     const char *labels, *input_size, *mean, *std; /* override the model's */
     const char *layers[CLI_MAX_REPEAT]; /* --layer, repeatable  */
     int nlayers;
@@ -32,7 +32,7 @@ typedef struct cli_args {
     int batch, size, iters; /* bench */
     int top_k;    /* explain --top-k K  */
     int help;
-    int counterfactual, eigen_smooth, aug_smooth;
+    int counterfactual, eigen_smooth, aug_smooth, segment;
     gc_limits limits; /* --max-pixels, --max-weights, --max-nodes; 0: default */
     const char *positional[CLI_MAX_POSITIONAL];
     int npositional;

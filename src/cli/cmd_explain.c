@@ -28,6 +28,11 @@ static const char help[] =
     "                   guidedgradcam\n"
     "  --counterfactual explain what speaks against the class (negated gradients)\n"
     "  --eigen-smooth   first principal component instead of the channel sum\n"
+    "  --segment        for a model whose output is a map [classes, H, W]: explain\n"
+    "                   the class's scores summed over the pixels where it wins\n"
+    "                   (--class, or each image's class that wins most pixels)\n"
+    "  --mask M.png     with --segment: over M's non-black pixels instead (scaled\n"
+    "                   to the output map)\n"
     "  --tokens T       how a transformer layer's tokens become a map: auto (the\n"
     "                   default: [1 + h*w, C] drops the class token, [h*w, C]\n"
     "                   keeps all), cls, plain, or nhwc ([h, w, C], Swin)\n"
@@ -60,7 +65,7 @@ static const char help[] =
 static const char *const options[] = {
     "model", "layer", "class", "top-k", "method", "counterfactual", "eigen-smooth",
     "aug-smooth", "out", "preprocess", "input-npy", "labels", "input-size", "mean", "std",
-    "max-pixels", "max-weights", "max-nodes", "tokens", NULL,
+    "max-pixels", "max-weights", "max-nodes", "tokens", "segment", "mask", NULL,
 };
 
 #define MAX_METHODS GC_METHOD_COUNT
@@ -255,7 +260,8 @@ static int write_image(void *ctx, int i, void *it, int failed)
                 .dir = j->out, .stem = name, .image_path = item->path, .model_path = j->a->model,
                 .same_stem_as = same_as >= 0 ? j->inputs[same_as] : NULL,
                 .layer = j->layer_label, .model = j->m, .photo = &item->photo, .pre = run->pre,
-                .result = r, .counterfactual = j->req.counterfactual, .load_ms = item->load_ms,
+                .result = r, .counterfactual = j->req.counterfactual, .segment = j->req.segment,
+                .load_ms = item->load_ms,
             };
             rc = cli_write_visuals(&v);
         }
@@ -350,6 +356,18 @@ int cmd_explain(int argc, char **argv)
     if ((rc = parse_methods(a.method, j.methods, &j.req.nmethods)) || (rc = name_inputs(&j)))
         return rc;
     gc_error err = {0};
+    gc_image mask = {0};
+    j.req.segment = a.segment;
+    if (a.mask && !a.segment)
+        return cli_usage_error("explain", "--mask goes with --segment");
+    if (a.mask) { /* any non-black pixel is in */
+        if (gc_image_load_limited(a.mask, &a.limits, &mask, &err))
+            return cli_report(&err);
+        const size_t px = (size_t)mask.width * mask.height;
+        for (size_t q = 0; q < px; q++)
+            mask.pixels[q] = mask.pixels[3 * q] | mask.pixels[3 * q + 1] | mask.pixels[3 * q + 2];
+        j.req.mask = mask.pixels, j.req.mask_h = mask.height, j.req.mask_w = mask.width;
+    }
     if ((rc = cli_open_model(&a, &j.m)))
         goto out;
     if ((rc = cli_preprocess_from_args(&a, j.m, &pre)))
@@ -371,6 +389,7 @@ int cmd_explain(int argc, char **argv)
     if (!rc && a.npositional)
         rc = explain_images(&j, &pre);
 out:
+    gc_image_free(&mask);
     gc_session_free(j.s);
     gc_model_free(j.m);
     cli_stems_free(&j.stems);

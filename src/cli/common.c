@@ -67,6 +67,7 @@ static const struct {
     {"mean", offsetof(cli_args, mean)},
     {"std", offsetof(cli_args, std)},
     {"tokens", offsetof(cli_args, tokens)},
+    {"mask", offsetof(cli_args, mask)},
 };
 
 static const struct {
@@ -76,6 +77,7 @@ static const struct {
     {"counterfactual", offsetof(cli_args, counterfactual)},
     {"eigen-smooth", offsetof(cli_args, eigen_smooth)},
     {"aug-smooth", offsetof(cli_args, aug_smooth)},
+    {"segment", offsetof(cli_args, segment)},
 };
 
 static int parse_count(const char *cmd, const char *opt, const char *value, int *out)

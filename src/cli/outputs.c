@@ -355,6 +355,23 @@ static int write_grid(const cli_visual *v, const gc_image *tiles, const float *p
                                                                           : EXIT_OK;
 }
 
+/* For a segmentation output [K, H, W]: probs[c] = the share of pixels
+ * where class c wins, for c < K; 0 for every other score. */
+static void pixel_shares(const gc_result *r, float *probs)
+{
+    const int k = r->out_c;
+    const size_t hw = (size_t)r->out_h * r->out_w;
+    for (int c = 0; c < r->classes; c++)
+        probs[c] = 0.0f;
+    for (size_t p = 0; p < hw; p++) {
+        int best = 0;
+        for (int c = 1; c < k; c++)
+            if (r->logits[c * hw + p] > r->logits[best * hw + p])
+                best = c;
+        probs[best] += 1.0f / (float)hw;
+    }
+}
+
 int cli_write_visuals(const cli_visual *v)
 {
     double t0 = now_ms();
@@ -365,7 +382,10 @@ int cli_write_visuals(const cli_visual *v)
         fprintf(stderr, "gradcam: out of memory\n");
         return EXIT_BAD_INPUT;
     }
-    gc_softmax(r->logits, r->classes, probs);
+    if (v->segment) /* the share of the output's pixels each class wins */
+        pixel_shares(r, probs);
+    else
+        gc_softmax(r->logits, r->classes, probs);
     gc_image tiles[GC_METHOD_COUNT] = {{0}};
     for (int k = 0; k < r->nmethods && !rc; k++)
         rc = write_method_visuals(v, k, probs, &tiles[k]);

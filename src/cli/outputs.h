@@ -32,6 +32,8 @@ typedef struct cli_visual {
     const gc_preprocess *pre;
     const gc_result *result; /* one image */
     int counterfactual;
+    int segment;             /* a segmentation target: "probabilities" are the
+                                share of the output's pixels each class wins */
     double load_ms;
 } cli_visual;
 

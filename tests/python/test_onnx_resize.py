@@ -9,7 +9,11 @@ Each model's output is the [K, H, W] map per image, which gradcam reads as
 K * H * W scores: `--class i` explains the single score i (one class at one
 pixel). For a batch of 2, the test compares the whole output (1e-4) and
 Grad-CAM at a layer before the resizing (1e-3 of the maximum) with PyTorch's
-autograd in float64, for two such scores.
+autograd in float64, for two such scores; and, for the segmentation
+networks, the segmentation target (`--segment`: a class's scores summed
+over the pixels where it wins, pytorch-grad-cam's
+SemanticSegmentationTarget) for each image's most frequent class, for an
+explicit class, and over a PNG mask.
 
 Usage: test_onnx_resize.py --gradcam PATH/TO/gradcam
 """
@@ -77,21 +81,47 @@ def models():
     return out
 
 
-def reference(model, x, layer, index):
+def hooked(model, x, layer):
+    """The float64 output and a dict that will hold the layer's activation
+    ("a") and, after a backward pass, its gradient ("g")."""
     m = model.double()
-    mods = dict(m.named_modules())
-    acts, grads = {}, {}
+    acts = {}
 
     def hook(_mod, _inp, out):
         acts["a"] = out
-        out.register_hook(lambda g: grads.__setitem__("g", g))
-    h = mods[layer].register_forward_hook(hook)
+        out.register_hook(lambda g: acts.__setitem__("g", g))
+    h = dict(m.named_modules())[layer].register_forward_hook(hook)
     y = m(torch.from_numpy(x.astype(np.float64)))
     h.remove()
-    y.flatten(1)[:, index].sum().backward()
-    cam = oracle.cam_from(acts["a"].detach(), grads["g"].detach()).numpy()
+    return y, acts
+
+
+def cam_of(model, acts):
     model.float()
-    return y.detach().flatten(1).numpy(), cam
+    return oracle.cam_from(acts["a"].detach(), acts["g"].detach()).numpy()
+
+
+def reference(model, x, layer, index):
+    y, acts = hooked(model, x, layer)
+    y.flatten(1)[:, index].sum().backward()
+    return y.detach().flatten(1).numpy(), cam_of(model, acts)
+
+
+def segment_reference(model, x, layer, cls, mask):
+    """Grad-CAM for sum_p y[c][p] m[p]: m where c wins, or the mask; c the
+    given class or each image's class that wins most pixels."""
+    y, acts = hooked(model, x, layer)
+    win = y.argmax(1)                                       # [N, H, W]
+    k = y.shape[1]
+    classes = [int(cls) if cls is not None else
+               int(torch.bincount(win[i].flatten(), minlength=k).argmax())
+               for i in range(y.shape[0])]
+    score = 0
+    for i, c in enumerate(classes):
+        sel = torch.from_numpy(mask).double() if mask is not None else (win[i] == c).double()
+        score = score + (y[i, c] * sel).sum()
+    score.backward()
+    return classes, cam_of(model, acts)
 
 
 def main():
@@ -133,6 +163,34 @@ def main():
                 live = bool(np.any(ref_cam))
                 results.append((ey <= LOGIT_TOL and ec <= CAM_TOL and live, label,
                                 "output %.2e, cam %.2e%s" % (ey, ec, "" if live else " (zero)")))
+        # segmentation targets, on the networks that have classes per pixel
+        import cv2
+        for name, model, layer in models()[:3]:
+            path = os.path.join(tmp, name + ".onnx")
+            with torch.no_grad():
+                k, h, w = model(torch.zeros(1, 3, SIZE, SIZE)).shape[1:]
+            rect = np.zeros((h, w), np.uint8)
+            rect[h // 4:h // 2 + 3, w // 5:(3 * w) // 4] = 1
+            mpath = os.path.join(tmp, "mask.png")
+            cv2.imwrite(mpath, rect * 255)
+            for cls, mask in ((None, None), (2, None), (1, rect)):
+                classes, ref_cam = segment_reference(model, x, layer, cls, mask)
+                out = os.path.join(tmp, "%s-seg-%s-%s" % (name, cls, mask is not None))
+                argv = [a.gradcam, "explain", "--model", path, "--input-npy", xpath, "--layer",
+                        layer, "--segment", "--out", out]
+                argv += ["--class", str(cls)] if cls is not None else []
+                argv += ["--mask", mpath] if mask is not None else []
+                p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+                label = "%s segment class %s%s" % (name, "most" if cls is None else cls,
+                                                   " mask" if mask is not None else "")
+                if p.returncode != 0:
+                    results.append((False, label, p.stderr.strip()))
+                    continue
+                cam = np.load(os.path.join(out, "x.gradcam.cam.npy"))
+                ec = oracle.rel_err(cam, ref_cam)
+                live = bool(np.any(ref_cam))
+                results.append((ec <= CAM_TOL and live, label, "cam %.2e (classes %s)%s" % (
+                    ec, classes, "" if live else " (zero)")))
     bad = 0
     for good, label, msg in results:
         print("%s %-55s %s" % ("ok  " if good else "FAIL", label, msg))
