@@ -258,6 +258,8 @@ typedef enum gc_tokens {
     GC_TOKENS_NHWC
 } gc_tokens;
 
+enum { GC_DETECT_NONE, GC_DETECT_BEST, GC_DETECT_BOX }; /* gc_request.detect */
+
 typedef struct gc_request {
     const char *const *layers;  /* layer names (gc_model_find_layer's); 0 or
                                    NULL: the model's default layer. Several:
@@ -286,6 +288,13 @@ typedef struct gc_request {
     int segment;
     const unsigned char *mask;
     int mask_h, mask_w;
+    /* A detection target: for a raw detection head whose output is
+     * [boxes, 5 + K] per image (x, y, w, h, objectness, K class scores:
+     * YOLO's layout), explain box b's score for class c = class_index
+     * (which must be given): y[b][5 + c], with b = box for GC_DETECT_BOX,
+     * each image's box that scores c highest for GC_DETECT_BEST. */
+    int detect;
+    int box;
 } gc_request;
 
 typedef struct gc_result {

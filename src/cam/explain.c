@@ -439,9 +439,11 @@ gc_status gc_explain(gc_session *s, const float *x, int n, int h, int w,
     if (req->rank < 0 || req->rank >= classes)
         return gc_fail(err, GC_ERR_USAGE, "rank %d is out of range (the model has %d classes)",
                        req->rank, classes);
-    if (req->segment && req->aug_smooth)
-        return gc_fail(err, GC_ERR_USAGE, "a segmentation target with aug-smooth (the flipped "
-                       "input's pixels are not the target's)");
+    if (req->segment && req->detect)
+        return gc_fail(err, GC_ERR_USAGE, "a segmentation and a detection target at once");
+    if ((req->segment || req->detect) && req->aug_smooth)
+        return gc_fail(err, GC_ERR_USAGE, "a segmentation or detection target with aug-smooth "
+                       "(the flipped input's pixels are not the target's)");
     if ((st = allocate(s, req, &p, out, err)) || (st = choose_keep(s, &p, out, err)))
         goto fail;
 
@@ -457,7 +459,10 @@ gc_status gc_explain(gc_session *s, const float *x, int n, int h, int w,
     if (req->segment &&
         (st = gc_segment_targets(os, logits, n, req, sign, p.dlogits, out->class_index, err)))
         goto fail;
-    for (int i = 0; i < n && !req->segment; i++) {
+    if (req->detect && !req->segment &&
+        (st = gc_detect_targets(os, logits, n, req, sign, p.dlogits, out->class_index, err)))
+        goto fail;
+    for (int i = 0; i < n && !req->segment && !req->detect; i++) {
         int c = req->class_index == GC_CLASS_TOP1
                     ? nth_largest(logits + (size_t)i * classes, classes, req->rank)
                     : req->class_index;

@@ -2,7 +2,8 @@
  * segmentation target, a class's scores summed over the pixels where it
  * wins (or over a given mask), as pytorch-grad-cam's
  * SemanticSegmentationTarget defines it: the gradient of
- * sum_p y[c][p] m[p] is m[p] at (c, p) and 0 elsewhere. */
+ * sum_p y[c][p] m[p] is m[p] at (c, p) and 0 elsewhere; and a detection
+ * target, one box's score for one class in a raw detection head. */
 #include "cam/targets.h"
 
 #include "core/error.h"
@@ -72,5 +73,34 @@ gc_status gc_segment_targets(const gc_shape *out, const float *logits, int n,
             }
     }
     free(count), free(taken);
+    return GC_OK;
+}
+
+gc_status gc_detect_targets(const gc_shape *out, const float *logits, int n,
+                            const gc_request *req, float sign, float *dlogits, int *class_index,
+                            gc_error *err)
+{
+    if (out->ndim != 2 || out->d[1] < 6)
+        return gc_fail(err, GC_ERR_USAGE, "a detection target needs a model whose output is "
+                       "[boxes, 5 + classes] per image (YOLO's raw head)");
+    const int boxes = out->d[0], row = out->d[1], k = row - 5, c = req->class_index;
+    if (c == GC_CLASS_TOP1 || c < 0 || c >= k)
+        return gc_fail(err, GC_ERR_USAGE, "a detection target needs --class, one of the head's "
+                       "%d classes (0-%d)", k, k - 1);
+    if (req->detect == GC_DETECT_BOX && (req->box < 0 || req->box >= boxes))
+        return gc_fail(err, GC_ERR_USAGE, "box %d is out of range (the head has %d boxes)",
+                       req->box, boxes);
+    for (int i = 0; i < n; i++) {
+        const float *y = logits + (size_t)i * boxes * row;
+        int b = req->detect == GC_DETECT_BOX ? req->box : -1;
+        if (b < 0) { /* the box scoring c highest, the first of equals */
+            b = 0;
+            for (int j = 1; j < boxes; j++)
+                if (y[(size_t)j * row + 5 + c] > y[(size_t)b * row + 5 + c])
+                    b = j;
+        }
+        class_index[i] = c;
+        dlogits[(size_t)i * boxes * row + (size_t)b * row + 5 + c] = sign;
+    }
     return GC_OK;
 }

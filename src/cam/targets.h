@@ -13,4 +13,10 @@ gc_status gc_segment_targets(const gc_shape *out, const float *logits, int n,
                              const gc_request *req, float sign, float *dlogits,
                              int *class_index, gc_error *err);
 
+/* The detection target of req (gc_request.detect) for n images whose
+ * output has per-image shape out ([boxes, 5 + K]); likewise. */
+gc_status gc_detect_targets(const gc_shape *out, const float *logits, int n,
+                            const gc_request *req, float sign, float *dlogits, int *class_index,
+                            gc_error *err);
+
 #endif

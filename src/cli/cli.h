@@ -32,7 +32,8 @@ typedef struct cli_args {
     int batch, size, iters; /* bench */
     int top_k;    /* explain --top-k K  */
     int help;
-    int counterfactual, eigen_smooth, aug_smooth, segment;
+    int counterfactual, eigen_smooth, aug_smooth, segment, detect;
+    int box;      /* explain --box B (with --detect); -1: the best of the class */
     gc_limits limits; /* --max-pixels, --max-weights, --max-nodes; 0: default */
     const char *positional[CLI_MAX_POSITIONAL];
     int npositional;

@@ -33,6 +33,9 @@ static const char help[] =
     "                   (--class, or each image's class that wins most pixels)\n"
     "  --mask M.png     with --segment: over M's non-black pixels instead (scaled\n"
     "                   to the output map)\n"
+    "  --detect         for a raw detection head, output [boxes, 5 + classes]:\n"
+    "                   explain one box's score for --class (the box that scores\n"
+    "                   it highest, or --box B)\n"
     "  --tokens T       how a transformer layer's tokens become a map: auto (the\n"
     "                   default: [1 + h*w, C] drops the class token, [h*w, C]\n"
     "                   keeps all), cls, plain, or nhwc ([h, w, C], Swin)\n"
@@ -65,7 +68,8 @@ static const char help[] =
 static const char *const options[] = {
     "model", "layer", "class", "top-k", "method", "counterfactual", "eigen-smooth",
     "aug-smooth", "out", "preprocess", "input-npy", "labels", "input-size", "mean", "std",
-    "max-pixels", "max-weights", "max-nodes", "tokens", "segment", "mask", NULL,
+    "max-pixels", "max-weights", "max-nodes", "tokens", "segment", "mask", "detect", "box",
+    NULL,
 };
 
 #define MAX_METHODS GC_METHOD_COUNT
@@ -358,6 +362,10 @@ int cmd_explain(int argc, char **argv)
     gc_error err = {0};
     gc_image mask = {0};
     j.req.segment = a.segment;
+    j.req.detect = !a.detect ? GC_DETECT_NONE : a.box >= 0 ? GC_DETECT_BOX : GC_DETECT_BEST;
+    j.req.box = a.box;
+    if (a.box >= 0 && !a.detect)
+        return cli_usage_error("explain", "--box goes with --detect");
     if (a.mask && !a.segment)
         return cli_usage_error("explain", "--mask goes with --segment");
     if (a.mask) { /* any non-black pixel is in */

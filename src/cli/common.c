@@ -78,6 +78,7 @@ static const struct {
     {"eigen-smooth", offsetof(cli_args, eigen_smooth)},
     {"aug-smooth", offsetof(cli_args, aug_smooth)},
     {"segment", offsetof(cli_args, segment)},
+    {"detect", offsetof(cli_args, detect)},
 };
 
 static int parse_count(const char *cmd, const char *opt, const char *value, int *out)
@@ -177,6 +178,12 @@ static int parse_option(const char *cmd, const char *const *accepted, int argc, 
         return parse_count(cmd, opt, value, &a->top);
     if (strcmp(opt, "top-k") == 0)
         return parse_count(cmd, opt, value, &a->top_k);
+    if (strcmp(opt, "box") == 0) { /* an index: 0 counts */
+        int k;
+        const int rc = parse_count(cmd, opt, value[0] == '0' && !value[1] ? "1" : value, &k);
+        a->box = value[0] == '0' && !value[1] ? 0 : k;
+        return rc;
+    }
     if (strcmp(opt, "batch") == 0)
         return parse_count(cmd, opt, value, &a->batch);
     if (strcmp(opt, "size") == 0)
@@ -198,6 +205,7 @@ int cli_parse(const char *cmd, const char *const *accepted, int argc, char **arg
 {
     memset(a, 0, sizeof *a);
     a->top = 5;
+    a->box = -1;
     int options_end = 0; /* after "--" everything is an input */
     for (int i = first; i < argc; i++) {
         const char *arg = argv[i];

@@ -13,7 +13,10 @@ autograd in float64, for two such scores; and, for the segmentation
 networks, the segmentation target (`--segment`: a class's scores summed
 over the pixels where it wins, pytorch-grad-cam's
 SemanticSegmentationTarget) for each image's most frequent class, for an
-explicit class, and over a PNG mask.
+explicit class, and over a PNG mask. Last, a YOLO-style raw detection head
+([N, anchors * h * w, 5 + classes], built with view/permute/reshape): the
+detection target (`--detect`: one box's score for a class, the box that
+scores the class highest or `--box B`).
 
 Usage: test_onnx_resize.py --gradcam PATH/TO/gradcam
 """
@@ -79,6 +82,24 @@ def models():
     torch.manual_seed(3)
     out.append(("interpolations", Interpolations().eval(), "stem"))
     return out
+
+
+class Head(nn.Module):
+    """A tiny detector: a backbone, an upsampled skip, a raw YOLO head."""
+
+    def __init__(self, anchors=3, classes=4):
+        super().__init__()
+        self.a, self.k = anchors, classes
+        self.backbone = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.BatchNorm2d(8), nn.SiLU(),
+                                      nn.Conv2d(8, 16, 3, 2, 1), nn.BatchNorm2d(16), nn.SiLU())
+        self.head = nn.Conv2d(16, anchors * (5 + classes), 1)
+
+    def forward(self, x):
+        f = self.backbone(x)
+        y = self.head(f)
+        n, _, h, w = y.shape
+        y = y.view(n, self.a, 5 + self.k, h, w).permute(0, 1, 3, 4, 2)
+        return y.reshape(n, self.a * h * w, 5 + self.k)
 
 
 def hooked(model, x, layer):
@@ -191,6 +212,32 @@ def main():
                 live = bool(np.any(ref_cam))
                 results.append((ec <= CAM_TOL and live, label, "cam %.2e (classes %s)%s" % (
                     ec, classes, "" if live else " (zero)")))
+        # the detection target
+        torch.manual_seed(4)
+        det = oracle.randomise_bn(Head(), 5)
+        path = os.path.join(tmp, "head.onnx")
+        torch.onnx.export(det, torch.zeros(1, 3, SIZE, SIZE), path, opset_version=13,
+                          input_names=["input"], output_names=["out"],
+                          dynamic_axes={"input": {0: "N"}, "out": {0: "N"}})
+        for cls, box in ((2, None), (1, 17)):
+            y, acts = hooked(det, x, "backbone")
+            boxes = [box if box is not None else int(y[i, :, 5 + cls].argmax())
+                     for i in range(BATCH)]
+            sum(y[i, b, 5 + cls] for i, b in enumerate(boxes)).backward()
+            ref_cam = cam_of(det, acts)
+            out = os.path.join(tmp, "det-%s-%s" % (cls, box))
+            argv = [a.gradcam, "explain", "--model", path, "--input-npy", xpath, "--layer",
+                    "backbone", "--detect", "--class", str(cls), "--out", out]
+            argv += ["--box", str(box)] if box is not None else []
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+            label = "detection head class %d box %s" % (cls, box if box is not None else "best")
+            if p.returncode != 0:
+                results.append((False, label, p.stderr.strip()))
+                continue
+            ec = oracle.rel_err(np.load(os.path.join(out, "x.gradcam.cam.npy")), ref_cam)
+            live = bool(np.any(ref_cam))
+            results.append((ec <= CAM_TOL and live, label,
+                            "cam %.2e (boxes %s)%s" % (ec, boxes, "" if live else " (zero)")))
     bad = 0
     for good, label, msg in results:
         print("%s %-55s %s" % ("ok  " if good else "FAIL", label, msg))
