@@ -247,15 +247,16 @@ int gc_method_is_image(gc_method m);
  * the way the Python CAM libraries' reshape transforms do it: [T, C] per
  * image with a class token first -> drop it -> [C, h, w]; [T, C] of patch
  * tokens only -> [C, h, w]; channels last [h, w, C] (Swin) -> [C, h, w];
- * the layer's gradient goes the same way. AUTO picks the first two from
- * the token count (T - 1 or T a grid of the input's aspect); NHWC must be
- * asked for. Methods that perturb the layer (Score-CAM, Ablation-CAM)
+ * the layer's gradient goes the same way. AUTO picks from the token count
+ * (T - 1, else T, else T - 2 a grid of the input's aspect: CLS, PLAIN,
+ * CLS2); NHWC must be asked for. Methods that perturb the layer (Score-CAM, Ablation-CAM)
  * refuse token layers. */
 typedef enum gc_tokens {
     GC_TOKENS_AUTO = 0,
     GC_TOKENS_CLS,
     GC_TOKENS_PLAIN,
-    GC_TOKENS_NHWC
+    GC_TOKENS_NHWC,
+    GC_TOKENS_CLS2 /* a class and a distillation token first (DeiT): both dropped */
 } gc_tokens;
 
 enum { GC_DETECT_NONE, GC_DETECT_BEST, GC_DETECT_BOX }; /* gc_request.detect */

@@ -1,6 +1,7 @@
 /* tokens.c — a transformer layer's tokens as a spatial map, as the Python
  * CAM libraries' reshape transforms make one: [T, C] per image with a class
- * token first (T = 1 + h w) loses that token and becomes [C, h, w]; [T, C]
+ * token first (T = 1 + h w; with DeiT's distillation token too, 2 + h w)
+ * loses those tokens and becomes [C, h, w]; [T, C]
  * without one (T = h w) becomes [C, h, w]; channels last, [h, w, C] (Swin),
  * becomes [C, h, w]. The grid follows the input's aspect ratio. The
  * layer's gradient goes through the same transform, so every method sees
@@ -46,20 +47,24 @@ gc_status gc_tokens_view(const gc_shape *s, int want, int in_h, int in_w, const 
                        "layer [tokens, channels] or [h, w, channels] with --tokens", name,
                        s->ndim == 1 ? "a vector" : "a tensor", s->c * s->h * s->w);
     const int t = s->d[0], c = s->d[1];
-    int h, w;
-    const int cls = grid(t - 1, in_h, in_w, &h, &w), plain = !cls && grid(t, in_h, in_w, &h, &w);
-    if (want == GC_TOKENS_CLS ? !grid(t - 1, in_h, in_w, &h, &w)
-        : want == GC_TOKENS_PLAIN ? !grid(t, in_h, in_w, &h, &w)
-                                  : !cls && !plain)
+    int h, w, layout = want;
+    if (want == GC_TOKENS_AUTO) /* the first reading that makes a grid */
+        layout = grid(t - 1, in_h, in_w, &h, &w) ? GC_TOKENS_CLS
+                 : grid(t, in_h, in_w, &h, &w)   ? GC_TOKENS_PLAIN
+                 : grid(t - 2, in_h, in_w, &h, &w) ? GC_TOKENS_CLS2
+                                                   : GC_TOKENS_AUTO;
+    const int skip = layout == GC_TOKENS_CLS ? 1 : layout == GC_TOKENS_CLS2 ? 2 : 0;
+    if (layout == GC_TOKENS_AUTO || !grid(t - skip, in_h, in_w, &h, &w))
         return gc_fail(err, GC_ERR_USAGE, "layer '%s' has %d tokens of %d channels: %s a "
                        "grid for a %dx%d input%s", name, t, c,
-                       want == GC_TOKENS_CLS ? "after a class token they do not form"
-                       : want == GC_TOKENS_PLAIN ? "they do not form"
-                                                 : "neither they nor all but the first form",
+                       layout == GC_TOKENS_CLS    ? "after a class token they do not form"
+                       : layout == GC_TOKENS_CLS2 ? "after two leading tokens they do not form"
+                       : layout == GC_TOKENS_PLAIN ? "they do not form"
+                                                  : "neither they nor all but the first one "
+                                                    "or two form",
                        in_w, in_h, want == GC_TOKENS_AUTO ? " (--tokens says which tokens "
                                                             "are not patches)" : "");
-    v->layout = want == GC_TOKENS_AUTO ? (cls ? GC_TOKENS_CLS : GC_TOKENS_PLAIN) : want;
-    v->skip = v->layout == GC_TOKENS_CLS, v->h = h, v->w = w, v->c = c;
+    v->layout = layout, v->skip = skip, v->h = h, v->w = w, v->c = c;
     return GC_OK;
 }
 

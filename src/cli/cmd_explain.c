@@ -38,7 +38,8 @@ static const char help[] =
     "                   it highest, or --box B)\n"
     "  --tokens T       how a transformer layer's tokens become a map: auto (the\n"
     "                   default: [1 + h*w, C] drops the class token, [h*w, C]\n"
-    "                   keeps all), cls, plain, or nhwc ([h, w, C], Swin)\n"
+    "                   keeps all, [2 + h*w, C] drops DeiT's two), cls, plain,\n"
+    "                   cls2, or nhwc ([h, w, C], Swin)\n"
     "  --aug-smooth     average over flips x brightness 0.9/1.0/1.1\n"
     "  --out DIR        output directory (default: ./gradcam-out)\n"
     "  --preprocess P   stretch (default: resize to the input size S) or crop\n"
@@ -347,14 +348,14 @@ int cmd_explain(int argc, char **argv)
     j.req.aug_smooth = a.aug_smooth;
     j.req.seed = 1;
     if (a.tokens) {
-        static const char *const names[] = {"auto", "cls", "plain", "nhwc"};
+        static const char *const names[] = {"auto", "cls", "plain", "nhwc", "cls2"};
         j.req.tokens = -1;
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < 5; k++)
             if (strcmp(a.tokens, names[k]) == 0)
                 j.req.tokens = k; /* the order of gc_tokens */
         if (j.req.tokens < 0)
-            return cli_usage_error("explain", "--tokens is auto, cls, plain or nhwc, not '%s'",
-                                   a.tokens);
+            return cli_usage_error("explain", "--tokens is auto, cls, plain, nhwc or cls2, not "
+                                   "'%s'", a.tokens);
     }
     gc_preprocess pre;
     if ((rc = parse_methods(a.method, j.methods, &j.req.nmethods)) || (rc = name_inputs(&j)))

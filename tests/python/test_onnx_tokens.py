@@ -17,7 +17,9 @@ every new operator) for the top-1 class and an explicit class; and compares
 the logits (1e-4) and raw Grad-CAM maps (1e-3 of the maximum) with
 PyTorch's autograd in float64. The attention there keeps the batch axis
 first; torchvision's VisionTransformer (small, random weights) is checked
-the same way at its patch embedding `conv_proj`: its nn.MultiheadAttention
+the same way at its patch embedding `conv_proj`, and with the reshape
+transform at its last block's `ln_1` (Grad-CAM, HiResCAM, LayerCAM; a
+DeiT-style model with a distillation token too, at `blocks.1.ln_1`): its nn.MultiheadAttention
 exports transposes and reshapes that move the batch axis and merge it with
 the heads (src/loaders/onnx_batch.c).
 
@@ -76,13 +78,14 @@ class Tokens(nn.Module):
     """select: keep every token but the class token's neighbour (Range,
     Add) and zero every other patch token (Range, Mod, Equal)."""
 
-    def __init__(self, select=False, dim=24, classes=7):
+    def __init__(self, select=False, dim=24, classes=7, dist=False):
         super().__init__()
-        self.select = select
+        self.select, self.dist = select, dist
+        self.dist_token = nn.Parameter(torch.randn(1, 1, dim)) if dist else None
         self.patch = nn.Conv2d(3, dim, 8, 8)
         tokens = (SIZE // 8) ** 2
         self.class_token = nn.Parameter(torch.randn(1, 1, dim))
-        self.pos = nn.Parameter(0.1 * torch.randn(1, tokens + 1, dim))
+        self.pos = nn.Parameter(0.1 * torch.randn(1, tokens + 1 + dist, dim))
         self.blocks = nn.Sequential(Block(dim, 2), Block(dim, 2))
         self.ln = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, classes)
@@ -91,13 +94,17 @@ class Tokens(nn.Module):
         x = self.patch(x)
         n = x.shape[0]
         x = x.flatten(2).transpose(1, 2)
-        x = torch.cat([self.class_token.expand(n, -1, -1), x], 1) + self.pos
+        lead = [self.class_token.expand(n, -1, -1)]
+        if self.dist:  # DeiT: a distillation token after the class token
+            lead.append(self.dist_token.expand(n, -1, -1))
+        x = torch.cat(lead + [x], 1) + self.pos
         if self.select:
             t = x.shape[1]
             keep = (torch.arange(t) % 2 == 0) | (torch.arange(t) < 1) | (torch.arange(t) > t - 3)
             x = x * keep[None, :, None].to(x.dtype)
         x = self.blocks(x)
-        return self.head(self.ln(x)[:, 0])
+        x = self.ln(x)
+        return self.head((x[:, 0] + x[:, 1]) / 2 if self.dist else x[:, 0])
 
 
 def build(select, seed):
@@ -259,6 +266,27 @@ def main():
                     e = oracle.rel_err(maps[k], ref[k])
                     results.append((e <= CAM_TOL and bool(np.any(ref[k])), label,
                                     "cam %.2e (map %s)" % (e, "x".join(map(str, maps[k].shape)))))
+        # DeiT-style: a class and a distillation token before the patches
+        torch.manual_seed(8)
+        deit = Tokens(dist=True).eval()
+        with torch.no_grad():
+            for mod in deit.modules():
+                if isinstance(mod, nn.LayerNorm):
+                    mod.weight.uniform_(0.5, 1.5)
+                    mod.bias.uniform_(-0.2, 0.2)
+        dpath = os.path.join(tmp, "deit.onnx")
+        export(deit, dpath, 17)
+        for cls, extra in ((None, ()), (3, ("--tokens", "cls2"))):
+            ref = token_reference(deit, x, deit.blocks[1].ln_1, cls, 2)
+            maps, why = explain_methods(a.gradcam, dpath, xpath, "blocks.1.ln_1", cls,
+                                        os.path.join(tmp, "deit-%s" % cls), extra)
+            for k in ("gradcam", "hirescam", "layercam"):
+                label = "deit %s blocks.1.ln_1 class %s" % (k, "top1" if cls is None else cls)
+                if maps is None:
+                    results.append((False, label, why))
+                    continue
+                e = oracle.rel_err(maps[k], ref[k])
+                results.append((e <= CAM_TOL and bool(np.any(ref[k])), label, "cam %.2e" % e))
         # the default layer is the last block's first LayerNorm, listed as a map
         p = subprocess.run([a.gradcam, "layers", "--model", path], capture_output=True,
                            text=True, timeout=60)
