@@ -16,12 +16,12 @@ the patch embedding (a [C, h, w] layer, so the gradient comes back through
 every new operator) for the top-1 class and an explicit class; and compares
 the logits (1e-4) and raw Grad-CAM maps (1e-3 of the maximum) with
 PyTorch's autograd in float64. The attention there keeps the batch axis
-first; torchvision's VisionTransformer (small, random weights) is checked
+first; torchvision's VisionTransformer (small, random weights), whose
+nn.MultiheadAttention exports transposes and reshapes that move the batch
+axis and merge it with the heads (src/loaders/onnx_batch.c), is checked
 the same way at its patch embedding `conv_proj`, and with the reshape
-transform at its last block's `ln_1` (Grad-CAM, HiResCAM, LayerCAM; a
-DeiT-style model with a distillation token too, at `blocks.1.ln_1`): its nn.MultiheadAttention
-exports transposes and reshapes that move the batch axis and merge it with
-the heads (src/loaders/onnx_batch.c).
+transform at its last block's `ln_1` for Grad-CAM, HiResCAM and LayerCAM;
+so is a DeiT-style model with a distillation token, at `blocks.1.ln_1`.
 
 Usage: test_onnx_tokens.py --gradcam PATH/TO/gradcam
 """
