@@ -14,7 +14,6 @@
 #include "core/model.h"
 
 #include <math.h>
-#include <stdlib.h>
 
 /* h x w = cells with h / w = in_h / in_w, or 0. */
 static int grid(int cells, int in_h, int in_w, int *h, int *w)
@@ -83,25 +82,15 @@ void gc_tokens_to_map(float *dst, const float *src, int n, const gc_token_view *
 gc_status gc_model_layer_map(const gc_model *m, int i, int in_h, int in_w, int tokens,
                              int out_map[3], int *is_tokens, gc_error *err)
 {
-    if (i < 0 || i >= m->graph.nlayers)
-        return gc_fail(err, GC_ERR_USAGE, "layer index %d out of range", i);
-    const gc_layer *l = &m->graph.layers[i];
-    if (l->node < 0)
-        return gc_fail(err, GC_ERR_USAGE, "layer '%s' cannot be used: %s", l->name,
-                       l->refusal);
-    gc_shape *shapes = gc_calloc((size_t)m->graph.count, sizeof *shapes, err);
-    if (!shapes)
-        return GC_ERR_NOMEM;
-    gc_token_view v;
-    gc_status st = gc_graph_shapes(&m->graph, in_h, in_w, shapes, err);
+    gc_shape s = {0};
+    gc_token_view v = {0};
+    gc_status st = gc_model_layer_node_shape(m, i, in_h, in_w, &s, err);
     if (st == GC_OK)
-        st = gc_tokens_view(&shapes[l->node], tokens, in_h, in_w, l->name, &v, err);
+        st = gc_tokens_view(&s, tokens, in_h, in_w, m->graph.layers[i].name, &v, err);
     if (st == GC_OK) {
-        const gc_shape *s = &shapes[l->node];
         *is_tokens = v.layout != 0;
-        out_map[0] = v.layout ? v.c : s->c, out_map[1] = v.layout ? v.h : s->h;
-        out_map[2] = v.layout ? v.w : s->w;
+        out_map[0] = v.layout ? v.c : s.c, out_map[1] = v.layout ? v.h : s.h;
+        out_map[2] = v.layout ? v.w : s.w;
     }
-    free(shapes);
     return st;
 }

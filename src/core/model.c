@@ -174,8 +174,8 @@ gc_status gc_model_find_layer(const gc_model *m, const char *name, int *index, g
     return st ? st : gc_fail(err, GC_ERR_INTERNAL, "layer '%s' lost", name);
 }
 
-gc_status gc_model_layer_shape(const gc_model *m, int i, int in_h, int in_w,
-                               int out_shape[3], int *out_ndim, gc_error *err)
+gc_status gc_model_layer_node_shape(const gc_model *m, int i, int in_h, int in_w,
+                                    gc_shape *out, gc_error *err)
 {
     if (i < 0 || i >= m->graph.nlayers)
         return gc_fail(err, GC_ERR_USAGE, "layer index %d out of range", i);
@@ -187,11 +187,20 @@ gc_status gc_model_layer_shape(const gc_model *m, int i, int in_h, int in_w,
     if (!shapes)
         return GC_ERR_NOMEM;
     gc_status st = gc_graph_shapes(&m->graph, in_h, in_w, shapes, err);
-    if (st == GC_OK) {
-        const gc_shape *sh = &shapes[l->node];
-        out_shape[0] = sh->c, out_shape[1] = sh->h, out_shape[2] = sh->w;
-        *out_ndim = sh->spatial ? 3 : 1;
-    }
+    if (st == GC_OK)
+        *out = shapes[l->node];
     free(shapes);
+    return st;
+}
+
+gc_status gc_model_layer_shape(const gc_model *m, int i, int in_h, int in_w,
+                               int out_shape[3], int *out_ndim, gc_error *err)
+{
+    gc_shape sh = {0};
+    gc_status st = gc_model_layer_node_shape(m, i, in_h, in_w, &sh, err);
+    if (st == GC_OK) {
+        out_shape[0] = sh.c, out_shape[1] = sh.h, out_shape[2] = sh.w;
+        *out_ndim = sh.spatial ? 3 : 1;
+    }
     return st;
 }

@@ -25,4 +25,9 @@ struct gc_model {
  * filters they replace are freed and their nodes' weight set to NULL. */
 gc_status gc_model_prepare(gc_model *m, gc_error *err);
 
+/* Layer i's node's per-image shape for an input of in_h x in_w; fails as
+ * gc_model_layer_shape does for a bad index or a refused layer. */
+gc_status gc_model_layer_node_shape(const gc_model *m, int i, int in_h, int in_w,
+                                    gc_shape *out, gc_error *err);
+
 #endif

@@ -214,9 +214,25 @@ static int compare(int cmp, const value *a, int64_t ia, const value *b, int64_t 
     return cmp == CMP_EQUAL ? x == y : cmp == CMP_LESS ? x < y : x > y;
 }
 
-gc_status onnx_conv_compare(onnx_loader *L, const Onnx__NodeProto *nd, int cmp)
+/* ---- logical operators on masks ---------------------------------------- */
+
+enum { LOGIC_AND, LOGIC_OR, LOGIC_XOR, LOGIC_NOT };
+
+/* a (op) b for a logical op: 0 or 1, or -1 on the batch size. */
+static int logic(int op, const value *a, int64_t ia, const value *b, int64_t ib)
 {
-    const value *a = need_const(L, nd, 0, "A"), *b = a ? need_const(L, nd, 1, "B") : NULL;
+    if (is_batch(a, ia) || is_batch(b, ib))
+        return -1;
+    const int x = elem(a, ia) != 0, y = elem(b, ib) != 0;
+    return op == LOGIC_AND ? x && y : op == LOGIC_OR ? x || y : op == LOGIC_XOR ? x != y : !x;
+}
+
+/* A boolean result of one or two constants, broadcast: comparisons
+ * (compare) or logic (logic; Not reads A twice). */
+static gc_status boolean_op(onnx_loader *L, const Onnx__NodeProto *nd, int op, int is_logic)
+{
+    const value *a = need_const(L, nd, 0, "A");
+    const value *b = a && !(is_logic && op == LOGIC_NOT) ? need_const(L, nd, 1, "B") : a;
     if (!b)
         return L->err->status;
     const value *v[2] = {a, b};
@@ -227,11 +243,12 @@ gc_status onnx_conv_compare(onnx_loader *L, const Onnx__NodeProto *nd, int cmp)
     if (!r)
         return L->err->status;
     for (int64_t k = 0; k < o.numel; k++) {
-        const int c = compare(cmp, a, source_index(&o, a, k), b, source_index(&o, b, k));
+        const int64_t ia = source_index(&o, a, k), ib = source_index(&o, b, k);
+        const int c = is_logic ? logic(op, a, ia, b, ib) : compare(op, a, ia, b, ib);
         if (c < 0) {
             free(r);
-            return onnx_fail(L, GC_ERR_UNSUPPORTED, "a comparison that depends on the batch "
-                             "size");
+            return onnx_fail(L, GC_ERR_UNSUPPORTED, "%s that depends on the batch size",
+                             is_logic ? "logic" : "a comparison");
         }
         r[k] = c;
     }
@@ -240,37 +257,14 @@ gc_status onnx_conv_compare(onnx_loader *L, const Onnx__NodeProto *nd, int cmp)
     return st;
 }
 
-/* ---- logical operators on masks ---------------------------------------- */
-
-enum { LOGIC_AND, LOGIC_OR, LOGIC_XOR, LOGIC_NOT };
+gc_status onnx_conv_compare(onnx_loader *L, const Onnx__NodeProto *nd, int cmp)
+{
+    return boolean_op(L, nd, cmp, 0);
+}
 
 gc_status onnx_conv_logic(onnx_loader *L, const Onnx__NodeProto *nd, int op)
 {
-    const value *a = need_const(L, nd, 0, "A");
-    const value *b = a && op != LOGIC_NOT ? need_const(L, nd, 1, "B") : a;
-    if (!b)
-        return L->err->status;
-    const value *v[2] = {a, b};
-    bcast o;
-    if (!broadcast_dims(L, v, 2, &o))
-        return L->err->status;
-    int64_t *r = result_buffer(L, o.numel, sizeof(int64_t));
-    if (!r)
-        return L->err->status;
-    gc_status st = GC_OK;
-    for (int64_t k = 0; k < o.numel; k++) {
-        const int64_t ia = source_index(&o, a, k), ib = source_index(&o, b, k);
-        if (is_batch(a, ia) || is_batch(b, ib)) {
-            st = onnx_fail(L, GC_ERR_UNSUPPORTED, "logic on the batch size");
-            break;
-        }
-        const int x = elem(a, ia) != 0, y = elem(b, ib) != 0;
-        r[k] = op == LOGIC_AND ? x && y : op == LOGIC_OR ? x || y : op == LOGIC_XOR ? x != y : !x;
-    }
-    if (st == GC_OK)
-        st = put(L, nd, 1, &o, r, NULL);
-    free(r);
-    return st;
+    return boolean_op(L, nd, op, 1);
 }
 
 /* ---- Where ----------------------------------------------------------- */
