@@ -137,6 +137,7 @@ def main():
                       training=torch.onnx.TrainingMode.PRESERVE)
     torch.onnx.export(tiny_resnet_module(), torch.zeros(1, 3, 32, 32),
                       os.path.join(d, "resnet_w1.onnx"), opset_version=13)
+    window_attention_seeds(d)
 
     d = target("model")
     recipes = {
@@ -150,6 +151,31 @@ def main():
     for n, b in recipes.items():
         with open(os.path.join(d, n), "wb") as f:
             f.write(b)
+
+
+def window_attention_seeds(d):
+    """A one-stage Swin (its shifted-window mask: ScatterND, Range, Where on
+    constants; windows merged with the batch) and a one-block MaxViT
+    (Einsum), both 32x32, with random LayerNorm and BatchNorm. A dynamic
+    batch axis: exported for one image, Swin's window reshapes would bake
+    in the batch size."""
+    from torchvision.models.maxvit import MaxVit
+    from torchvision.models.swin_transformer import SwinTransformer
+    torch.manual_seed(6)
+    swin = SwinTransformer([4, 4], 8, [2], [2], [4, 4], num_classes=3)
+    maxvit = MaxVit((32, 32), 8, 2, [8], [1], 4, 0.0, num_classes=3)
+    for name, net in (("swin_tiny.onnx", swin), ("maxvit_tiny.onnx", maxvit)):
+        with torch.no_grad():
+            for m in net.modules():
+                if isinstance(m, (torch.nn.LayerNorm, torch.nn.BatchNorm2d)):
+                    m.weight.uniform_(0.5, 1.5)
+                    m.bias.uniform_(-0.2, 0.2)
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.running_mean.uniform_(-0.2, 0.2)
+                    m.running_var.uniform_(0.5, 2.0)
+        torch.onnx.export(net.eval(), torch.zeros(1, 3, 32, 32), os.path.join(d, name),
+                          opset_version=17, input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
 
 
 if __name__ == "__main__":

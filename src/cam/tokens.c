@@ -3,7 +3,8 @@
  * token first (T = 1 + h w; with DeiT's distillation token too, 2 + h w)
  * loses those tokens and becomes [C, h, w]; [T, C]
  * without one (T = h w) becomes [C, h, w]; channels last, [h, w, C] (Swin),
- * becomes [C, h, w]. The grid follows the input's aspect ratio. The
+ * becomes [C, h, w] (recognised on its own where only that reading of a
+ * 3-D shape makes a grid of the input's shape). The grid follows the input's aspect ratio. The
  * layer's gradient goes through the same transform, so every method sees
  * the map and its gradient exactly as it would on a convolutional layer.
  * Deliberately not here: the way back (methods that perturb the layer and
@@ -38,8 +39,16 @@ gc_status gc_tokens_view(const gc_shape *s, int want, int in_h, int in_w, const 
         v->layout = GC_TOKENS_NHWC, v->h = s->d[0], v->w = s->d[1], v->c = s->d[2];
         return GC_OK;
     }
-    if (s->spatial && want == GC_TOKENS_AUTO)
+    if (s->spatial && want == GC_TOKENS_AUTO) {
+        /* [C, H, W] unless only the channels-last reading makes a grid of
+         * the input's shape (Swin's [56, 56, 96] at 224 x 224). */
+        int h, w;
+        const int chw = grid(s->d[1] * s->d[2], in_h, in_w, &h, &w) && h == s->d[1];
+        if (chw || !grid(s->d[0] * s->d[1], in_h, in_w, &h, &w) || h != s->d[0])
+            return GC_OK;
+        v->layout = GC_TOKENS_NHWC, v->h = s->d[0], v->w = s->d[1], v->c = s->d[2];
         return GC_OK;
+    }
     if (s->ndim != 2)
         return gc_fail(err, GC_ERR_USAGE, "layer '%s' has no spatial map (its output is %s "
                        "of %d values per image); pick a convolutional layer, or a token "

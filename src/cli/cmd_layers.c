@@ -38,13 +38,13 @@ int cmd_layers(int argc, char **argv)
         int map[3], tokens = 0;
         if (gc_model_layer_shape(m, i, size, size, shape, &ndim, &err) != GC_OK)
             printf("%-28s   (not usable: 'gradcam explain --layer %s' says why)\n", name, name);
-        else if (ndim == 3)
-            printf("%-28s %c %d x %d x %d\n", name, mark ? '*' : ' ', shape[0], shape[1],
-                   shape[2]);
         else if (gc_model_layer_map(m, i, size, size, GC_TOKENS_AUTO, map, &tokens, &err) ==
                      GC_OK && tokens) /* a transformer's tokens, and the map they make */
             printf("%-28s %c %d x %d x %d (tokens)\n", name, mark ? '*' : ' ', map[0], map[1],
                    map[2]);
+        else if (ndim == 3)
+            printf("%-28s %c %d x %d x %d\n", name, mark ? '*' : ' ', shape[0], shape[1],
+                   shape[2]);
         else
             printf("%-28s %c %d\n", name, mark ? '*' : ' ', shape[0]);
     }

@@ -369,6 +369,32 @@ static gc_status slice(onnx_loader *L, const Onnx__NodeProto *nd, const value *x
     return put_placed(L, nd, onnx_add_node(L, GC_OP_SLICE, &x->node, 1, e), x, x->bax);
 }
 
+/* Gather with constant indices along an axis other than the batch's
+ * (Swin's q, k, v = qkv[0], qkv[1], qkv[2] after a permute that put the
+ * three first): the index's axes replace the gathered one, so a batch
+ * after it moves by the index's rank less one. */
+static gc_status gather(onnx_loader *L, const Onnx__NodeProto *nd, const value *x)
+{
+    const value *idx = onnx_input(L, nd, 1);
+    int64_t axis = 0;
+    for (size_t k = 0; k < nd->n_attribute; k++)
+        if (nd->attribute[k]->name && !strcmp(nd->attribute[k]->name, "axis"))
+            axis = nd->attribute[k]->i;
+    const int r = onnx_rank(L, x), p = image_axis(L, x, axis);
+    if (!idx || idx->kind != V_INT || idx->numel > (1 << 20) || p < 0 ||
+        r - 1 + idx->ndim > GC_MAX_DIMS)
+        return refuse(L, "a Gather along the batch or with indices computed at run time");
+    axis = axis < 0 ? axis + r : axis;
+    gc_params *e = onnx_new_params(L, (int)idx->numel);
+    if (!e)
+        return L->err->status;
+    e->axis = p + 1, e->nidx = (int)idx->numel, e->idx_ndim = idx->ndim;
+    memcpy(e->idx_dims, idx->dims, sizeof(int64_t) * (size_t)idx->ndim);
+    memcpy(e->idx, idx->i, sizeof(int64_t) * (size_t)idx->numel);
+    const int bax = x->bax < axis ? x->bax : x->bax + idx->ndim - 1;
+    return put_placed(L, nd, onnx_add_node(L, GC_OP_GATHER, &x->node, 1, e), x, bax);
+}
+
 /* Elementwise maps: the converter of onnx_ops.c, then the batch's place. */
 static const char *const elementwise[] = {
     "Relu", "Sigmoid", "Erf", "Tanh", "Exp", "Neg", "Sqrt", "Clip", "HardSigmoid",
@@ -432,8 +458,11 @@ gc_status onnx_batch_convert(onnx_loader *L, const Onnx__NodeProto *nd)
         return softmax(L, nd, x);
     if (!strcmp(op, "Slice") && x == onnx_input(L, nd, 0))
         return slice(L, nd, x);
+    if (!strcmp(op, "Gather") && x == onnx_input(L, nd, 0))
+        return gather(L, nd, x);
     for (size_t k = 0; k < sizeof elementwise / sizeof *elementwise; k++)
-        if (!strcmp(op, elementwise[k]) && x == onnx_input(L, nd, 0) && nd->n_output == 1) {
+        if (!strcmp(op, elementwise[k]) && x == onnx_input(L, nd, 0) &&
+            (nd->n_output == 1 || !strcmp(op, "Dropout"))) { /* its mask: unused */
             const value saved = *x;
             gc_status st = onnx_convert_node_plain(L, nd);
             value *out = st == GC_OK ? onnx_get(L, onnx_output_name(nd)) : NULL;

@@ -442,3 +442,258 @@ gc_status onnx_conv_mod(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
     free(buf);
     return st;
 }
+
+/* ---- ScatterND ------------------------------------------------------- */
+
+/* data with slices replaced: for every index tuple t = indices[..., :],
+ * output[t] = updates[the tuple's position] (a slice of data's trailing
+ * axes where t is shorter than data's rank). Swin's shifted-window mask is
+ * written this way (`mask[h_slice, w_slice] = count` on zeros). Only the
+ * default reduction, none: later tuples overwrite earlier ones, as
+ * PyTorch's in-place assignment does. */
+gc_status onnx_conv_scatter_nd(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
+{
+    (void)arg;
+    const value *data = need_const(L, nd, 0, "the data");
+    const value *ix = data ? need_const(L, nd, 1, "the indices") : NULL;
+    const value *up = ix ? need_const(L, nd, 2, "the updates") : NULL;
+    if (!up)
+        return L->err->status;
+    for (size_t k = 0; k < nd->n_attribute; k++)
+        if (nd->attribute[k]->name && !strcmp(nd->attribute[k]->name, "reduction") &&
+            (nd->attribute[k]->s.len != 4 || memcmp(nd->attribute[k]->s.data, "none", 4)))
+            return onnx_fail(L, GC_ERR_UNSUPPORTED, "a reduction other than none");
+    if (ix->kind != V_INT || ix->ndim < 1)
+        return onnx_fail(L, GC_ERR_FORMAT, "the indices must be an int64 tensor of rank >= 1");
+    const int k = (int)ix->dims[ix->ndim - 1];
+    if (k < 1 || k > data->ndim)
+        return onnx_fail(L, GC_ERR_FORMAT, "index tuples of %d elements into a rank-%d tensor",
+                         k, data->ndim);
+    /* updates' shape = indices.shape[:-1] + data.shape[k:] */
+    int64_t tuples = 1, slice = 1;
+    for (int d = 0; d < ix->ndim - 1; d++)
+        tuples *= ix->dims[d];
+    for (int d = k; d < data->ndim; d++)
+        slice *= data->dims[d];
+    int ok = up->ndim == ix->ndim - 1 + data->ndim - k && up->numel == tuples * slice;
+    for (int d = 0; ok && d < ix->ndim - 1; d++)
+        ok = up->dims[d] == ix->dims[d];
+    for (int d = k; ok && d < data->ndim; d++)
+        ok = up->dims[ix->ndim - 1 + d - k] == data->dims[d];
+    if (!ok)
+        return onnx_fail(L, GC_ERR_FORMAT, "updates whose shape does not fit the indices");
+    const int is_int = data->kind == V_INT;
+    if ((up->kind == V_INT) != is_int)
+        return onnx_fail(L, GC_ERR_FORMAT, "updates of another type than the data");
+    bcast o = {.ndim = data->ndim, .numel = data->numel};
+    memcpy(o.dims, data->dims, sizeof(o.dims));
+    void *buf = result_buffer(L, o.numel, is_int ? sizeof(int64_t) : sizeof(float));
+    if (!buf)
+        return L->err->status;
+    for (int64_t e = 0; e < o.numel; e++)
+        if (is_int)
+            ((int64_t *)buf)[e] = data->i[e];
+        else
+            ((float *)buf)[e] = data->f[e];
+    gc_status st = GC_OK;
+    for (int64_t t = 0; t < tuples && st == GC_OK; t++) {
+        int64_t at = 0;
+        for (int d = 0; d < k; d++) {
+            int64_t i = ix->i[t * k + d];
+            if (onnx_batch_factor(i)) {
+                st = onnx_fail(L, GC_ERR_UNSUPPORTED, "an index that is the batch size");
+                break;
+            }
+            i += i < 0 ? data->dims[d] : 0;
+            if (i < 0 || i >= data->dims[d]) {
+                st = onnx_fail(L, GC_ERR_FORMAT, "an index out of range");
+                break;
+            }
+            at = at * data->dims[d] + i;
+        }
+        at *= slice;
+        for (int64_t e = 0; st == GC_OK && e < slice; e++)
+            if (is_int)
+                ((int64_t *)buf)[at + e] = up->i[t * slice + e];
+            else
+                ((float *)buf)[at + e] = up->f[t * slice + e];
+    }
+    if (st == GC_OK)
+        st = put(L, nd, is_int, &o, buf, buf);
+    free(buf);
+    return st;
+}
+
+/* ---- arithmetic ------------------------------------------------------ */
+
+gc_status onnx_fold_arith(onnx_loader *L, const Onnx__NodeProto *nd, const value *a,
+                          const value *b)
+{
+    const char *op = nd->op_type;
+    const int which = !strcmp(op, "Add") ? 0 : !strcmp(op, "Sub") ? 1 : !strcmp(op, "Mul") ? 2
+                      : !strcmp(op, "Div") ? 3 : 4;
+    const value *v[2] = {a, b};
+    bcast o;
+    if (!broadcast_dims(L, v, 2, &o))
+        return L->err->status;
+    const int is_int = a->kind == V_INT && b->kind == V_INT;
+    void *buf = result_buffer(L, o.numel, is_int ? sizeof(int64_t) : sizeof(float));
+    if (!buf)
+        return L->err->status;
+    for (int64_t k = 0; k < o.numel; k++) {
+        const double x = elem(a, source_index(&o, a, k)), y = elem(b, source_index(&o, b, k));
+        double z = which == 0 ? x + y : which == 1 ? x - y : which == 2 ? x * y : 0;
+        if (which == 3)
+            z = is_int ? (y != 0 ? floor(x / y) : 0) : x / y;
+        else if (which == 4)
+            z = pow(x, y);
+        if (is_int)
+            ((int64_t *)buf)[k] = (int64_t)z;
+        else
+            ((float *)buf)[k] = (float)z;
+    }
+    gc_status st = put(L, nd, is_int, &o, buf, buf);
+    free(buf);
+    return st;
+}
+
+/* ---- layout on constants of any rank --------------------------------- */
+
+/* The elements pick[0..o->numel) of x, as a constant of shape o. */
+static gc_status put_picked(onnx_loader *L, const Onnx__NodeProto *nd, const value *x,
+                            const bcast *o, const int64_t *pick)
+{
+    const int is_int = x->kind == V_INT;
+    void *buf = result_buffer(L, o->numel, is_int ? sizeof(int64_t) : sizeof(float));
+    if (!buf)
+        return L->err->status;
+    for (int64_t k = 0; k < o->numel; k++)
+        if (is_int)
+            ((int64_t *)buf)[k] = x->i[pick[k]]; /* batch markers stay exact */
+        else
+            ((float *)buf)[k] = x->f[pick[k]];
+    gc_status st = put(L, nd, is_int, o, buf, buf);
+    free(buf);
+    return st;
+}
+
+/* Row-major strides of v. */
+static void strides_of(const value *v, int64_t *s)
+{
+    int64_t acc = 1;
+    for (int d = v->ndim - 1; d >= 0; d--)
+        s[d] = acc, acc *= v->dims[d];
+}
+
+/* x's elements at start[d] + coord * step[d] along each axis d of shape o
+ * (step in x's strides) as a constant of shape o: slices and transposes
+ * are both this walk. */
+static gc_status put_walked(onnx_loader *L, const Onnx__NodeProto *nd, const value *x,
+                            const bcast *o, const int64_t *start, const int64_t *step)
+{
+    int64_t *pick = result_buffer(L, o->numel, sizeof(int64_t));
+    if (!pick)
+        return L->err->status;
+    for (int64_t k = 0; k < o->numel; k++) {
+        int64_t flat = k, at = 0;
+        for (int d = o->ndim - 1; d >= 0; d--) {
+            at += start[d] + (flat % o->dims[d]) * step[d];
+            flat /= o->dims[d];
+        }
+        pick[k] = at;
+    }
+    gc_status st = put_picked(L, nd, x, o, pick);
+    free(pick);
+    return st;
+}
+
+gc_status onnx_fold_slice(onnx_loader *L, const Onnx__NodeProto *nd, const value *x, int n,
+                          const int64_t *axes, const int64_t *starts, const int64_t *ends,
+                          const int64_t *steps)
+{
+    int64_t s[GC_MAX_DIMS], start[GC_MAX_DIMS], step[GC_MAX_DIMS];
+    strides_of(x, s);
+    bcast o = {.ndim = x->ndim, .numel = 1};
+    for (int d = 0; d < x->ndim; d++)
+        o.dims[d] = x->dims[d], start[d] = 0, step[d] = s[d];
+    for (int k = 0; k < n; k++) {
+        const int64_t a = axes[k] < 0 ? axes[k] + x->ndim : axes[k];
+        if (a < 0 || a >= x->ndim || steps[k] == 0)
+            return onnx_fail(L, GC_ERR_FORMAT, "a slice axis or step out of range");
+        const int64_t D = x->dims[a];
+        int64_t b = starts[k] < 0 ? starts[k] + D : starts[k];
+        int64_t e = ends[k] < 0 ? ends[k] + D : ends[k], cnt;
+        if (steps[k] > 0) {
+            b = b < 0 ? 0 : b > D ? D : b, e = e < 0 ? 0 : e > D ? D : e;
+            cnt = e > b ? (e - b + steps[k] - 1) / steps[k] : 0;
+        } else {
+            b = b < 0 ? 0 : b > D - 1 ? D - 1 : b, e = e < -1 ? -1 : e > D - 1 ? D - 1 : e;
+            cnt = b > e ? (b - e - steps[k] - 1) / -steps[k] : 0;
+        }
+        o.dims[a] = cnt, start[a] = b * s[a], step[a] = steps[k] * s[a];
+    }
+    for (int d = 0; d < o.ndim; d++)
+        o.numel *= o.dims[d];
+    return put_walked(L, nd, x, &o, start, step);
+}
+
+gc_status onnx_fold_transpose(onnx_loader *L, const Onnx__NodeProto *nd, const value *x,
+                              const int64_t *perm, int n)
+{
+    int64_t s[GC_MAX_DIMS], start[GC_MAX_DIMS] = {0}, step[GC_MAX_DIMS];
+    if (n != x->ndim)
+        return onnx_fail(L, GC_ERR_FORMAT, "a permutation of %d axes for a rank-%d tensor", n,
+                         x->ndim);
+    strides_of(x, s);
+    bcast o = {.ndim = n, .numel = x->numel};
+    int seen = 0;
+    for (int d = 0; d < n; d++) {
+        if (perm[d] < 0 || perm[d] >= n || (seen & (1 << perm[d])))
+            return onnx_fail(L, GC_ERR_FORMAT, "not a permutation");
+        seen |= 1 << perm[d];
+        o.dims[d] = x->dims[perm[d]], step[d] = s[perm[d]];
+    }
+    return put_walked(L, nd, x, &o, start, step);
+}
+
+gc_status onnx_fold_gather(onnx_loader *L, const Onnx__NodeProto *nd, const value *x,
+                           const value *idx, int64_t axis)
+{
+    const int64_t a = axis < 0 ? axis + x->ndim : axis;
+    if (a < 0 || a >= x->ndim || x->ndim - 1 + idx->ndim > GC_MAX_DIMS)
+        return onnx_fail(L, GC_ERR_FORMAT, "a gather axis out of range");
+    /* output = x.shape[:a] + idx.shape + x.shape[a+1:] */
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < a; d++)
+        outer *= x->dims[d];
+    for (int d = (int)a + 1; d < x->ndim; d++)
+        inner *= x->dims[d];
+    bcast o = {.ndim = 0, .numel = outer * idx->numel * inner};
+    if (o.numel > FOLD_MAX)
+        return onnx_fail(L, GC_ERR_LIMIT, "a folded constant of more than %lld elements",
+                         (long long)FOLD_MAX);
+    for (int d = 0; d < a; d++)
+        o.dims[o.ndim++] = x->dims[d];
+    for (int d = 0; d < idx->ndim; d++)
+        o.dims[o.ndim++] = idx->dims[d];
+    for (int d = (int)a + 1; d < x->ndim; d++)
+        o.dims[o.ndim++] = x->dims[d];
+    int64_t *pick = result_buffer(L, o.numel, sizeof(int64_t));
+    if (!pick)
+        return L->err->status;
+    const int64_t D = x->dims[a];
+    for (int64_t j = 0; j < idx->numel; j++) {
+        int64_t at = (int64_t)elem(idx, j);
+        at += at < 0 ? D : 0;
+        if (is_batch(idx, j) || at < 0 || at >= D) {
+            free(pick);
+            return onnx_fail(L, GC_ERR_FORMAT, "index out of range");
+        }
+        for (int64_t p = 0; p < outer; p++)
+            for (int64_t q = 0; q < inner; q++)
+                pick[(p * idx->numel + j) * inner + q] = (p * D + at) * inner + q;
+    }
+    gc_status st = put_picked(L, nd, x, &o, pick);
+    free(pick);
+    return st;
+}

@@ -128,6 +128,22 @@ gc_status onnx_conv_logic(onnx_loader *L, const Onnx__NodeProto *nd, int op);
 gc_status onnx_conv_expand(onnx_loader *L, const Onnx__NodeProto *nd, int arg);
 gc_status onnx_conv_range(onnx_loader *L, const Onnx__NodeProto *nd, int arg);
 gc_status onnx_conv_mod(onnx_loader *L, const Onnx__NodeProto *nd, int arg);
+/* Add, Sub, Mul, Div or Pow of two constants without batch markers,
+ * broadcast (Div of integers floors). */
+gc_status onnx_fold_arith(onnx_loader *L, const Onnx__NodeProto *nd, const value *a,
+                          const value *b);
+/* Slice, Transpose and Gather of a constant of any rank (axes as ONNX
+ * numbers them; the slice's already resolved to one entry per axis). */
+gc_status onnx_fold_slice(onnx_loader *L, const Onnx__NodeProto *nd, const value *x, int n,
+                          const int64_t *axes, const int64_t *starts, const int64_t *ends,
+                          const int64_t *steps);
+gc_status onnx_fold_transpose(onnx_loader *L, const Onnx__NodeProto *nd, const value *x,
+                              const int64_t *perm, int n);
+gc_status onnx_fold_gather(onnx_loader *L, const Onnx__NodeProto *nd, const value *x,
+                           const value *idx, int64_t axis);
+/* onnx_einsum.c: Einsum as a batched matrix product. */
+gc_status onnx_conv_einsum(onnx_loader *L, const Onnx__NodeProto *nd, int arg);
+gc_status onnx_conv_scatter_nd(onnx_loader *L, const Onnx__NodeProto *nd, int arg);
 
 /* onnx_batch.c: the operators that accept a value whose batch moved, and
  * those that move it. Each returns GC_OK or fails naming the node. */

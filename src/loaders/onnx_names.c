@@ -163,6 +163,11 @@ static void pick_default(onnx_loader *L)
         if (L->shapes[i].ndim == 3 && L->shapes[i].h * L->shapes[i].w > 1 &&
             g->nodes[i].op != GC_OP_INPUT)
             def = i;
+    /* Swin: the pooled map is the last stage's channels-last tokens after a
+     * final LayerNorm and a permute; the default is that stage's output. */
+    while (def > 0 && (g->nodes[def].op == GC_OP_TRANSPOSE || g->nodes[def].op == GC_OP_LAYERNORM) &&
+           g->nodes[def].in[0] > 0 && L->shapes[g->nodes[def].in[0]].ndim == 3)
+        def = g->nodes[def].in[0];
     const char *best = NULL;
     for (int k = 0; def >= 0 && k < g->nlayers; k++) {
         const char *nm = g->layers[k].name;

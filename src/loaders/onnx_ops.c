@@ -12,32 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const supported[] = {
-    "Conv", "BatchNormalization", "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid",
-    "HardSwish", "Mul", "Add", "Sub", "Div", "Pow", "Sqrt", "Erf", "Tanh", "Exp", "Neg",
-    "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "Flatten", "Reshape",
-    "Transpose", "Concat", "Split", "Slice", "Gather", "Pad", "Gemm", "MatMul", "Softmax",
-    "Identity", "Dropout", "Constant", "Shape", "Unsqueeze", "Squeeze", "Cast",
-    "ConstantOfShape", "Equal", "Less", "Greater", "And", "Or", "Xor", "Not", "Where",
-    "Expand", "Range", "Mod", "LayerNormalization", "Resize", "Upsample",
-};
-
-int onnx_op_supported(const char *op)
-{
-    for (size_t k = 0; k < sizeof supported / sizeof *supported; k++)
-        if (strcmp(op, supported[k]) == 0)
-            return 1;
-    return 0;
-}
-
 const char *onnx_supported_list(void)
 {
     return "Conv BatchNormalization Relu LeakyRelu Clip Sigmoid HardSigmoid HardSwish Mul Add "
            "Sub Div Pow Sqrt Erf Tanh Exp Neg MaxPool AveragePool GlobalAveragePool ReduceMean "
            "Flatten Reshape Transpose Concat Split Slice Gather Pad Gemm MatMul Softmax "
            "Identity Dropout Constant Shape Unsqueeze Squeeze Cast ConstantOfShape Equal Less "
-           "Greater And Or Xor Not Where Expand Range Mod (these twelve on constants only) "
-           "LayerNormalization Resize Upsample";
+           "Greater And Or Xor Not Where Expand Range Mod ScatterND (these thirteen on constants "
+           "only) LayerNormalization Resize Upsample Einsum (batched matrix products)";
 }
 
 /* ---- attributes and inputs --------------------------------------------- */
@@ -252,41 +234,6 @@ static gc_status fold_batch(onnx_loader *L, const Onnx__NodeProto *nd, const val
                         a->ndim >= b->ndim ? a->dims : b->dims, &m);
 }
 
-/* Constant arithmetic with one operand a scalar or both the same shape
- * (what shape computations use). */
-static gc_status fold_binary(onnx_loader *L, const Onnx__NodeProto *nd, const value *a,
-                             const value *b)
-{
-    const char *op = nd->op_type;
-    if (has_batch(a) || has_batch(b))
-        return fold_batch(L, nd, a, b);
-    const value *big = a->numel >= b->numel ? a : b;
-    if (!(a->numel == 1 || b->numel == 1 || a->numel == b->numel))
-        return onnx_fail(L, GC_ERR_UNSUPPORTED, "constant broadcasting beyond scalars");
-    int is_int = a->kind == V_INT && b->kind == V_INT;
-    double *r = malloc(sizeof(double) * (size_t)(big->numel ? big->numel : 1));
-    if (!r)
-        return onnx_fail(L, GC_ERR_NOMEM, "out of memory");
-    for (int64_t k = 0; k < big->numel; k++) {
-        double x = elem(a, a->numel == 1 ? 0 : k), y = elem(b, b->numel == 1 ? 0 : k);
-        double z;
-        if (!strcmp(op, "Add"))
-            z = x + y;
-        else if (!strcmp(op, "Sub"))
-            z = x - y;
-        else if (!strcmp(op, "Mul"))
-            z = x * y;
-        else if (!strcmp(op, "Div"))
-            z = is_int ? (y != 0 ? floor(x / y) : 0) : x / y;
-        else
-            z = pow(x, y);
-        r[k] = z;
-    }
-    gc_status st = put_result(L, out_name(nd, 0), is_int, big->ndim, big->dims, r, big->numel);
-    free(r);
-    return st;
-}
-
 static gc_status fold_unary(onnx_loader *L, const Onnx__NodeProto *nd, const value *a, int kind,
                             float alpha, float beta)
 {
@@ -378,7 +325,8 @@ static gc_status conv_binary(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
     if (!a || !b)
         return onnx_fail(L, GC_ERR_FORMAT, "needs two inputs");
     if (a->kind != V_NODE && b->kind != V_NODE)
-        return fold_binary(L, nd, a, b);
+        return has_batch(a) || has_batch(b) ? fold_batch(L, nd, a, b)
+                                            : onnx_fold_arith(L, nd, a, b);
     if (!strcmp(op, "Pow")) {
         double p;
         if (a->kind != V_NODE || const_scalar(L, b, &p, "the exponent"))
@@ -734,6 +682,18 @@ static gc_status conv_reshape(onnx_loader *L, const Onnx__NodeProto *nd, int arg
     int infer = 0;
     for (int k = 1; k < n; k++)
         infer += t[k] == -1;
+    if (n > 1 && t[0] == -1 && infer == 0) { /* -1 may be N * k (Swin's windows) */
+        const gc_shape *s = &L->shapes[x->node];
+        int64_t rest = 1;
+        for (int k = 1; k < n; k++)
+            rest *= t[k] == 0 && !allowzero ? (k - 1 < s->ndim ? s->d[k - 1] : 0) : t[k];
+        const int64_t per_image = (int64_t)gc_shape_numel(s);
+        if (rest > 0 && per_image != rest && per_image % rest == 0 &&
+            per_image / rest < GC_ONNX_BATCH_MAX_K) {
+            t[0] = onnx_batch_times(per_image / rest);
+            return onnx_batch_reshape(L, nd, x, t, n, allowzero);
+        }
+    }
     if (n < 1 || !(t[0] == GC_ONNX_BATCH || (t[0] == 0 && !allowzero) || t[0] == 1 ||
                    (t[0] == -1 && infer == 0)))
         return onnx_fail(L, GC_ERR_UNSUPPORTED, "a reshape that moves data across the batch");
@@ -817,6 +777,12 @@ static gc_status conv_transpose(onnx_loader *L, const Onnx__NodeProto *nd, int a
     const int64_t *p = attr_ints(nd, "perm", &n);
     if (x && x->kind != V_NODE && x->ndim <= 1)
         return alias(L, out_name(nd, 0), x);
+    if (x && x->kind != V_NODE) { /* no perm: the axes reversed */
+        int64_t rev[GC_MAX_DIMS];
+        for (int k = 0; !p && k < x->ndim; k++)
+            rev[k] = x->ndim - 1 - k;
+        return onnx_fold_transpose(L, nd, x, p ? p : rev, p ? n : x->ndim);
+    }
     int node = need_node(L, x, "the input");
     if (node < 0)
         return L->err->status;
@@ -1009,22 +975,8 @@ static gc_status conv_slice(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
     if (ns < 0)
         for (int k = 0; k < n; k++)
             sp[k] = 1;
-    if (x->kind != V_NODE) { /* a 1-D constant (a shape): the common case */
-        if (x->ndim != 1 || n != 1 || (axes[0] != 0 && axes[0] != -1) || sp[0] == 0)
-            return onnx_fail(L, GC_ERR_UNSUPPORTED, "slicing a constant of rank %d", x->ndim);
-        int64_t D = x->numel, s0 = st[0] < 0 ? st[0] + D : st[0], e0 = en[0] < 0 ? en[0] + D : en[0];
-        int64_t pick[GC_MAX_DIMS * 8], cnt = 0;
-        if (sp[0] > 0) {
-            s0 = s0 < 0 ? 0 : s0 > D ? D : s0, e0 = e0 < 0 ? 0 : e0 > D ? D : e0;
-            for (int64_t k = s0; k < e0 && cnt < (int64_t)(sizeof pick / sizeof *pick); k += sp[0])
-                pick[cnt++] = k;
-        } else {
-            s0 = s0 < 0 ? 0 : s0 > D - 1 ? D - 1 : s0, e0 = e0 < -1 ? -1 : e0 > D - 1 ? D - 1 : e0;
-            for (int64_t k = s0; k > e0 && cnt < (int64_t)(sizeof pick / sizeof *pick); k += sp[0])
-                pick[cnt++] = k;
-        }
-        return put_like(L, out_name(nd, 0), x, 1, &cnt, pick, cnt);
-    }
+    if (x->kind != V_NODE)
+        return onnx_fold_slice(L, nd, x, n, axes, st, en, sp);
     return put_node(L, nd, 0, add_slice(L, x->node, n, axes, st, en, sp));
 }
 
@@ -1076,26 +1028,8 @@ static gc_status conv_gather(onnx_loader *L, const Onnx__NodeProto *nd, int arg)
         return onnx_fail(L, GC_ERR_UNSUPPORTED, "indices must be a constant");
     if (idx->numel > (1 << 20) || idx->ndim > GC_ND)
         return onnx_fail(L, GC_ERR_LIMIT, "too many indices");
-    if (x->kind != V_NODE) {
-        if (x->ndim != 1 || (axis != 0 && axis != -1))
-            return onnx_fail(L, GC_ERR_UNSUPPORTED, "gathering from a constant of rank %d",
-                             x->ndim);
-        int64_t *pick = malloc(sizeof(int64_t) * (size_t)(idx->numel ? idx->numel : 1));
-        if (!pick)
-            return onnx_fail(L, GC_ERR_NOMEM, "out of memory");
-        for (int64_t k = 0; k < idx->numel; k++) {
-            int64_t j = (int64_t)elem(idx, k);
-            j = j < 0 ? j + x->numel : j;
-            if (j < 0 || j >= x->numel) {
-                free(pick);
-                return onnx_fail(L, GC_ERR_FORMAT, "index out of range");
-            }
-            pick[k] = j;
-        }
-        gc_status st = put_like(L, out_name(nd, 0), x, idx->ndim, idx->dims, pick, idx->numel);
-        free(pick);
-        return st;
-    }
+    if (x->kind != V_NODE)
+        return onnx_fold_gather(L, nd, x, idx, axis);
     gc_params *e = onnx_new_params(L, (int)idx->numel);
     if (!e)
         return L->err->status;
@@ -1415,7 +1349,17 @@ static const struct {
     {"Expand", onnx_conv_expand, 0},
     {"Range", onnx_conv_range, 0},
     {"Mod", onnx_conv_mod, 0},
+    {"ScatterND", onnx_conv_scatter_nd, 0},
+    {"Einsum", onnx_conv_einsum, 0},
 };
+
+int onnx_op_supported(const char *op)
+{
+    for (size_t k = 0; k < sizeof CONVERTERS / sizeof *CONVERTERS; k++)
+        if (strcmp(op, CONVERTERS[k].op) == 0)
+            return 1;
+    return 0;
+}
 
 gc_status onnx_convert_node(onnx_loader *L, const Onnx__NodeProto *nd)
 {

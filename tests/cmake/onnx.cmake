@@ -15,6 +15,12 @@ add_test(NAME onnx_tokens
 add_test(NAME onnx_resize
   COMMAND ${GC_PY} ${PROJECT_SOURCE_DIR}/tests/python/test_onnx_resize.py
           --gradcam $<TARGET_FILE:gradcam>)
-set_tests_properties(onnx_parity onnx_malformed onnx_tokens onnx_resize PROPERTIES LABELS onnx)
+# issue 17: window attention (Swin's shifted-window mask, MaxViT's Einsum)
+add_test(NAME onnx_windows
+  COMMAND ${GC_PY} ${PROJECT_SOURCE_DIR}/tests/python/test_onnx_windows.py
+          --gradcam $<TARGET_FILE:gradcam>)
+set_tests_properties(onnx_parity onnx_malformed onnx_tokens onnx_resize onnx_windows
+  PROPERTIES LABELS onnx)
+set_tests_properties(onnx_windows PROPERTIES TIMEOUT 900)
 set_tests_properties(onnx_resize PROPERTIES TIMEOUT 600)
 set_tests_properties(onnx_parity PROPERTIES TIMEOUT 900)
