@@ -42,6 +42,11 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* The library is built with hidden symbols; what this header declares is
+ * its exported interface. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
 
 /* ---- Errors ------------------------------------------------------------ */
 
@@ -364,6 +369,9 @@ gc_status gc_pretrained_fetch(const char *arch, const char *cache_dir,
  * tier the CPU lacks, or an unknown name, makes gc_model_load fail). */
 const char *gc_cpu_tier(void);
 
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 #ifdef __cplusplus
 }
 #endif
