@@ -301,6 +301,10 @@ typedef struct gc_request {
      * each image's box that scores c highest for GC_DETECT_BEST. */
     int detect;
     int box;
+    /* One class per image: n entries, each an index as class_index takes
+     * (GC_CLASS_TOP1: that image's rank-th class); NULL: class_index for
+     * every image. Not with segment or detect. */
+    const int *class_per_image;
 } gc_request;
 
 typedef struct gc_result {
