@@ -354,6 +354,10 @@ def explain_image(model, image, out_dir="gradcam-out", layer=None, target=None,
     It runs the `gradcam explain` command bundled with this package (in a
     subprocess) on model's file, with its labels and limits. Returns the
     parsed STEM.json; its "files" name everything written."""
+    try:  # the one failure the CLI's exit status would not tell apart
+        open(image, "rb").close()
+    except OSError as e:
+        raise FileError("%s: cannot open: %s" % (os.fspath(image), e.strerror)) from None
     cmd = [_cli(), "explain", "--model", model.path, "--out", os.fspath(out_dir)]
     if model.labels is not None:
         cmd += ["--labels", os.fspath(model.labels)]
@@ -373,9 +377,10 @@ def explain_image(model, image, out_dir="gradcam-out", layer=None, target=None,
     cmd += list(extra_args) + ["--", os.fspath(image)]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
-        lines = p.stderr.strip().splitlines() or ["gradcam exited with %d" % p.returncode]
-        raise _EXIT.get(p.returncode, InternalError)(lines[-1] if len(lines) == 1
-                                                     else "\n".join(lines))
+        lines = [line[len("gradcam: "):] if line.startswith("gradcam: ") else line
+                 for line in p.stderr.strip().splitlines()]
+        raise _EXIT.get(p.returncode, InternalError)(
+            "\n".join(lines) or "gradcam exited with %d" % p.returncode)
     stem = None
     for line in p.stdout.splitlines():  # "IMAGE: class (class K) -> OUT/STEM.*"
         if " -> " in line:
