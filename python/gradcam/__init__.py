@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import weakref
 
 import numpy as np
 
@@ -126,8 +127,8 @@ class Model:
 
     def __init__(self, path, labels=None, limits=None):
         self._ptr = None
-        self._sessions = []
-        self._lock = threading.Lock()
+        self._sessions = weakref.WeakSet()  # every thread's live _Session
+        self._lock = threading.RLock()
         self._local = threading.local()
         self._owned_dir = None  # from_torch's temporary folder, removed with the model
         self.path, self.labels = os.fspath(path), labels
@@ -160,9 +161,8 @@ class Model:
         """Frees the model and every thread's session (also done when the
         Model is garbage-collected)."""
         with self._lock:
-            for s in self._sessions:
-                lib.gc_session_free(s)
-            self._sessions = []
+            for s in list(self._sessions):
+                s.free()
             if self._ptr:
                 lib.gc_model_free(self._ptr)
                 self._ptr = None
@@ -191,13 +191,8 @@ class Model:
     def _session(self):
         s = getattr(self._local, "session", None)
         if s is None:
-            err = _lib.GcError()
-            s = ctypes.c_void_p()
-            _check(lib.gc_session_new(self._live(), ctypes.byref(s), ctypes.byref(err)), err)
-            with self._lock:
-                self._sessions.append(s)
-            self._local.session = s
-        return s
+            s = self._local.session = _Session(self)
+        return s.ptr
 
     # -- what the model offers -------------------------------------------------
     def layers(self, size=None):
@@ -319,6 +314,33 @@ class Model:
                           res.forward_ms, res.methods_ms)
         finally:
             lib.gc_result_free(ctypes.byref(res))
+
+
+class _Session:
+    """One thread's gc_session. It lives in the Model's thread-local
+    storage, so it is freed when its thread ends (or when the Model is
+    closed, whichever comes first): threads that come and go do not pile
+    up sessions."""
+
+    def __init__(self, model):
+        err = _lib.GcError()
+        self.ptr, self._lock = ctypes.c_void_p(), model._lock
+        _check(lib.gc_session_new(model._live(), ctypes.byref(self.ptr), ctypes.byref(err)), err)
+        with model._lock:
+            model._sessions.add(self)
+
+    def free(self):
+        """Called with the model's lock held, before the model is freed."""
+        if self.ptr:
+            lib.gc_session_free(self.ptr)
+            self.ptr = ctypes.c_void_p()
+
+    def __del__(self):
+        try:
+            with self._lock:
+                self.free()
+        except Exception:
+            pass
 
 
 def _as_class(c):

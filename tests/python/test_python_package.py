@@ -22,7 +22,8 @@ What it checks:
   without its "gradcam: " prefix where the CLI says the same);
 - explain_image: the CLI's files for one photo, its JSON consistent;
 - threads: 4 threads sharing one Model, each explaining its own inputs,
-  give exactly the maps of the same calls made one after another.
+  give exactly the maps of the same calls made one after another, and
+  the sessions of finished threads are freed.
 
 Usage: test_python_package.py --gradcam PATH/TO/gradcam --source SOURCE_DIR
 """
@@ -271,6 +272,9 @@ def check_threads(m, source):
         all(np.array_equal(a.maps[k], b.maps[k]) for k in a.maps)
         for sr, tr in zip(serial, results) for a, b in zip(sr, tr))
     check(same, "4 threads sharing one Model = serial", "; ".join(errors))
+    # Each thread had its own session; those of finished threads are gone.
+    check(len(m._sessions) == 1, "finished threads' sessions are freed",
+          "%d live" % len(m._sessions))
 
 
 def main():
