@@ -23,7 +23,8 @@ What it checks:
 - explain_image: the CLI's files for one photo, its JSON consistent;
 - threads: 4 threads sharing one Model, each explaining its own inputs,
   give exactly the maps of the same calls made one after another, and
-  the sessions of finished threads are freed.
+  the sessions of finished threads are freed; while one thread computes,
+  another runs Python (the GIL is released); labels= and limits=.
 
 Usage: test_python_package.py --gradcam PATH/TO/gradcam --source SOURCE_DIR
 """
@@ -277,6 +278,54 @@ def check_threads(m, source):
           "%d live" % len(m._sessions))
 
 
+def check_labels_limits(m, tmp):
+    names = os.path.join(tmp, "names.txt")
+    with open(names, "w") as f:
+        f.write("".join("thing %d\n" % i for i in range(m.num_classes)))
+    lm = gradcam.Model(m.path, labels=names)
+    check(lm.class_name(3) == "thing 3" and m.class_name(3) == "class_3",
+          "labels= names the classes", "%r %r" % (lm.class_name(3), m.class_name(3)))
+    expect_error("max_weight_bytes over the model", lambda: gradcam.Model(
+        m.path, limits={"max_weight_bytes": 4096}), gradcam.LimitError, contains=("4096",))
+    expect_error("unknown limit", lambda: gradcam.Model(m.path, limits={"max_pixels": 1}),
+                 gradcam.UsageError, contains=("max_pixels",))
+
+
+def check_gil_released(m):
+    """While one thread is inside the library, another runs Python: the
+    longest pause between the main thread's steps must be far shorter than
+    the library call (with the GIL held, it would be the whole call)."""
+    x = oracle.random_inputs((2, 3, 224, 224), 31)
+    for _ in range(6):  # grow the call until it takes 0.5 s or more
+        t = time.perf_counter()
+        m.explain(x, layer="layer3", methods=("gradcam", "scorecam"))
+        took = time.perf_counter() - t
+        if took >= 0.5:
+            break
+        x = np.concatenate([x, x])
+    done = threading.Event()
+    span = []
+
+    def work():
+        t = time.perf_counter()
+        m.explain(x, layer="layer3", methods=("gradcam", "scorecam"))
+        span.append(time.perf_counter() - t)
+        done.set()
+
+    th = threading.Thread(target=work)
+    last, gap, steps = time.perf_counter(), 0.0, 0  # before the thread can take the GIL
+    th.start()
+    while not done.is_set():
+        time.sleep(0.002)
+        now = time.perf_counter()
+        gap, last, steps = max(gap, now - last), now, steps + 1
+    th.join()
+    check(span and span[0] >= 0.2 and gap < 0.5 * span[0],
+          "the GIL is released during explain",
+          "call %.2f s, longest pause of the main thread %.3f s (%d steps)" % (
+              span[0] if span else 0, gap, steps))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gradcam", required=True)
@@ -316,6 +365,8 @@ def main():
         check_errors(a.gradcam, pth_model, x, tmp)
         check_explain_image(a.source, tmp)
         check_threads(pth_model, a.source)
+        check_gil_released(pth_model)
+        check_labels_limits(pth_model, tmp)
     print("worst relative error: vs autograd %.1e, vs CLI %.1e (%.0f s)" % (
         worst["autograd"], worst["cli"], time.time() - t0))
     return finish()
