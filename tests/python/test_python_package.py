@@ -29,7 +29,6 @@ What it checks:
 Usage: test_python_package.py --gradcam PATH/TO/gradcam --source SOURCE_DIR
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -245,7 +244,7 @@ def check_explain_image(source, tmp):
           "explain_image writes the CLI's files", "%s; class %s" % (files, cls))
 
 
-def check_threads(m, source):
+def check_threads(m):
     rng = np.random.default_rng(5)
     jobs = [[(rng.standard_normal((2, 3, 64, 64)).astype(np.float32), "layer%d" % (3 + r % 2))
              for r in range(3)] for _ in range(4)]
@@ -364,7 +363,7 @@ def main():
 
         check_errors(a.gradcam, pth_model, x, tmp)
         check_explain_image(a.source, tmp)
-        check_threads(pth_model, a.source)
+        check_threads(pth_model)
         check_gil_released(pth_model)
         check_labels_limits(pth_model, tmp)
     print("worst relative error: vs autograd %.1e, vs CLI %.1e (%.0f s)" % (
