@@ -42,6 +42,11 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* The library is built with hidden symbols; what this header declares is
+ * its exported interface. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
 
 /* ---- Errors ------------------------------------------------------------ */
 
@@ -296,6 +301,10 @@ typedef struct gc_request {
      * each image's box that scores c highest for GC_DETECT_BEST. */
     int detect;
     int box;
+    /* One class per image: n entries, each an index as class_index takes
+     * (GC_CLASS_TOP1: that image's rank-th class); NULL: class_index for
+     * every image. Not with segment or detect. */
+    const int *class_per_image;
 } gc_request;
 
 typedef struct gc_result {
@@ -364,6 +373,9 @@ gc_status gc_pretrained_fetch(const char *arch, const char *cache_dir,
  * tier the CPU lacks, or an unknown name, makes gc_model_load fail). */
 const char *gc_cpu_tier(void);
 
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 #ifdef __cplusplus
 }
 #endif

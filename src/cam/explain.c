@@ -432,10 +432,17 @@ gc_status gc_explain(gc_session *s, const float *x, int n, int h, int w,
     if (st || (st = resolve_layers(s, req, &p, err)))
         return st;
     const int classes = s->m->num_classes;
-    if (req->class_index != GC_CLASS_TOP1 &&
-        (req->class_index < 0 || req->class_index >= classes))
-        return gc_fail(err, GC_ERR_USAGE, "class %d is out of range (the model has %d classes: 0-%d)",
-                       req->class_index, classes, classes - 1);
+    for (int i = 0; i < (req->class_per_image ? n : 1); i++) {
+        const int c = req->class_per_image ? req->class_per_image[i] : req->class_index;
+        if (c != GC_CLASS_TOP1 && (c < 0 || c >= classes))
+            return gc_fail(err, GC_ERR_USAGE,
+                           "class %d%s is out of range (the model has %d classes: 0-%d)", c,
+                           req->class_per_image ? " (a per-image class)" : "", classes,
+                           classes - 1);
+    }
+    if (req->class_per_image && (req->segment || req->detect))
+        return gc_fail(err, GC_ERR_USAGE, "per-image classes with a segmentation or detection "
+                       "target");
     if (req->rank < 0 || req->rank >= classes)
         return gc_fail(err, GC_ERR_USAGE, "rank %d is out of range (the model has %d classes)",
                        req->rank, classes);
@@ -463,9 +470,10 @@ gc_status gc_explain(gc_session *s, const float *x, int n, int h, int w,
         (st = gc_detect_targets(os, logits, n, req, sign, p.dlogits, out->class_index, err)))
         goto fail;
     for (int i = 0; i < n && !req->segment && !req->detect; i++) {
-        int c = req->class_index == GC_CLASS_TOP1
+        const int want = req->class_per_image ? req->class_per_image[i] : req->class_index;
+        int c = want == GC_CLASS_TOP1
                     ? nth_largest(logits + (size_t)i * classes, classes, req->rank)
-                    : req->class_index;
+                    : want;
         out->class_index[i] = c;
         p.dlogits[(size_t)i * classes + c] = sign;
     }
