@@ -179,6 +179,17 @@ gc_status gc_model_load(const char *path, gc_model **out, gc_error *err);
 /* The same under lim's weight and node limits (NULL: the defaults). */
 gc_status gc_model_load_limited(const char *path, const gc_limits *lim, gc_model **out,
                                 gc_error *err);
+/* Choices about reading a model file beyond its resource limits. */
+typedef struct gc_load_options {
+    const gc_limits *limits; /* NULL: the defaults                           */
+    const char *output;      /* ONNX: the graph output that holds the scores,
+                                by name or by 0-based position ("1"); NULL:
+                                the first. The other formats have one output
+                                and refuse any other (GC_ERR_USAGE) */
+} gc_load_options;
+/* gc_model_load with options; opt may be NULL. */
+gc_status gc_model_load_with(const char *path, const gc_load_options *opt, gc_model **out,
+                             gc_error *err);
 void gc_model_free(gc_model *m);
 
 int gc_model_num_classes(const gc_model *m);

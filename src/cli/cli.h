@@ -23,6 +23,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 #define CLI_MAX_REPEAT 16
 typedef struct cli_args {
     const char *model, *method, *out, *input_npy, *preprocess, *tokens, *mask;
+    const char *output; /* --output: an ONNX model's output of the scores */
     const char *labels, *input_size, *mean, *std; /* override the model's */
     const char *layers[CLI_MAX_REPEAT]; /* --layer, repeatable  */
     int nlayers;
@@ -48,7 +49,7 @@ int cli_parse(const char *cmd, const char *const *accepted, int argc, char **arg
 
 /* Opens --model: a checkpoint path, or an architecture name such as
  * "resnet18" whose pretrained weights are fetched into the user's cache.
- * Loaded under a->limits. */
+ * Loaded under a->limits, its scores from a->output (NULL: the first). */
 int cli_open_model(const cli_args *a, gc_model **model);
 
 /* The name of class i of this model ("tiger shark", or "class 7"). */

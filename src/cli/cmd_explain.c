@@ -36,6 +36,8 @@ static const char help[] =
     "  --detect         for a raw detection head, output [boxes, 5 + classes]:\n"
     "                   explain one box's score for --class (the box that scores\n"
     "                   it highest, or --box B)\n"
+    "  --output O       for an ONNX model with several outputs: the one that holds\n"
+    "                   the scores, by name or 0-based position (default: the first)\n"
     "  --tokens T       how a transformer layer's tokens become a map: auto (the\n"
     "                   default: [1 + h*w, C] drops the class token, [h*w, C]\n"
     "                   keeps all, [2 + h*w, C] drops DeiT's two), cls, plain,\n"
@@ -70,7 +72,7 @@ static const char *const options[] = {
     "model", "layer", "class", "top-k", "method", "counterfactual", "eigen-smooth",
     "aug-smooth", "out", "preprocess", "input-npy", "labels", "input-size", "mean", "std",
     "max-pixels", "max-weights", "max-nodes", "tokens", "segment", "mask", "detect", "box",
-    NULL,
+    "output", NULL,
 };
 
 #define MAX_METHODS GC_METHOD_COUNT

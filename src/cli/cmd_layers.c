@@ -5,15 +5,16 @@
 #include <string.h>
 
 static const char help[] =
-    "usage: gradcam layers --model M [--max-weights SIZE] [--max-nodes N]\n"
+    "usage: gradcam layers --model M [--max-weights SIZE] [--max-nodes N] [--output O]\n"
     "Lists every layer of the model in execution order with its output shape\n"
     "(channels x height x width; for a transformer's token layer, the map its\n"
     "tokens make, marked '(tokens)') for the model's input size (224x224 unless\n"
     "the model or its description says otherwise). Any listed name works as\n"
     "--layer; the default layer is marked with '*'. The --max options bound\n"
-    "what the model file may make gradcam allocate (see 'gradcam explain --help').\n";
+    "what the model file may make gradcam allocate, --output which output of an\n"
+    "ONNX model holds the scores (see 'gradcam explain --help').\n";
 
-static const char *const options[] = {"model", "max-weights", "max-nodes", NULL};
+static const char *const options[] = {"model", "max-weights", "max-nodes", "output", NULL};
 
 int cmd_layers(int argc, char **argv)
 {

@@ -8,14 +8,15 @@ static const char help[] =
     "                       [--labels FILE] [--input-size N] [--mean R,G,B]\n"
     "                       [--std R,G,B]\n"
     "                       [--max-pixels N] [--max-weights SIZE] [--max-nodes N]\n"
+    "                       [--output O]\n"
     "Prints the K most likely classes (default 5) of each image with their\n"
     "softmax probabilities. The other options are explain's (see 'gradcam\n"
-    "explain --help'): how images are prepared, class names, and what one file\n"
-    "may make gradcam allocate.\n";
+    "explain --help'): how images are prepared, class names, what one file\n"
+    "may make gradcam allocate, and which output of an ONNX model is scored.\n";
 
 static const char *const options[] = {
     "model", "top", "preprocess", "labels", "input-size", "mean", "std",
-    "max-pixels", "max-weights", "max-nodes", NULL,
+    "max-pixels", "max-weights", "max-nodes", "output", NULL,
 };
 
 /* Indices of the k largest values, largest first. */

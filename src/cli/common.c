@@ -68,6 +68,7 @@ static const struct {
     {"std", offsetof(cli_args, std)},
     {"tokens", offsetof(cli_args, tokens)},
     {"mask", offsetof(cli_args, mask)},
+    {"output", offsetof(cli_args, output)},
 };
 
 static const struct {
@@ -270,7 +271,8 @@ int cli_open_model(const cli_args *a, gc_model **model)
             return cli_report(&err);
         path = fetched;
     }
-    if (gc_model_load_limited(path, &a->limits, model, &err))
+    const gc_load_options opt = {.limits = &a->limits, .output = a->output};
+    if (gc_model_load_with(path, &opt, model, &err))
         return cli_report(&err);
     if (a->labels && gc_model_set_labels(*model, a->labels, &err)) {
         gc_model_free(*model);

@@ -678,6 +678,38 @@ static gc_status check_supported(onnx_loader *L)
     return GC_OK;
 }
 
+/* The graph output holding the scores: the first, or the one the caller
+ * named (by name, or by 0-based position); NULL after failing. */
+static const Onnx__ValueInfoProto *pick_output(onnx_loader *L)
+{
+    const Onnx__GraphProto *g = L->proto->graph;
+    L->cur = NULL;
+    for (size_t k = 0; k < g->n_output; k++)
+        if (!g->output[k] || !g->output[k]->name) {
+            onnx_fail(L, GC_ERR_FORMAT, "graph output %zu has no name", k);
+            return NULL;
+        }
+    if (g->n_output < 1) {
+        onnx_fail(L, GC_ERR_FORMAT, "the graph has no output");
+        return NULL;
+    }
+    if (!L->output)
+        return g->output[0];
+    char *end;
+    const long at = strtol(L->output, &end, 10);
+    for (size_t k = 0; k < g->n_output; k++)
+        if (!strcmp(g->output[k]->name, L->output) ||
+            (*L->output && !*end && at >= 0 && (size_t)at == k))
+            return g->output[k];
+    char names[256] = "";
+    size_t used = 0;
+    for (size_t k = 0; k < g->n_output && used < sizeof names; k++)
+        used += (size_t)snprintf(names + used, sizeof names - used, "%s%zu '%s'",
+                                 k ? ", " : "", k, g->output[k]->name);
+    onnx_fail(L, GC_ERR_USAGE, "no output '%s'; the model's outputs are %s", L->output, names);
+    return NULL;
+}
+
 static gc_status build(onnx_loader *L)
 {
     Onnx__GraphProto *g = L->proto->graph;
@@ -708,20 +740,23 @@ static gc_status build(onnx_loader *L)
             return L->err->status;
     }
     L->cur = NULL;
-    if (g->n_output < 1 || !g->output[0]->name)
-        return onnx_fail(L, GC_ERR_FORMAT, "the graph has no output");
-    const value *out = onnx_get(L, g->output[0]->name);
+    const Onnx__ValueInfoProto *scores = pick_output(L);
+    if (!scores)
+        return L->err->status;
+    const value *out = onnx_get(L, scores->name);
     if (!out || out->kind != V_NODE)
-        return onnx_fail(L, GC_ERR_FORMAT, "output '%s' is %s", g->output[0]->name,
+        return onnx_fail(L, GC_ERR_FORMAT, "output '%s' is %s", scores->name,
                          out ? "a constant" : "not produced by any node");
     int o = out->node;
     if (o != gc_graph_output(&L->m->graph)) {
-        /* Something runs after the output (a second output's branch): end
-         * the graph with a copy of the logits so the last node is them. */
+        /* Something runs after the output (another output's branch): end
+         * the graph with a copy of the scores so the last node is them. */
         gc_params *e = onnx_new_params(L, 0);
         if (!e)
             return L->err->status;
-        e->kind = GC_RS_FLATTEN, e->axis = 1;
+        e->kind = GC_RS_TARGET, e->ndim = L->shapes[o].ndim; /* the same shape */
+        for (int k = 0; k < e->ndim; k++)
+            e->dims[k] = L->shapes[o].d[k];
         int first = L->m->graph.count;
         if ((o = onnx_add_node(L, GC_OP_RESHAPE, &o, 1, e)) < 0 || check_shapes(L, first))
             return L->err->status;
@@ -731,7 +766,7 @@ static gc_status build(onnx_loader *L)
     const gc_shape *os = &L->shapes[o];
     if (os->ndim < 1 || gc_shape_numel(os) < 1)
         return onnx_fail(L, GC_ERR_FORMAT, "output '%s' is not a vector of class scores",
-                         g->output[0]->name);
+                         scores->name);
     L->m->num_classes = (int)gc_shape_numel(os);
     snprintf(L->m->arch, sizeof L->m->arch, "onnx (%s%s%s, opset %d, %d nodes)",
              L->proto->producer_name && *L->proto->producer_name ? L->proto->producer_name
@@ -755,9 +790,9 @@ static Onnx__ModelProto *unpack(const void *buf, size_t len, const char *label, 
 }
 
 static gc_status load_proto(gc_model *m, Onnx__ModelProto *proto, const char *label,
-                            const gc_limits *lim, gc_error *err)
+                            const gc_limits *lim, const char *output, gc_error *err)
 {
-    onnx_loader L = {.m = m, .path = label, .err = err, .proto = proto,
+    onnx_loader L = {.m = m, .path = label, .err = err, .proto = proto, .output = output,
                      .max_nodes = lim->max_graph_nodes,
                      .max_weight_bytes = (uint64_t)lim->max_weight_bytes};
     gc_status st = build(&L);
@@ -778,21 +813,26 @@ static gc_status load_proto(gc_model *m, Onnx__ModelProto *proto, const char *la
 }
 
 gc_status gc_onnx_load_memory(gc_model *m, const void *buf, size_t len, const char *label,
-                              const gc_limits *lim, gc_error *err)
+                              const gc_load_options *opt, gc_error *err)
 {
+    const gc_load_options none = {0};
+    opt = opt ? opt : &none;
     gc_limits l;
-    if (gc_limits_resolve(lim, label, &l, err))
+    if (gc_limits_resolve(opt->limits, label, &l, err))
         return GC_ERR_USAGE;
     Onnx__ModelProto *p = unpack(buf, len, label, err);
-    return p ? load_proto(m, p, label, &l, err) : err->status;
+    return p ? load_proto(m, p, label, &l, opt->output, err) : err->status;
 }
 
-gc_status gc_onnx_load(gc_model *m, const char *path, const gc_limits *lim, gc_error *err)
+gc_status gc_onnx_load(gc_model *m, const char *path, const gc_load_options *opt,
+                       gc_error *err)
 {
+    const gc_load_options none = {0};
+    opt = opt ? opt : &none;
     uint8_t *buf = NULL;
     size_t len = 0;
     gc_limits l;
-    gc_status st = gc_limits_resolve(lim, path, &l, err);
+    gc_status st = gc_limits_resolve(opt->limits, path, &l, err);
     if (st)
         return st;
     st = read_file(path, &buf, &len, err);
@@ -802,5 +842,5 @@ gc_status gc_onnx_load(gc_model *m, const char *path, const gc_limits *lim, gc_e
      * weights are converted, so a large model is not held three times. */
     Onnx__ModelProto *p = unpack(buf, len, path, err);
     free(buf);
-    return p ? load_proto(m, p, path, &l, err) : err->status;
+    return p ? load_proto(m, p, path, &l, opt->output, err) : err->status;
 }

@@ -65,6 +65,7 @@ static inline int onnx_batch_plain(const value *v)
 typedef struct onnx_loader {
     gc_model *m;
     const char *path;   /* labels messages, locates external data       */
+    const char *output; /* the graph output of the scores; NULL: the first */
     gc_error *err;
     Onnx__ModelProto *proto;
     int opset;

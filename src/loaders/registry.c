@@ -14,19 +14,33 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* A weight file that does not describe its network: the architecture is
  * inferred from its tensor names (arch/resnet.c). */
-static gc_status load_safetensors(gc_model *m, const char *path, const gc_limits *lim,
+/* A format whose network has one output: a choice of output other than
+ * the first is a mistake worth saying. */
+static gc_status one_output(const char *path, const gc_load_options *opt, gc_error *err)
+{
+    if (opt->output && strcmp(opt->output, "0") != 0)
+        return gc_fail(err, GC_ERR_USAGE, "%s: choosing an output ('%s') applies to ONNX "
+                       "models; this model has one", path, opt->output);
+    return GC_OK;
+}
+
+static gc_status load_safetensors(gc_model *m, const char *path, const gc_load_options *opt,
                                   gc_error *err)
 {
-    gc_status st = gc_safetensors_load(path, lim, &m->weights, err);
+    gc_status st = one_output(path, opt, err);
+    st = st ? st : gc_safetensors_load(path, opt->limits, &m->weights, err);
     return st ? st : gc_resnet_build(m, path, err);
 }
 
-static gc_status load_pth(gc_model *m, const char *path, const gc_limits *lim, gc_error *err)
+static gc_status load_pth(gc_model *m, const char *path, const gc_load_options *opt,
+                          gc_error *err)
 {
-    gc_status st = gc_pth_load(path, lim, &m->weights, err);
+    gc_status st = one_output(path, opt, err);
+    st = st ? st : gc_pth_load(path, opt->limits, &m->weights, err);
     return st ? st : gc_resnet_build(m, path, err);
 }
 
@@ -65,6 +79,15 @@ gc_status gc_model_load(const char *path, gc_model **out, gc_error *err)
 gc_status gc_model_load_limited(const char *path, const gc_limits *lim, gc_model **out,
                                 gc_error *err)
 {
+    const gc_load_options opt = {.limits = lim};
+    return gc_model_load_with(path, &opt, out, err);
+}
+
+gc_status gc_model_load_with(const char *path, const gc_load_options *opt, gc_model **out,
+                             gc_error *err)
+{
+    const gc_load_options none = {0};
+    opt = opt ? opt : &none;
     *out = NULL;
     const gc_status cpu = gc_cpu_check(err); /* a GC_CPU this CPU cannot honour */
     if (cpu)
@@ -79,7 +102,7 @@ gc_status gc_model_load_limited(const char *path, const gc_limits *lim, gc_model
         return GC_ERR_NOMEM;
     /* An unreadable file goes to the last loader too, whose file checks
      * say what is wrong with it. */
-    gc_status st = gc_loader_for(head, n)->load(m, path, lim, err);
+    gc_status st = gc_loader_for(head, n)->load(m, path, opt, err);
     if (st == GC_OK)
         st = gc_description_load(m, path, err);
     if (st == GC_OK)

@@ -16,8 +16,10 @@ typedef struct gc_loader {
     const char *name; /* as users know the format: "ONNX", "safetensors" */
     /* Whether a file starting with these n bytes is in this format. */
     int (*sniff)(const unsigned char *head, size_t n);
-    /* Fills m's weights and graph from the file (m is freshly zeroed). */
-    gc_status (*load)(gc_model *m, const char *path, const gc_limits *lim, gc_error *err);
+    /* Fills m's weights and graph from the file (m is freshly zeroed);
+     * opt is never NULL. */
+    gc_status (*load)(gc_model *m, const char *path, const gc_load_options *opt,
+                      gc_error *err);
 } gc_loader;
 
 /* The loader for a file with these first bytes: the first whose sniffer

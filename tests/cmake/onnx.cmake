@@ -15,12 +15,16 @@ add_test(NAME onnx_tokens
 add_test(NAME onnx_resize
   COMMAND ${GC_PY} ${PROJECT_SOURCE_DIR}/tests/python/test_onnx_resize.py
           --gradcam $<TARGET_FILE:gradcam>)
-# issue 17: window attention (Swin's shifted-window mask, MaxViT's Einsum)
+# issue 17: window attention (Swin's shifted-window mask, MaxViT's Einsum);
+# choosing among a model's outputs
 add_test(NAME onnx_windows
   COMMAND ${GC_PY} ${PROJECT_SOURCE_DIR}/tests/python/test_onnx_windows.py
           --gradcam $<TARGET_FILE:gradcam>)
+add_test(NAME onnx_outputs
+  COMMAND ${GC_PY} ${PROJECT_SOURCE_DIR}/tests/python/test_onnx_outputs.py
+          --gradcam $<TARGET_FILE:gradcam>)
 set_tests_properties(onnx_parity onnx_malformed onnx_tokens onnx_resize onnx_windows
-  PROPERTIES LABELS onnx)
+  onnx_outputs PROPERTIES LABELS onnx)
 set_tests_properties(onnx_windows PROPERTIES TIMEOUT 900)
 set_tests_properties(onnx_resize PROPERTIES TIMEOUT 600)
 set_tests_properties(onnx_parity PROPERTIES TIMEOUT 900)
