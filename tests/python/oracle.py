@@ -292,6 +292,17 @@ def gradcam(model, x, layer_name, cls=None):
     return logits.numpy(), cams[layer_name].numpy(), classes.numpy()
 
 
+def report(results, width=48):
+    """Prints (passed, label, message) checks, one a line, and a count;
+    returns the exit status (1 if any failed)."""
+    bad = 0
+    for good, label, msg in results:
+        print("%s %-*s %s" % ("ok  " if good else "FAIL", width, label, msg))
+        bad += not good
+    print("%d of %d checks passed" % (len(results) - bad, len(results)))
+    return 1 if bad else 0
+
+
 def rel_err(ours, ref):
     """max|ours-ref| / max|ref|, the parity measure (inf if shapes differ)."""
     ours = np.asarray(ours, np.float64)

@@ -116,12 +116,7 @@ def main():
         p = run(a.gradcam, ["layers", "--model", pth, "--output", "coarse"])
         results.append((p.returncode != 0 and "applies to ONNX models" in p.stderr,
                         "refused: --output on a .pth model", p.stderr.strip()))
-    bad = 0
-    for good, label, msg in results:
-        print("%s %-40s %s" % ("ok  " if good else "FAIL", label, msg))
-        bad += not good
-    print("%d of %d checks passed" % (len(results) - bad, len(results)))
-    return 1 if bad else 0
+    return oracle.report(results, 40)
 
 
 if __name__ == "__main__":

@@ -261,12 +261,7 @@ def main():
                 p = os.path.join(tmp, f)
                 if os.path.isfile(p) and f.endswith((".onnx", ".pth")):
                     os.remove(p)
-    bad = 0
-    for good, label, msg in results:
-        print("%s %-50s %s" % ("ok  " if good else "FAIL", label, msg))
-        bad += not good
-    print("%d of %d checks passed" % (len(results) - bad, len(results)))
-    return 1 if bad else 0
+    return oracle.report(results, 50)
 
 
 if __name__ == "__main__":

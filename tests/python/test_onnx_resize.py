@@ -238,12 +238,7 @@ def main():
             live = bool(np.any(ref_cam))
             results.append((ec <= CAM_TOL and live, label,
                             "cam %.2e (boxes %s)%s" % (ec, boxes, "" if live else " (zero)")))
-    bad = 0
-    for good, label, msg in results:
-        print("%s %-55s %s" % ("ok  " if good else "FAIL", label, msg))
-        bad += not good
-    print("%d of %d checks passed" % (len(results) - bad, len(results)))
-    return 1 if bad else 0
+    return oracle.report(results, 55)
 
 
 if __name__ == "__main__":

@@ -301,12 +301,7 @@ def main():
             p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
             results.append((p.returncode != 0 and want in p.stderr, "refused: %s" % " ".join(extra),
                             p.stderr.strip()[-120:]))
-    bad = 0
-    for good, label, msg in results:
-        print("%s %-40s %s" % ("ok  " if good else "FAIL", label, msg))
-        bad += not good
-    print("%d of %d checks passed" % (len(results) - bad, len(results)))
-    return 1 if bad else 0
+    return oracle.report(results, 40)
 
 
 if __name__ == "__main__":

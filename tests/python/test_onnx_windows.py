@@ -193,12 +193,7 @@ def main():
                          [(None, maxvit.blocks[3], False),
                           ("blocks.2.layers.4", maxvit.blocks[2].layers[4], False)])
         results.append(default_line(a.gradcam, path, "blocks.3", "512 x 7 x 7"))
-    bad = 0
-    for good, label, msg in results:
-        print("%s %-48s %s" % ("ok  " if good else "FAIL", label, msg))
-        bad += not good
-    print("%d of %d checks passed" % (len(results) - bad, len(results)))
-    return 1 if bad else 0
+    return oracle.report(results, 48)
 
 
 if __name__ == "__main__":
