@@ -432,7 +432,9 @@ static gc_status make_tensor(pth *p, const pk_value *v, const char *key, size_t 
     if ((st = storage_data(p, s, &data)))
         return st;
 
-    const char *strip = keylen >= 7 && !memcmp(key, "module.", 7) ? key + 7 : key;
+    const char *strip = key; /* DataParallel's prefix, once per wrapper */
+    while (keylen - (size_t)(strip - key) >= 7 && !memcmp(strip, "module.", 7))
+        strip += 7;
     t->name = strndup(strip, keylen - (size_t)(strip - key));
     /* A dense float32 tensor covering its whole zip storage takes the
      * storage's buffer instead of a copy: loading then holds each weight

@@ -101,7 +101,7 @@ static int dtype_of(const char *s)
 
 /* What one header entry says, validated except for overlaps. */
 typedef struct entry {
-    const char *name; /* within the cJSON tree; "module." already skipped */
+    const char *name; /* within the cJSON tree; every leading "module." skipped */
     int dtype, ndim;
     int64_t shape[GC_MAX_DIMS], numel;
     uint64_t begin, end;
@@ -173,7 +173,9 @@ static gc_status parse_entry(st_ctx *c, const cJSON *item, uint64_t data_len, en
                        (unsigned long long)((uint64_t)e->numel * size));
     e->begin = b, e->end = en;
     const char *s = item->string;
-    e->name = strncmp(s, "module.", 7) ? s : s + 7;
+    while (!strncmp(s, "module.", 7)) /* DataParallel's prefix, once per wrapper */
+        s += 7;
+    e->name = s;
     return GC_OK;
 }
 
