@@ -24,6 +24,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 typedef struct cli_args {
     const char *model, *method, *out, *input_npy, *preprocess, *tokens, *mask;
     const char *labels, *input_size, *mean, *std; /* override the model's */
+    const char *manifest, *glob, *shard; /* explain: a data set run */
+    int resume, quiet, fail_fast, metrics, baselines, steps;
     const char *layers[CLI_MAX_REPEAT]; /* --layer, repeatable  */
     int nlayers;
     const char *classes[CLI_MAX_REPEAT]; /* --class, repeatable */
@@ -63,5 +65,7 @@ int cmd_explain(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_layers(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif
