@@ -68,6 +68,7 @@ typedef struct set_ctx {
     int fd;
     cli_progress progress;
     int failed, first_rc;
+    gc_session *eval; /* --metrics: the perturbed images' batches */
 } set_ctx;
 
 static double now_ms(void)
@@ -151,7 +152,7 @@ static int compute_item(void *ctx, int i, void *it)
     item->has_r = 1;
     if (run->a->metrics) {
         const cli_item *in = &c->d.items[item->index];
-        st = cli_metrics_for_image(run, in, item->index, &item->photo, item->x, &item->r,
+        st = cli_metrics_for_image(run, c->eval, in, item->index, &item->photo, item->x, &item->r,
                                    &item->metrics, &item->err);
         if (st)
             return cli_exit_code(st);
@@ -375,6 +376,11 @@ int cli_explain_set(const cli_set_run *run)
     int share = 0;
     for (int i = 0; i < c.d.n; i++)
         share += cli_in_shard(i, shard_k, shard_n);
+    gc_error err = {0};
+    if (a->metrics && gc_session_new(run->m, &c.eval, &err)) {
+        rc = cli_report(&err);
+        goto out;
+    }
     cli_progress_start(&c.progress, share, share - c.ntodo, a->quiet);
     cli_pipeline p = {
         .n = c.ntodo, .item_size = sizeof(set_item), .ctx = &c, .load = load_item,
@@ -399,6 +405,7 @@ int cli_explain_set(const cli_set_run *run)
                share == 1 ? "" : "s", c.progress.done - c.failed, c.failed, share - c.ntodo,
                results);
 out:
+    gc_session_free(c.eval);
     if (c.fd >= 0)
         close(c.fd);
     free(c.todo);

@@ -10,7 +10,9 @@
 #include <cjson/cJSON.h>
 
 /* *out: {"METHOD": {"deletion": ..., ...}, "baseline_random": ..., ...}. */
-gc_status cli_metrics_for_image(const cli_set_run *run, const cli_item *in, int index,
+/* eval: a session of its own for the batches of perturbed images. */
+gc_status cli_metrics_for_image(const cli_set_run *run, gc_session *eval, const cli_item *in,
+                                int index,
                                 const gc_image *photo, const float *x, const gc_result *r,
                                 cJSON **out, gc_error *err);
 

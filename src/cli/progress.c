@@ -35,11 +35,13 @@ static void show(cli_progress *p, int final)
     }
     fflush(stderr);
     p->last = seconds();
+    p->shown = p->done;
 }
 
 void cli_progress_start(cli_progress *p, int total, int skipped, int quiet)
 {
     p->total = total, p->skipped = skipped, p->done = p->failed = 0;
+    p->shown = -1;
     p->quiet = quiet;
     p->tty = isatty(2);
     p->t0 = p->last = seconds();
@@ -62,6 +64,6 @@ void cli_progress_step(cli_progress *p, int failed)
 
 void cli_progress_end(cli_progress *p)
 {
-    if (!p->quiet)
+    if (!p->quiet && (p->tty || p->shown != p->done))
         show(p, 1);
 }

@@ -6,6 +6,7 @@
 
 typedef struct cli_progress {
     int total, done, failed, skipped, quiet, tty;
+    int shown; /* done at the last line printed */
     double t0, last;
 } cli_progress;
 
