@@ -390,6 +390,20 @@ gc_status gc_evaluate_map(gc_session *s, const float *x, int h, int w, int class
                           const float *saliency, const gc_eval_options *opt, gc_eval *out,
                           gc_error *err);
 
+/* The model-randomisation sanity check (Adebayo et al. 2018): replaces the
+ * parameters of layer's module and of everything after it (to the output)
+ * by random ones, as a cascade from the top stops at layer: convolutions
+ * and linear layers N(0, 2 / fan_in) (He), biases 0, BatchNorms the
+ * identity. seed picks the values; a node's values depend only on the seed
+ * and the node, so cascade stages share what they both randomise. Other
+ * parameters (LayerNorm, constants) stay. Call it on a model of its own,
+ * before any session uses it. */
+gc_status gc_model_randomise(gc_model *m, const char *layer, uint64_t seed, gc_error *err);
+
+/* Spearman's rank correlation of a[0..n) and b[0..n) (ties get their mean
+ * rank); 0 when either is constant. */
+double gc_spearman(const float *a, const float *b, int n);
+
 /* Localisation of a map (h x w, any values) against a region (h x w
  * bytes, nonzero = inside): *hit = whether the map's maximum (first in
  * row-major order) lies inside (the pointing game); *energy = the share of

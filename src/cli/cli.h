@@ -24,7 +24,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 typedef struct cli_args {
     const char *model, *method, *out, *input_npy, *preprocess, *tokens, *mask;
     const char *labels, *input_size, *mean, *std; /* override the model's */
-    const char *manifest, *glob, *shard; /* explain: a data set run */
+    const char *manifest, *glob, *shard, *sanity; /* explain: a data set run */
     int resume, quiet, fail_fast, metrics, baselines, steps;
     const char *layers[CLI_MAX_REPEAT]; /* --layer, repeatable  */
     int nlayers;

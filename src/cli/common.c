@@ -71,6 +71,7 @@ static const struct {
     {"manifest", offsetof(cli_args, manifest)},
     {"glob", offsetof(cli_args, glob)},
     {"shard", offsetof(cli_args, shard)},
+    {"sanity", offsetof(cli_args, sanity)},
 };
 
 static const struct {

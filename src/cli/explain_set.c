@@ -27,7 +27,7 @@ static int is_dir(const char *path)
 int cli_is_set_run(const cli_args *a)
 {
     if (a->manifest || a->glob || a->shard || a->resume || a->quiet || a->fail_fast ||
-        a->metrics || a->baselines || a->steps)
+        a->metrics || a->baselines || a->steps || a->sanity)
         return 1;
     for (int i = 0; i < a->npositional; i++)
         if (is_dir(a->positional[i]))
@@ -56,7 +56,8 @@ typedef struct set_item {
     double load_ms;
     gc_result r;
     int has_r;
-    cJSON *metrics;
+    cJSON *metrics, *sanity;
+    float *sanity_maps;   /* nstages x the map's h x w */
     gc_error err;
 } set_item;
 
@@ -69,6 +70,7 @@ typedef struct set_ctx {
     cli_progress progress;
     int failed, first_rc;
     gc_session *eval; /* --metrics: the perturbed images' batches */
+    cli_sanity sanity; /* --sanity: the randomised models */
 } set_ctx;
 
 static double now_ms(void)
@@ -109,6 +111,8 @@ static void discard_item(void *ctx, void *it)
     if (item->has_r)
         gc_result_free(&item->r);
     cJSON_Delete(item->metrics);
+    cJSON_Delete(item->sanity);
+    free(item->sanity_maps);
     free(item->x);
     gc_image_free(&item->photo);
     memset(item, 0, sizeof *item);
@@ -154,6 +158,12 @@ static int compute_item(void *ctx, int i, void *it)
         const cli_item *in = &c->d.items[item->index];
         st = cli_metrics_for_image(run, c->eval, in, item->index, &item->photo, item->x, &item->r,
                                    &item->metrics, &item->err);
+        if (st)
+            return cli_exit_code(st);
+    }
+    if (c->sanity.n) {
+        st = cli_sanity_for_image(&c->sanity, &req, item->x, S, &item->r, &item->sanity,
+                                  &item->sanity_maps, &item->err);
         if (st)
             return cli_exit_code(st);
     }
@@ -230,10 +240,21 @@ static int write_item(void *ctx, int i, void *it, int failed)
         };
         if (!rc)
             rc = cli_write_visuals(&v);
+        char sanity_name[1200] = "";
+        if (!rc && item->sanity_maps) {
+            snprintf(sanity_name, sizeof sanity_name, "%s.sanity.npy", stem);
+            rc = cli_sanity_write(&c->sanity, run->out, sanity_name, &item->r, item->sanity_maps);
+        }
         if (!rc) {
             add_prediction(o, run->m, &item->r, item->target);
             cli_file_list(o, &v);
             cJSON_AddItemToObject(o, "outputs", cJSON_DetachItemFromObject(o, "files"));
+            if (sanity_name[0]) {
+                cJSON_AddItemToArray(cJSON_GetObjectItem(o, "outputs"),
+                                     cJSON_CreateString(sanity_name));
+                cJSON_AddItemToObject(o, "sanity", item->sanity);
+                item->sanity = NULL;
+            }
             if (item->metrics) {
                 cJSON_AddItemToObject(o, "metrics", item->metrics);
                 item->metrics = NULL;
@@ -381,6 +402,8 @@ int cli_explain_set(const cli_set_run *run)
         rc = cli_report(&err);
         goto out;
     }
+    if (a->sanity && (rc = cli_sanity_open(a, run->m, &c.sanity)))
+        goto out;
     cli_progress_start(&c.progress, share, share - c.ntodo, a->quiet);
     cli_pipeline p = {
         .n = c.ntodo, .item_size = sizeof(set_item), .ctx = &c, .load = load_item,
@@ -406,6 +429,7 @@ int cli_explain_set(const cli_set_run *run)
                results);
 out:
     gc_session_free(c.eval);
+    cli_sanity_close(&c.sanity);
     if (c.fd >= 0)
         close(c.fd);
     free(c.todo);

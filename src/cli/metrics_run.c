@@ -1,6 +1,8 @@
 /* metrics_run.c — see metrics_run.h. */
 #include "cli/metrics_run.h"
 
+#include <stdio.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,4 +158,92 @@ gc_status cli_metrics_for_image(const cli_set_run *run, gc_session *eval, const 
     else
         *out = o;
     return st;
+}
+
+int cli_sanity_open(const cli_args *a, const gc_model *m, cli_sanity *s)
+{
+    memset(s, 0, sizeof *s);
+    const char *p = a->sanity;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof s->names[0] || s->n == CLI_MAX_SANITY) {
+            cli_sanity_close(s);
+            return cli_usage_error("explain", "--sanity is a comma-separated list of at most "
+                                   "%d layers, not '%s'", CLI_MAX_SANITY, a->sanity);
+        }
+        memcpy(s->names[s->n], p, len);
+        s->names[s->n][len] = '\0';
+        gc_error err = {0};
+        int rc = cli_open_model(a, &s->models[s->n]);
+        if (rc) {
+            cli_sanity_close(s);
+            return rc;
+        }
+        s->n++;
+        if (gc_model_randomise(s->models[s->n - 1], s->names[s->n - 1], 1, &err) ||
+            gc_session_new(s->models[s->n - 1], &s->sessions[s->n - 1], &err)) {
+            cli_sanity_close(s);
+            return cli_report(&err);
+        }
+        p += len + (p[len] == ',');
+    }
+    (void)m;
+    return EXIT_OK;
+}
+
+void cli_sanity_close(cli_sanity *s)
+{
+    for (int k = 0; k < s->n; k++) {
+        gc_session_free(s->sessions[k]);
+        gc_model_free(s->models[k]);
+    }
+    memset(s, 0, sizeof *s);
+}
+
+gc_status cli_sanity_for_image(const cli_sanity *s, const gc_request *req, const float *x,
+                               int size, const gc_result *r, cJSON **out, float **maps,
+                               gc_error *err)
+{
+    const int hw = r->map_h[0] * r->map_w[0];
+    *out = NULL;
+    *maps = malloc(sizeof(float) * (size_t)hw * s->n);
+    if (!*maps) {
+        err->status = GC_ERR_NOMEM;
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        return GC_ERR_NOMEM;
+    }
+    gc_request q = *req;
+    q.class_index = r->class_index[0];
+    q.nmethods = 1;
+    cJSON *o = cJSON_CreateObject();
+    for (int k = 0; k < s->n; k++) {
+        gc_result rr;
+        gc_status st = gc_explain(s->sessions[k], x, 1, size, size, &q, &rr, err);
+        if (!st && rr.map_h[0] * rr.map_w[0] != hw) {
+            gc_result_free(&rr);
+            st = err->status = GC_ERR_INTERNAL;
+            snprintf(err->msg, sizeof err->msg, "--sanity: the randomised map has another size");
+        }
+        if (st) {
+            cJSON_Delete(o);
+            free(*maps);
+            *maps = NULL;
+            return st;
+        }
+        memcpy(*maps + (size_t)k * hw, rr.maps[0], sizeof(float) * (size_t)hw);
+        cJSON_AddNumberToObject(o, s->names[k], gc_spearman(r->maps[0], rr.maps[0], hw));
+        gc_result_free(&rr);
+    }
+    *out = o;
+    return GC_OK;
+}
+
+int cli_sanity_write(const cli_sanity *s, const char *dir, const char *name, const gc_result *r,
+                     const float *maps)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    const int64_t shape[3] = {s->n, r->map_h[0], r->map_w[0]};
+    gc_error err = {0};
+    return gc_npy_write(path, maps, 3, shape, &err) ? cli_report(&err) : 0;
 }
