@@ -222,6 +222,34 @@ def main():
     check(rc == 1 and "missing" in se, "a missing shard is reported (exit 1)", se.strip())
     rc, so, se = run(tool + ["--manifest", csv2, "--shard", "3/3", "--out", merged])
     check(rc == 2, "--shard 3/3 is a usage error", se.strip())
+
+    # 8. Metrics, sanity check and report on two images (a box and a mask):
+    # their code paths, cheaply (tests/python/test_metrics.py checks values).
+    mask_img = np.zeros((160, 160), np.uint8)
+    x0, y0, x1, y1 = items[1]["box"]
+    mask_img[y0:y1 + 1, x0:x1 + 1] = 255
+    Image.fromarray(mask_img).save(os.path.join(data, "mask1.png"))
+    jl2 = os.path.join(data, "small.jsonl")
+    with open(jl2, "w") as f:
+        f.write(json.dumps({"path": items[0]["path"], "box": items[0]["box"]}) + "\n")
+        f.write(json.dumps({"path": items[1]["path"], "mask": "mask1.png"}) + "\n")
+    out_m = os.path.join(tmp, "metrics")
+    rc, so, se = run(tool + ["--manifest", jl2, "--out", out_m, "--quiet", "--metrics",
+                             "--baselines", "--steps", "4", "--sanity", "fc,conv1"])
+    rm = records(out_m) if rc == 0 else []
+    fields = {"deletion", "insertion", "road_morf", "road_lerf", "road", "drop", "increase",
+              "pointing", "energy"}
+    check(rc == 0 and len(rm) == 2 and
+          all(fields <= set(r["metrics"][m]) for r in rm
+              for m in ("gradcam", "baseline_random", "baseline_gaussian")) and
+          all(set(r["sanity"]) == {"fc", "conv1"} for r in rm),
+          "--metrics --baselines --sanity: every field, with a box and with a mask", se[-300:])
+    check(rm and all(r["metrics"]["gradcam"]["pointing"] for r in rm) and
+          abs(rm[0]["metrics"]["gradcam"]["energy"] - rm[1]["metrics"]["gradcam"]["energy"]) > 0,
+          "Grad-CAM points into the box and into the mask")
+    rc, so, se = run([a.gradcam, "report", out_m])
+    check(rc == 0 and "<svg" in open(os.path.join(out_m, "index.html")).read(),
+          "report writes the page", se.strip())
     shutil.rmtree(tmp)
     return finish()
 
