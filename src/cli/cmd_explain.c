@@ -75,6 +75,7 @@ static const char help[] =
     "                   separated list (top first, e.g. fc,layer4,layer3), the\n"
     "                   map of a model randomised from that layer to the output,\n"
     "                   and its Spearman correlation with the real map\n"
+    "  --report         at the end, OUT/index.html as 'gradcam report OUT' writes\n"
     "  --max-pixels N   --max-weights SIZE   --max-nodes N   what one file may make\n"
     "                   gradcam allocate: image pixels (default 100000000), float32\n"
     "                   weight bytes, suffix K, M or G (default 4G), ONNX nodes\n"
@@ -95,7 +96,7 @@ static const char *const options[] = {
     "aug-smooth", "out", "preprocess", "input-npy", "labels", "input-size", "mean", "std",
     "max-pixels", "max-weights", "max-nodes", "tokens", "segment", "mask", "detect", "box",
     "manifest", "glob", "shard", "resume", "quiet", "fail-fast", "metrics", "baselines", "steps",
-    "sanity", NULL,
+    "sanity", "report", NULL,
 };
 
 #define MAX_METHODS GC_METHOD_COUNT

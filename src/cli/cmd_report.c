@@ -182,7 +182,14 @@ int cmd_report(int argc, char **argv)
     }
     if (a.npositional != 1)
         return cli_usage_error("report", "give one folder (a data set run's --out)");
-    const char *dir = a.positional[0];
+    rc = cli_write_report(a.positional[0]);
+    if (!rc)
+        printf("%s/index.html\n", a.positional[0]);
+    return rc;
+}
+
+int cli_write_report(const char *dir)
+{
     char path[4200];
     snprintf(path, sizeof path, "%s/" CLI_RESULTS_FILE, dir);
     cli_records recs = {0};
@@ -233,6 +240,5 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "gradcam: %s: cannot write\n", path);
         return EXIT_BAD_INPUT;
     }
-    printf("%s\n", path);
     return EXIT_OK;
 }

@@ -88,6 +88,7 @@ static const struct {
     {"fail-fast", offsetof(cli_args, fail_fast)},
     {"metrics", offsetof(cli_args, metrics)},
     {"baselines", offsetof(cli_args, baselines)},
+    {"report", offsetof(cli_args, report)},
 };
 
 static int parse_count(const char *cmd, const char *opt, const char *value, int *out)

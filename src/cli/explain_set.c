@@ -27,7 +27,7 @@ static int is_dir(const char *path)
 int cli_is_set_run(const cli_args *a)
 {
     if (a->manifest || a->glob || a->shard || a->resume || a->quiet || a->fail_fast ||
-        a->metrics || a->baselines || a->steps || a->sanity)
+        a->metrics || a->baselines || a->steps || a->sanity || a->report)
         return 1;
     for (int i = 0; i < a->npositional; i++)
         if (is_dir(a->positional[i]))
@@ -421,6 +421,8 @@ int cli_explain_set(const cli_set_run *run)
     c.fd = -1;
     if (!rc)
         rc = compact(&c, results);
+    if (!rc && a->report)
+        rc = cli_write_report(run->out);
     if (!rc)
         rc = c.first_rc;
     if (!a->quiet)

@@ -14,7 +14,7 @@ static const char usage[] =
     "                  IMAGE...\n"
     "  gradcam explain --model M --input-npy X.npy [options]\n"
     "  gradcam explain --model M [options] --manifest FILE | FOLDER...\n"
-    "                  [--resume] [--shard K/N] [--metrics [--baselines]]\n"
+    "                  [--resume] [--shard K/N] [--metrics [--baselines]] [--report]\n"
     "  gradcam merge   OUT... --out DIR\n"
     "  gradcam report  DIR\n"
     "  gradcam predict --model M [--top K] [--preprocess stretch|crop] IMAGE...\n"

@@ -235,7 +235,11 @@ def main():
         f.write(json.dumps({"path": items[1]["path"], "mask": "mask1.png"}) + "\n")
     out_m = os.path.join(tmp, "metrics")
     rc, so, se = run(tool + ["--manifest", jl2, "--out", out_m, "--quiet", "--metrics",
-                             "--baselines", "--steps", "4", "--sanity", "fc,conv1"])
+                             "--baselines", "--steps", "4", "--sanity", "fc,conv1", "--report"])
+    page = os.path.join(out_m, "index.html")
+    check(rc == 0 and os.path.exists(page), "explain --report writes OUT/index.html", se[-200:])
+    if os.path.exists(page):
+        os.remove(page)
     rm = records(out_m) if rc == 0 else []
     fields = {"deletion", "insertion", "road_morf", "road_lerf", "road", "drop", "increase",
               "pointing", "energy"}
