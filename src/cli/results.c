@@ -38,7 +38,7 @@ int cli_records_read(const char *path, cli_records *r)
         buf[len - 1] = '\0';
         cJSON *o = cJSON_Parse(buf);
         const cJSON *idx = cJSON_GetObjectItem(o, "index");
-        if (cJSON_IsNumber(idx) && idx->valueint >= 0 && idx->valueint < 100000000) {
+        if (cJSON_IsNumber(idx) && idx->valueint >= 0 && idx->valueint < 10000000) { /* 80 MB */
             char *copy = strdup(buf);
             if (!copy || put(r, idx->valueint, copy))
                 rc = -1;
