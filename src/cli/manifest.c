@@ -312,8 +312,11 @@ int cli_manifest_read(const char *path, cli_dataset *d)
         free(text);
         return bad(path, 1, "a manifest is text (it holds a NUL byte)", NULL);
     }
-    const char *first = text + strspn(text, " \t\r\n");
-    int rc = *first == '{' ? read_jsonl(path, text, d) : read_csv(path, text, d);
+    char *body = text;
+    if (strncmp(body, "\xEF\xBB\xBF", 3) == 0)
+        body += 3; /* a UTF-8 byte order mark, as spreadsheets write CSV */
+    const char *first = body + strspn(body, " \t\r\n");
+    int rc = *first == '{' ? read_jsonl(path, body, d) : read_csv(path, body, d);
     free(text);
     return rc;
 }

@@ -121,6 +121,21 @@ def main():
     check(se.count("\n") == 2 and so == "", "--quiet: no progress or summary, only the two errors",
           repr(se[-300:]))
 
+    # A spreadsheet's CSV: byte order mark, CRLF, quoted fields, columns
+    # in another order with the box split in four.
+    bom = os.path.join(data, "excel.csv")
+    with open(bom, "wb") as f:
+        f.write(b"\xef\xbb\xbfx0,target,y0,x1,y1,path\r\n")
+        for it in items[:3]:
+            x0, y0, x1, y1 = it["box"]
+            f.write(('%d,"%s",%d,%d,%d,"%s"\r\n' % (x0, it["name"], y0, x1, y1, it["path"]))
+                    .encode())
+    rc, so, se = run(tool + ["--manifest", bom, "--out", os.path.join(tmp, "excel"), "--quiet"])
+    rb = records(os.path.join(tmp, "excel")) if rc == 0 else []
+    check(rc == 0 and [(r["class"], r["box"]) for r in rb] ==
+          [(it["class"], it["box"]) for it in items[:3]],
+          "CSV with a byte order mark, CRLF, quotes and x0/y0/x1/y1 columns", se[-200:])
+
     # 3. --fail-fast stops at the first bad image.
     out_ff = os.path.join(tmp, "ff")
     rc, so, se = run(tool + ["--manifest", csv, "--out", out_ff, "--fail-fast", "--quiet"])
