@@ -35,10 +35,12 @@ demo: build
 test: test-deps build-tests build-asan
 	ctest --test-dir build --output-on-failure
 	# Under ASan + UBSan: everything but the long PyTorch comparisons, whose
-	# code paths the fixture parity, method and malformed-file tests cover.
+	# code paths the fixture parity, method and malformed-file tests cover,
+	# and the data set metrics, report and Slurm runs (the dataset test runs
+	# the same CLI code on fewer images).
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  ctest --test-dir build-asan --output-on-failure \
-	    -E '^(parity_live|onnx_parity|onnx_windows|cam_methods_extra|cam_methods_onnx|localisation)$$'
+	    -E '^(parity_live|onnx_parity|onnx_windows|cam_methods_extra|cam_methods_onnx|localisation|metrics|report|slurm_shards)$$'
 	# Valgrind: the default build (not GC_NATIVE, whose -march=native may
 	# emit AVX-512, which valgrind cannot run), with symbols.
 	cmake -S . -B build-hard -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGC_BUILD_TESTS=OFF

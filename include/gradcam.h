@@ -360,6 +360,77 @@ void gc_result_free(gc_result *r);
 /* Softmax of one row of logits into probs (same length). */
 void gc_softmax(const float *logits, int n, float *probs);
 
+/* ---- Evaluating explanations ------------------------------------------ */
+
+/* Faithfulness of a saliency map: how the class probability (softmax of the
+ * logits) moves as the image is perturbed in the map's order. README.md
+ * ("Data sets", "Metrics") gives each definition and its reference. Pixels
+ * are ranked by saliency, highest first, ties by position (row-major);
+ * every perturbation acts on the normalised input tensor. */
+#define GC_EVAL_MAX_ROAD 16
+typedef struct gc_eval_options {
+    int steps;             /* deletion / insertion: images with k*P/steps
+                              (floor) pixels changed, k = 0..steps        */
+    int batch;             /* perturbed images per forward pass           */
+    int nroad;             /* ROAD's fractions of pixels removed          */
+    double road_fractions[GC_EVAL_MAX_ROAD];
+    double road_noise;     /* ROAD: standard deviation of the noise added
+                              to imputed values                            */
+    uint64_t seed;         /* ROAD's noise (README: the generator)         */
+    int blur_size;         /* insertion starts from x blurred by a
+                              normalised Gaussian, zero padding            */
+    double blur_sigma;
+    float mean[3], std[3]; /* how x was normalised (Average Drop's
+                              explanation map is made in [0, 1] pixels)    */
+} gc_eval_options;
+
+/* steps 50, batch 32, ROAD at 0.1, 0.2, ..., 0.9 with noise 0.01 and seed 0,
+ * blur 11 x 11 with sigma 5 (RISE's), mean/std from pre. */
+gc_eval_options gc_eval_defaults(const gc_preprocess *pre);
+
+typedef struct gc_eval {
+    double p;              /* the class's probability on x                 */
+    double deletion;       /* area under the deletion curve (lower: better) */
+    double insertion;      /* area under the insertion curve (higher)       */
+    double road_morf;      /* ROAD, most relevant first: mean probability
+                              over the fractions (lower: better)           */
+    double road_lerf;      /* least relevant first (higher: better)        */
+    double road;           /* road_lerf - road_morf (higher: better)       */
+    double road_morf_curve[GC_EVAL_MAX_ROAD], road_lerf_curve[GC_EVAL_MAX_ROAD];
+    double p_explanation;  /* probability on x's pixels times the map
+                              (min-max normalised to [0, 1])               */
+    double drop;           /* max(0, p - p_explanation) / p                */
+    int increase;          /* p_explanation > p                            */
+} gc_eval;
+
+/* saliency: h x w floats at x's resolution (one image, n = 1). s runs
+ * batches of opt->batch images: give it a session of its own, so that the
+ * session that explains keeps its cached forward pass. */
+gc_status gc_evaluate_map(gc_session *s, const float *x, int h, int w, int class_index,
+                          const float *saliency, const gc_eval_options *opt, gc_eval *out,
+                          gc_error *err);
+
+/* The model-randomisation sanity check (Adebayo et al. 2018): replaces the
+ * parameters of layer's module and of everything after it (to the output)
+ * by random ones, as a cascade from the top stops at layer: convolutions
+ * and linear layers N(0, 2 / fan_in) (He), biases 0, BatchNorms the
+ * identity. seed picks the values; a node's values depend only on the seed
+ * and the node, so cascade stages share what they both randomise. Other
+ * parameters (LayerNorm, constants) stay. Call it on a model of its own,
+ * before any session uses it. */
+gc_status gc_model_randomise(gc_model *m, const char *layer, uint64_t seed, gc_error *err);
+
+/* Spearman's rank correlation of a[0..n) and b[0..n) (ties get their mean
+ * rank); 0 when either is constant. */
+double gc_spearman(const float *a, const float *b, int n);
+
+/* Localisation of a map (h x w, any values) against a region (h x w
+ * bytes, nonzero = inside): *hit = whether the map's maximum (first in
+ * row-major order) lies inside (the pointing game); *energy = the share of
+ * the map's positive mass inside (0 for an all-zero map). */
+void gc_pointing_game(const float *map, int h, int w, const unsigned char *inside, int *hit,
+                      double *energy);
+
 /* ---- Class names ------------------------------------------------------- */
 
 /* The 1000 ImageNet class names in torchvision's order ("tench", ...). */

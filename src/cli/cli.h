@@ -25,6 +25,8 @@ typedef struct cli_args {
     const char *model, *method, *out, *input_npy, *preprocess, *tokens, *mask;
     const char *output; /* --output: an ONNX model's output of the scores */
     const char *labels, *input_size, *mean, *std; /* override the model's */
+    const char *manifest, *glob, *shard, *sanity; /* explain: a data set run */
+    int resume, quiet, fail_fast, metrics, baselines, steps, report;
     const char *layers[CLI_MAX_REPEAT]; /* --layer, repeatable  */
     int nlayers;
     const char *classes[CLI_MAX_REPEAT]; /* --class, repeatable */
@@ -64,5 +66,9 @@ int cmd_explain(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_layers(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+/* DIR/index.html from DIR/results.jsonl (cmd_report.c). */
+int cli_write_report(const char *dir);
 
 #endif

@@ -1,5 +1,6 @@
 /* cmd_explain.c — `gradcam explain`: classify, back-propagate the class
  * score to a layer, and write the maps (and, for images, the figures). */
+#include "cli/dataset.h"
 #include "cli/inputs.h"
 #include "cli/outputs.h"
 #include "cli/pipeline.h"
@@ -11,6 +12,7 @@
 static const char help[] =
     "usage: gradcam explain --model M [options] IMAGE...\n"
     "       gradcam explain --model M --input-npy X.npy [options] [IMAGE...]\n"
+    "       gradcam explain --model M [options] --manifest FILE | FOLDER...\n"
     "\n"
     "  --model M        a model file, recognised by its content: ONNX, safetensors\n"
     "                   or a torchvision ResNet state_dict (.pth); or resnet18 ...\n"
@@ -53,6 +55,29 @@ static const char help[] =
     "                   or ImageNet's for 1000 classes)\n"
     "  --input-size N   --mean R,G,B   --std R,G,B   override the model's\n"
     "                   preprocessing (default: its description, else ImageNet's)\n"
+    "Data sets (README, \"Data sets\"):\n"
+    "  --manifest FILE  CSV (header: path[,target][,box|x0,y0,x1,y1][,mask]) or\n"
+    "                   JSON Lines ({\"path\", \"target\", \"box\", \"mask\"}); paths\n"
+    "                   relative to FILE's folder; target: class index or name\n"
+    "  FOLDER           its images, recursively, sorted; --glob PATTERN picks\n"
+    "                   others (default *.png, *.jpg, *.jpeg)\n"
+    "                   A data set run writes one record per image to\n"
+    "                   OUT/results.jsonl and goes on past a failed image\n"
+    "  --resume         skip images OUT/results.jsonl has a good record of\n"
+    "  --fail-fast      stop at the first failed image\n"
+    "  --quiet          no progress on stderr, no summary\n"
+    "  --shard K/N      only the images whose index i has i % N == K\n"
+    "  --metrics        faithfulness metrics per map (deletion, insertion, ROAD,\n"
+    "                   average drop / increase) and, given a box or mask, the\n"
+    "                   pointing game and its energy-based form\n"
+    "  --steps N        deletion / insertion curve steps (default 50)\n"
+    "  --baselines      with --metrics: the same for a random and a centred\n"
+    "                   Gaussian map\n"
+    "  --sanity LIST    model randomisation check: for each layer of the comma-\n"
+    "                   separated list (top first, e.g. fc,layer4,layer3), the\n"
+    "                   map of a model randomised from that layer to the output,\n"
+    "                   and its Spearman correlation with the real map\n"
+    "  --report         at the end, OUT/index.html as 'gradcam report OUT' writes\n"
     "  --max-pixels N   --max-weights SIZE   --max-nodes N   what one file may make\n"
     "                   gradcam allocate: image pixels (default 100000000), float32\n"
     "                   weight bytes, suffix K, M or G (default 4G), ONNX nodes\n"
@@ -72,7 +97,8 @@ static const char *const options[] = {
     "model", "layer", "class", "top-k", "method", "counterfactual", "eigen-smooth",
     "aug-smooth", "out", "preprocess", "input-npy", "labels", "input-size", "mean", "std",
     "max-pixels", "max-weights", "max-nodes", "tokens", "segment", "mask", "detect", "box",
-    "output", NULL,
+    "output", "manifest", "glob", "shard", "resume", "quiet", "fail-fast", "metrics",
+    "baselines", "steps", "sanity", "report", NULL,
 };
 
 #define MAX_METHODS GC_METHOD_COUNT
@@ -336,9 +362,15 @@ int cmd_explain(int argc, char **argv)
             fputs(help, stdout);
         return rc;
     }
-    if (!a.input_npy && a.npositional == 0)
-        return cli_usage_error("explain", "no input given (IMAGE... or --input-npy X.npy)");
-    if ((rc = cli_refuse_directories(&a)))
+    if (!a.input_npy && a.npositional == 0 && !a.manifest)
+        return cli_usage_error("explain", "no input given (IMAGE..., --manifest FILE or "
+                               "--input-npy X.npy)");
+    const int set = cli_is_set_run(&a);
+    if (set && (a.input_npy || a.top_k || a.nclasses > 1))
+        return cli_usage_error("explain", "a data set run (--manifest, a folder, --resume, "
+                               "--shard, --metrics) explains one class per image: no "
+                               "--input-npy, --top-k or repeated --class");
+    if (!set && (rc = cli_refuse_directories(&a)))
         return rc;
     job j = {.a = &a, .out = a.out ? a.out : "gradcam-out"};
     j.req.layers = a.layers;
@@ -360,7 +392,8 @@ int cmd_explain(int argc, char **argv)
                                    "'%s'", a.tokens);
     }
     gc_preprocess pre;
-    if ((rc = parse_methods(a.method, j.methods, &j.req.nmethods)) || (rc = name_inputs(&j)))
+    if ((rc = parse_methods(a.method, j.methods, &j.req.nmethods)) ||
+        (!set && (rc = name_inputs(&j))))
         return rc;
     gc_error err = {0};
     gc_image mask = {0};
@@ -393,6 +426,13 @@ int cmd_explain(int argc, char **argv)
         goto out;
     if (gc_session_new(j.m, &j.s, &err)) {
         rc = cli_report(&err);
+        goto out;
+    }
+    if (set) {
+        cli_set_run run = {.a = &a, .m = j.m, .s = j.s, .req = &j.req,
+                           .class_index = j.targets[0].class_index, .pre = &pre, .out = j.out,
+                           .layer = j.layer_label};
+        rc = cli_explain_set(&run);
         goto out;
     }
     if (a.input_npy)

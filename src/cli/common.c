@@ -69,6 +69,10 @@ static const struct {
     {"tokens", offsetof(cli_args, tokens)},
     {"mask", offsetof(cli_args, mask)},
     {"output", offsetof(cli_args, output)},
+    {"manifest", offsetof(cli_args, manifest)},
+    {"glob", offsetof(cli_args, glob)},
+    {"shard", offsetof(cli_args, shard)},
+    {"sanity", offsetof(cli_args, sanity)},
 };
 
 static const struct {
@@ -80,6 +84,12 @@ static const struct {
     {"aug-smooth", offsetof(cli_args, aug_smooth)},
     {"segment", offsetof(cli_args, segment)},
     {"detect", offsetof(cli_args, detect)},
+    {"resume", offsetof(cli_args, resume)},
+    {"quiet", offsetof(cli_args, quiet)},
+    {"fail-fast", offsetof(cli_args, fail_fast)},
+    {"metrics", offsetof(cli_args, metrics)},
+    {"baselines", offsetof(cli_args, baselines)},
+    {"report", offsetof(cli_args, report)},
 };
 
 static int parse_count(const char *cmd, const char *opt, const char *value, int *out)
@@ -189,6 +199,8 @@ static int parse_option(const char *cmd, const char *const *accepted, int argc, 
         return parse_count(cmd, opt, value, &a->batch);
     if (strcmp(opt, "size") == 0)
         return parse_count(cmd, opt, value, &a->size);
+    if (strcmp(opt, "steps") == 0)
+        return parse_count(cmd, opt, value, &a->steps);
     if (strcmp(opt, "iters") == 0)
         return parse_count(cmd, opt, value, &a->iters);
     if (strcmp(opt, "max-pixels") == 0)

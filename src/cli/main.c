@@ -13,6 +13,10 @@ static const char usage[] =
     "                  [--method LIST] [--out DIR] [--preprocess stretch|crop]\n"
     "                  IMAGE...\n"
     "  gradcam explain --model M --input-npy X.npy [options]\n"
+    "  gradcam explain --model M [options] --manifest FILE | FOLDER...\n"
+    "                  [--resume] [--shard K/N] [--metrics [--baselines]] [--report]\n"
+    "  gradcam merge   OUT... --out DIR\n"
+    "  gradcam report  DIR\n"
     "  gradcam predict --model M [--top K] [--preprocess stretch|crop] IMAGE...\n"
     "  gradcam layers  --model M\n"
     "  gradcam bench   --model M [--batch N] [--size S] [--iters K] [--layer L]\n"
@@ -36,6 +40,8 @@ static const struct {
     {"predict", cmd_predict},
     {"layers", cmd_layers},
     {"bench", cmd_bench},
+    {"merge", cmd_merge},
+    {"report", cmd_report},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof *commands)
 

@@ -199,6 +199,11 @@ static void add_file_list(cJSON *root, const cli_visual *v)
     add_name(files, v->stem, ".json");
 }
 
+void cli_file_list(cJSON *root, const cli_visual *v)
+{
+    add_file_list(root, v);
+}
+
 static int write_json(const cli_visual *v, const float *probs, double render_ms)
 {
     const gc_result *r = v->result;

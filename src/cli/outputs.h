@@ -41,5 +41,8 @@ typedef struct cli_visual {
  * gradient picture), with several methods a grid of them, and one JSON
  * summary for the image that lists every file written for it. */
 int cli_write_visuals(const cli_visual *v);
+/* Adds "files": the names cli_write_arrays and cli_write_visuals write. */
+struct cJSON;
+void cli_file_list(struct cJSON *root, const cli_visual *v);
 
 #endif

@@ -106,11 +106,12 @@ int cli_pipeline_run(const cli_pipeline *p)
             *failed = p->compute(p->ctx, i, slot(&r, i));
         pthread_mutex_lock(&r.mu);
         r.computed = i + 1;
-        if (*failed)
+        const int stop = *failed && !p->keep_going;
+        if (stop)
             r.last = i; /* nothing after a failure starts */
         pthread_cond_broadcast(&r.cv);
         pthread_mutex_unlock(&r.mu);
-        if (*failed)
+        if (stop)
             break;
     }
     advance(&r, &r.compute_done, 1);

@@ -26,6 +26,9 @@ typedef struct cli_pipeline {
     int (*write)(void *ctx, int i, void *item, int failed);
     /* Frees an item that will not be written (after a stop). */
     void (*discard)(void *ctx, void *item);
+    /* Non-zero: a failed load or compute does not stop the items after it
+     * (write still reports it; only write's non-zero return stops). */
+    int keep_going;
 } cli_pipeline;
 
 /* The first non-zero exit code write returned, or 0; -1 if the threads

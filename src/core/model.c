@@ -18,6 +18,9 @@ void gc_model_free(gc_model *m)
     for (int i = 0; m->prepared && i < m->graph.count; i++)
         free(m->prepared[i]);
     free(m->prepared);
+    for (int i = 0; i < m->nowned; i++)
+        free(m->owned[i]);
+    free(m->owned);
     gc_graph_free(&m->graph);
     gc_sd_free(&m->weights);
     free(m->derived);

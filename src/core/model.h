@@ -18,6 +18,8 @@ struct gc_model {
     float **prepared;      /* per node: a kernel's own weight layout (the
                               Winograd filters), which the graph borrows */
     gc_preprocess pre;
+    float **owned;         /* parameters gc_model_randomise made, freed with the model */
+    int nowned;
 };
 
 /* After a loader built the graph: lays out weights for the fast kernels
