@@ -10,7 +10,13 @@ build_pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev libjpeg62-tu
   libcurl4-openssl-dev libssl-dev protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
 test_pkgs=(libcmocka-dev python3 python3-numpy python3-torch python3-torchvision
   python3-opencv python3-pil python3-venv python3-pip python3-setuptools clang
-  libclang-rt-14-dev libomp-14-dev valgrind python3-scipy slurm-wlm munge nodejs npm chromium)
+  libclang-rt-14-dev libomp-14-dev valgrind python3-scipy slurm-wlm munge chromium)
+# The report's browser test drives Chromium from Node.js (npm's
+# playwright-core). A Node.js that brings its own npm (NodeSource's, say)
+# is kept: Debian's npm package conflicts with it.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  test_pkgs+=(nodejs npm)
+fi
 
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")
