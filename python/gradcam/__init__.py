@@ -123,15 +123,16 @@ class Model:
     .safetensors file or an ONNX model (decided by content). labels: a text
     file of class names, one per line. limits: a dict with any of
     max_image_pixels, max_weight_bytes, max_graph_nodes (see the README's
-    Safety section)."""
+    Safety section). output: for an ONNX model with several outputs, the
+    one that holds the scores, by name or position (default: the first)."""
 
-    def __init__(self, path, labels=None, limits=None):
+    def __init__(self, path, labels=None, limits=None, output=None):
         self._ptr = None
         self._sessions = weakref.WeakSet()  # every thread's live _Session
         self._lock = threading.RLock()
         self._local = threading.local()
         self._owned_dir = None  # from_torch's temporary folder, removed with the model
-        self.path, self.labels = os.fspath(path), labels
+        self.path, self.labels, self.output = os.fspath(path), labels, output
         self.limits = dict(limits or {})
         lim = _lib.GcLimits()
         for key, value in self.limits.items():
@@ -141,8 +142,10 @@ class Model:
             setattr(lim, key, int(value))
         err = _lib.GcError()
         ptr = ctypes.c_void_p()
-        _check(lib.gc_model_load_limited(os.fsencode(self.path), ctypes.byref(lim),
-                                         ctypes.byref(ptr), ctypes.byref(err)), err)
+        opt = _lib.GcLoadOptions(ctypes.pointer(lim),
+                                 None if output is None else str(output).encode())
+        _check(lib.gc_model_load_with(os.fsencode(self.path), ctypes.byref(opt),
+                                      ctypes.byref(ptr), ctypes.byref(err)), err)
         self._ptr = ptr
         if labels is not None:
             st = lib.gc_model_set_labels(self._ptr, os.fsencode(labels), ctypes.byref(err))
@@ -383,6 +386,8 @@ def explain_image(model, image, out_dir="gradcam-out", layer=None, target=None,
     cmd = [_cli(), "explain", "--model", model.path, "--out", os.fspath(out_dir)]
     if model.labels is not None:
         cmd += ["--labels", os.fspath(model.labels)]
+    if model.output is not None:
+        cmd += ["--output", str(model.output)]
     flags = {"max_image_pixels": "--max-pixels", "max_weight_bytes": "--max-weights",
              "max_graph_nodes": "--max-nodes"}
     for key, value in model.limits.items():

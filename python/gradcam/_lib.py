@@ -29,6 +29,10 @@ class GcLimits(ctypes.Structure):
                 ("max_graph_nodes", c_int64)]
 
 
+class GcLoadOptions(ctypes.Structure):
+    _fields_ = [("limits", POINTER(GcLimits)), ("output", c_char_p)]
+
+
 class GcPreprocess(ctypes.Structure):
     _fields_ = [("size", c_int), ("mean", c_float * 3), ("std", c_float * 3), ("mode", c_int)]
 
@@ -81,7 +85,8 @@ _err_p = POINTER(GcError)
 _SIGNATURES = {
     "gc_version": (c_char_p, []),
     "gc_status_name": (c_char_p, [c_int]),
-    "gc_model_load_limited": (c_int, [c_char_p, POINTER(GcLimits), POINTER(_model_p), _err_p]),
+    "gc_model_load_with": (c_int, [c_char_p, POINTER(GcLoadOptions), POINTER(_model_p),
+                                   _err_p]),
     "gc_model_free": (None, [_model_p]),
     "gc_model_num_classes": (c_int, [_model_p]),
     "gc_model_arch": (c_char_p, [_model_p]),

@@ -185,6 +185,9 @@ def check_errors(cli, m, x, tmp):
     rc, _, err = run_cli(cli, ["layers", "--model", bad])
     expect_error("malformed model", lambda: gradcam.Model(bad), gradcam.FormatError,
                  err.replace("gradcam: ", "", 1))
+    rc, _, err = run_cli(cli, ["layers", "--model", m.path, "--output", "1"])
+    expect_error("an output a .pth model lacks", lambda: gradcam.Model(m.path, output=1),
+                 gradcam.UsageError, err.replace("gradcam: ", "", 1), ("applies to ONNX",))
     npy = os.path.join(tmp, "x.npy")
     np.save(npy, x)
     rc, _, err = run_cli(cli, ["explain", "--model", m.path, "--input-npy", npy,
