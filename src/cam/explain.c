@@ -139,8 +139,9 @@ static gc_status resolve_layers(const gc_session *s, const gc_request *req, plan
             continue;
         p->shape[l] = (gc_shape){.c = v->c, .h = v->h, .w = v->w, .spatial = 1, .ndim = 3,
                                  .d = {v->c, v->h, v->w}};
+        /* Score-CAM masks the input with the map: any layer will do. */
         for (int k = 0; k < req->nmethods; k++)
-            if (req->methods[k] == GC_METHOD_SCORECAM || req->methods[k] == GC_METHOD_ABLATIONCAM)
+            if (req->methods[k] == GC_METHOD_ABLATIONCAM)
                 return gc_fail(err, GC_ERR_USAGE, "%s perturbs the layer and runs the network "
                                "on from it, which token layers ('%s') do not support yet",
                                gc_method_name(req->methods[k]), name);

@@ -7,8 +7,9 @@
  * 3-D shape makes a grid of the input's shape). The grid follows the input's aspect ratio. The
  * layer's gradient goes through the same transform, so every method sees
  * the map and its gradient exactly as it would on a convolutional layer.
- * Deliberately not here: the way back (methods that perturb the layer and
- * run the network on from it refuse token layers). */
+ * Deliberately not here: the way back (Ablation-CAM, which zeroes a
+ * channel of the layer and runs the network on from it, refuses token
+ * layers; Score-CAM masks the input and needs none). */
 #include "cam/tokens.h"
 
 #include "core/error.h"

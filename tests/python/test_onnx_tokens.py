@@ -20,8 +20,9 @@ first; torchvision's VisionTransformer (small, random weights), whose
 nn.MultiheadAttention exports transposes and reshapes that move the batch
 axis and merge it with the heads (src/loaders/onnx_batch.c), is checked
 the same way at its patch embedding `conv_proj`, and with the reshape
-transform at its last block's `ln_1` for Grad-CAM, HiResCAM and LayerCAM;
-so is a DeiT-style model with a distillation token, at `blocks.1.ln_1`.
+transform at its last block's `ln_1` for Grad-CAM, HiResCAM and LayerCAM
+(and Score-CAM, whose masks are the token map upsampled, at opset 17); so
+is a DeiT-style model with a distillation token, at `blocks.1.ln_1`.
 
 Usage: test_onnx_tokens.py --gradcam PATH/TO/gradcam
 """
@@ -176,6 +177,25 @@ def token_reference(model, x, module, cls, skip):
             "layercam": cam_oracle.layercam(A, G).numpy()}
 
 
+def scorecam_reference(model, x, module, cls, skip):
+    """Score-CAM at a token layer [N, skip + h*w, C] after the reshape
+    transform, float64: each channel of the map, upsampled and min-max
+    normalised, masks the input (cam_oracle.scorecam)."""
+    m = model.double()
+    acts = {}
+    h = module.register_forward_hook(lambda _m, _i, out: acts.__setitem__("a", out.detach()))
+    with torch.no_grad():
+        logits = m(torch.from_numpy(x.astype(np.float64)))
+    h.remove()
+    classes = logits.argmax(1) if cls is None else torch.full((x.shape[0],), cls)
+    t = acts["a"][:, skip:]
+    side = int(round(t.shape[1] ** 0.5))
+    A = t.reshape(t.shape[0], side, side, t.shape[2]).permute(0, 3, 1, 2)
+    cam = cam_oracle.scorecam(m, x.astype(np.float64), A, classes)[0].numpy()
+    model.float()
+    return cam
+
+
 def explain_methods(gradcam, path, xpath, layer, cls, out, extra=()):
     """{method: map} from one `gradcam explain` run, or (None, why)."""
     argv = [gradcam, "explain", "--model", path, "--input-npy", xpath, "--layer", layer,
@@ -266,6 +286,19 @@ def main():
                     e = oracle.rel_err(maps[k], ref[k])
                     results.append((e <= CAM_TOL and bool(np.any(ref[k])), label,
                                     "cam %.2e (map %s)" % (e, "x".join(map(str, maps[k].shape)))))
+            # Score-CAM masks the input with the token map: no way back needed
+            if opset == 17:
+                ref = scorecam_reference(vit, x, module, 3, 1)
+                out = os.path.join(tmp, "%s-scorecam" % name)
+                p = subprocess.run([a.gradcam, "explain", "--model", path, "--input-npy", xpath,
+                                    "--layer", layer, "--method", "scorecam", "--class", "3",
+                                    "--out", out], capture_output=True, text=True, timeout=300)
+                label = "%s scorecam ln_1 class 3" % name
+                if p.returncode != 0:
+                    results.append((False, label, p.stderr.strip()))
+                else:
+                    e = oracle.rel_err(np.load(os.path.join(out, "x.scorecam.cam.npy")), ref)
+                    results.append((e <= CAM_TOL and bool(np.any(ref)), label, "cam %.2e" % e))
         # DeiT-style: a class and a distillation token before the patches
         torch.manual_seed(8)
         deit = Tokens(dist=True).eval()
@@ -295,7 +328,7 @@ def main():
                         "default layer %s" % layer, line[0] if line else p.stderr.strip()))
         # refusals: a grid the tokens do not form, a method that needs the way back
         for extra, want in ((("--tokens", "plain"), "they do not form a grid"),
-                            (("--method", "scorecam"), "token layers")):
+                            (("--method", "ablationcam"), "token layers")):
             argv = [a.gradcam, "explain", "--model", path, "--input-npy", xpath, "--layer",
                     layer, "--out", os.path.join(tmp, "refused")] + list(extra)
             p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
