@@ -684,10 +684,12 @@ static gc_status conv_reshape(onnx_loader *L, const Onnx__NodeProto *nd, int arg
         infer += t[k] == -1;
     if (n > 1 && t[0] == -1 && infer == 0) { /* -1 may be N * k (Swin's windows) */
         const gc_shape *s = &L->shapes[x->node];
-        int64_t rest = 1;
-        for (int k = 1; k < n; k++)
-            rest *= t[k] == 0 && !allowzero ? (k - 1 < s->ndim ? s->d[k - 1] : 0) : t[k];
         const int64_t per_image = (int64_t)gc_shape_numel(s);
+        int64_t rest = 1;
+        for (int k = 1; k < n && rest > 0; k++) {
+            const int64_t v = t[k] == 0 && !allowzero ? (k - 1 < s->ndim ? s->d[k - 1] : 0) : t[k];
+            rest = v > 0 && v <= per_image / rest ? rest * v : 0; /* no overflow */
+        }
         if (rest > 0 && per_image != rest && per_image % rest == 0 &&
             per_image / rest < GC_ONNX_BATCH_MAX_K) {
             t[0] = onnx_batch_times(per_image / rest);
